@@ -1,0 +1,210 @@
+// Package inbound is the webhook plumbing shared by every vendor package:
+// the method check, a bounded body read into pooled buffers, constant-time
+// secret comparison, the status mapping of DESIGN.md's handler table, and
+// JSON answers.
+package inbound
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+)
+
+// DefaultMaxBody is the default limit on a webhook body: 1 MiB.
+const DefaultMaxBody int64 = 1 << 20
+
+// ErrBodyTooLarge is returned by ReadBody when the body passes the limit.
+var ErrBodyTooLarge = errors.New("request body too large")
+
+// Body is a request body read into a pooled buffer. Bytes is valid until
+// Release; copy what must outlive the request.
+type Body struct {
+	buf *bytes.Buffer
+}
+
+// Bytes returns the body's bytes.
+func (b *Body) Bytes() []byte { return b.buf.Bytes() }
+
+// Release returns the buffer to the pool. The Body must not be used after.
+func (b *Body) Release() {
+	if b.buf == nil {
+		return
+	}
+	// Do not keep huge buffers alive in the pool.
+	if b.buf.Cap() <= 64<<10 {
+		b.buf.Reset()
+		bufPool.Put(b.buf)
+	}
+	b.buf = nil
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// ReadBody reads at most limit bytes of r's body. It returns ErrBodyTooLarge
+// without reading further when the declared or actual length passes limit.
+func ReadBody(r *http.Request, limit int64) (*Body, error) {
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	if r.ContentLength > limit {
+		return nil, ErrBodyTooLarge
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	b := &Body{buf: buf}
+	if r.Body == nil {
+		return b, nil
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		b.Release()
+		return nil, err
+	}
+	if n > limit {
+		b.Release()
+		return nil, ErrBodyTooLarge
+	}
+	return b, nil
+}
+
+// Begin runs the first rows of the handler table: 405 for a method other
+// than POST, 413 for a body over limit, 400 for an unreadable body. When it
+// returns ok == false it has written the answer.
+func Begin(w http.ResponseWriter, r *http.Request, limit int64) (body *Body, ok bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		Error(w, http.StatusMethodNotAllowed, "method not allowed")
+		return nil, false
+	}
+	body, err := ReadBody(r, limit)
+	switch {
+	case errors.Is(err, ErrBodyTooLarge):
+		Error(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return nil, false
+	case err != nil:
+		Error(w, http.StatusBadRequest, "unreadable request body")
+		return nil, false
+	}
+	return body, true
+}
+
+// Secret holds a secret in a form that can be compared in constant time,
+// whatever the length of the candidate. Its String and GoString never
+// reveal it.
+type Secret struct {
+	sum [sha256.Size]byte
+	set bool
+}
+
+// NewSecret prepares s for comparison.
+func NewSecret(s string) Secret {
+	return Secret{sum: sha256.Sum256([]byte(s)), set: s != ""}
+}
+
+// IsZero reports whether the secret is empty.
+func (s Secret) IsZero() bool { return !s.set }
+
+// Equal reports whether got is the secret. Hashing both sides first makes the
+// comparison constant-time in the length of got as well.
+func (s Secret) Equal(got string) bool {
+	if !s.set || got == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(got))
+	return subtle.ConstantTimeCompare(s.sum[:], sum[:]) == 1
+}
+
+// String redacts the secret.
+func (s Secret) String() string { return "[REDACTED]" }
+
+// GoString redacts the secret.
+func (s Secret) GoString() string { return "[REDACTED]" }
+
+// Equal compares two strings in constant time (length included).
+func Equal(a, b string) bool {
+	x, y := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
+}
+
+// Error writes a small JSON error body {"error": msg} with status. msg must
+// be generic: it is seen by whoever called the webhook.
+func Error(w http.ResponseWriter, status int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{msg})
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// Unauthorized writes the generic 401 answer.
+func Unauthorized(w http.ResponseWriter) {
+	Error(w, http.StatusUnauthorized, "unauthorized")
+}
+
+// BadRequest writes 400 for a body that is not the platform's JSON. Answering
+// 4xx, not 5xx, stops the platform from redelivering a poison message.
+func BadRequest(w http.ResponseWriter, reason string) {
+	Error(w, http.StatusBadRequest, reason)
+}
+
+// Unavailable writes 503 with Retry-After so the platform redelivers later.
+func Unavailable(w http.ResponseWriter, retryAfterSeconds int) {
+	if retryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	Error(w, http.StatusServiceUnavailable, "busy, retry later")
+}
+
+// CallbackFailed writes 500 so the platform retries.
+func CallbackFailed(w http.ResponseWriter) {
+	Error(w, http.StatusInternalServerError, "internal error")
+}
+
+// OK writes 200 with an empty body.
+func OK(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusOK)
+}
+
+// JSON writes status and v as JSON. Marshalling happens before the header is
+// written, so a failure still produces a clean 500.
+func JSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		CallbackFailed(w)
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, err = w.Write(b)
+	return err
+}
+
+// SyntaxReason turns a json decoding error into a short reason for a 400
+// body, without echoing input beyond what encoding/json reports.
+func SyntaxReason(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "malformed JSON at offset " + strconv.FormatInt(se.Offset, 10)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return "wrong JSON type for field " + te.Field
+		}
+		return "wrong JSON type"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated JSON"
+	}
+	return "malformed JSON"
+}

@@ -1,0 +1,138 @@
+package onetalk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/botwire/botwire/internal/transport"
+)
+
+// Version is the botwire release, sent in the default User-Agent.
+const Version = "0.1.0"
+
+// Client calls the chatbot's OneTalk URL: it sends messages and hands over,
+// closes and updates cases. It is immutable and safe for concurrent use.
+//
+// Retries follow RetryIdempotent unless WithRetryPolicy says otherwise:
+//
+//	call                               5xx / timeout after sending
+//	SendMessages                       not retried (the customer would get it twice)
+//	HandoverCase                       not retried (may send topic options again)
+//	CloseCase with a closing message   not retried
+//	CloseCase without                  retried
+//	UpdateCase, UpdateContact          retried
+//
+// Connection failures before sending, 429 and 503 are retried for every call.
+type Client struct {
+	url    string
+	secret string
+	http   *transport.Client
+}
+
+// NewClient returns a client for oneTalkURL, the URL OneTalk generated with
+// the chatbot, authenticating with the chatbot's secret key.
+func NewClient(oneTalkURL, secretKey string, opts ...Option) (*Client, error) {
+	if secretKey == "" {
+		return nil, ErrNoSecret
+	}
+	u, err := url.Parse(oneTalkURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("onetalk: OneTalk URL must be an absolute http(s) URL, got %q", oneTalkURL)
+	}
+	cfg, err := newConfig(true, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{
+		url:    oneTalkURL,
+		secret: secretKey,
+		http:   transport.New(cfg.transport, "botwire-onetalk/"+Version),
+	}, nil
+}
+
+// String describes the client without its secret key.
+func (c *Client) String() string {
+	return fmt.Sprintf("onetalk.Client{url: %q, secret: [REDACTED]}", c.url)
+}
+
+// GoString describes the client without its secret key (for %#v).
+func (c *Client) GoString() string { return c.String() }
+
+// SendMessages sends msgs, in order, as the bot's reply in case caseID.
+func (c *Client) SendMessages(ctx context.Context, caseID string, msgs ...OutboundMessage) error {
+	return c.Do(ctx, &WebhookRequest{CaseID: caseID, EventType: EventMessages, Messages: msgs})
+}
+
+// HandoverCase hands case caseID over to a human agent.
+func (c *Client) HandoverCase(ctx context.Context, caseID string, h HandoverCase) error {
+	return c.Do(ctx, &WebhookRequest{CaseID: caseID, EventType: EventHandoverCase, HandoverCase: &h})
+}
+
+// CloseCase closes case caseID.
+func (c *Client) CloseCase(ctx context.Context, caseID string, cc CloseCase) error {
+	return c.Do(ctx, &WebhookRequest{CaseID: caseID, EventType: EventCloseCase, CloseCase: &cc})
+}
+
+// UpdateCase updates the fields of case caseID that u sets.
+func (c *Client) UpdateCase(ctx context.Context, caseID string, u UpdateCase) error {
+	return c.Do(ctx, &WebhookRequest{CaseID: caseID, EventType: EventUpdateCase, UpdateCase: &u})
+}
+
+// UpdateContact updates the fields of case caseID's contact that u sets.
+func (c *Client) UpdateContact(ctx context.Context, caseID string, u UpdateContact) error {
+	return c.Do(ctx, &WebhookRequest{CaseID: caseID, EventType: EventUpdateContact, UpdateContact: &u})
+}
+
+// Do validates r and posts it to the OneTalk URL. An invalid request is
+// refused before any network call with an error wrapping ErrInvalidRequest.
+// A non-2xx answer is an *APIError; a 2xx answer whose body says
+// {"success": false} is an *APIError wrapping ErrRejected.
+func (c *Client) Do(ctx context.Context, r *WebhookRequest) error {
+	if r == nil {
+		return fmt.Errorf("onetalk: nil request: %w", ErrInvalidRequest)
+	}
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	resp, err := c.http.PostJSON(ctx, transport.Request{
+		URL:        c.url,
+		Header:     http.Header{ClientSecretHeader: {c.secret}},
+		Body:       r,
+		Idempotent: idempotent(r),
+	})
+	if err != nil {
+		return fmt.Errorf("onetalk: %s: %w", r.EventType, err)
+	}
+	return rejected(resp)
+}
+
+func idempotent(r *WebhookRequest) bool {
+	switch r.EventType {
+	case EventUpdateCase, EventUpdateContact:
+		return true
+	case EventCloseCase:
+		return r.CloseCase != nil && !r.CloseCase.SendClosingMessage
+	}
+	return false
+}
+
+// rejected reads the answer body the way the custom-channel API documents
+// it ({"success": bool, "message": string}); any other body is success.
+func rejected(resp *transport.Response) error {
+	body := bytes.TrimSpace(resp.Body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil
+	}
+	var ans struct {
+		Success *bool  `json:"success"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &ans) != nil || ans.Success == nil || *ans.Success {
+		return nil
+	}
+	return &APIError{StatusCode: resp.StatusCode, Header: resp.Header, Body: resp.Body, Err: ErrRejected}
+}

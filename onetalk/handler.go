@@ -1,0 +1,262 @@
+package onetalk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/botwire/botwire/internal/inbound"
+)
+
+// HandlerFunc handles one inbound message. To answer, use a Client: OneTalk
+// does not read the webhook's response body.
+type HandlerFunc func(ctx context.Context, req *InboundRequest) error
+
+// Handler is the http.Handler OneTalk calls with inbound messages (the bot's
+// "API URL"). It answers, in order:
+//
+//   - 405 with Allow: POST for any other method;
+//   - 401 when X-Secret-Key is missing or wrong (the callback is not called);
+//   - 413 for a body over the limit (WithMaxBodyBytes, default 1 MiB);
+//   - 400 for a body that is not a OneTalk request, so OneTalk does not
+//     redeliver a poison message;
+//   - 200 for a message type this package does not model, without calling
+//     the callback (unless WithOnUnknown is set);
+//   - 500 when the callback returns an error, so OneTalk redelivers; the
+//     error goes to the logger;
+//   - 200 with an empty body on success.
+//
+// With WithAsync the handler answers 200 once the message is queued, and 503
+// when the queue is full or the handler is shutting down.
+type Handler struct {
+	secret    string
+	fn        HandlerFunc
+	onUnknown HandlerFunc
+	maxBody   int64
+	logger    *slog.Logger
+	pool      *pool // nil in sync mode
+}
+
+// NewHandler returns a Handler that verifies X-Secret-Key against secret and
+// passes every valid message to fn. An empty secret is an error (ErrNoSecret):
+// the handler never runs unauthenticated.
+func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error) {
+	if secret == "" {
+		return nil, ErrNoSecret
+	}
+	if fn == nil {
+		return nil, errors.New("onetalk: NewHandler needs a callback")
+	}
+	cfg, err := newConfig(false, opts)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		secret:    secret,
+		fn:        fn,
+		onUnknown: cfg.onUnknown,
+		maxBody:   cfg.maxBody,
+		logger:    cfg.logger,
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = inbound.DefaultMaxBody
+	}
+	if h.logger == nil {
+		h.logger = slog.Default()
+	}
+	if cfg.workers > 0 {
+		h.pool = newPool(h, cfg.workers, cfg.queue, cfg.asyncTimeout)
+	}
+	return h, nil
+}
+
+// String describes the handler without its secret.
+func (h *Handler) String() string {
+	mode := "sync"
+	if h.pool != nil {
+		mode = fmt.Sprintf("async(%d workers, queue %d)", h.pool.workers, cap(h.pool.jobs))
+	}
+	return fmt.Sprintf("onetalk.Handler{secret: [REDACTED], maxBody: %d, mode: %s}", h.maxBody, mode)
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		inbound.Error(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	// The secret is a header, so check it before reading any body.
+	if VerifySecret(r.Header.Get(SecretHeader), h.secret) != nil {
+		inbound.Unauthorized(w)
+		return
+	}
+	body, ok := inbound.Begin(w, r, h.maxBody)
+	if !ok {
+		return
+	}
+	// The request outlives the pooled buffer (Raw, async mode): copy once.
+	data := bytes.Clone(body.Bytes())
+	body.Release()
+
+	req, err := decodeInbound(data)
+	switch {
+	case errors.Is(err, errNoCaseID):
+		inbound.BadRequest(w, "caseID is missing")
+		return
+	case err != nil:
+		inbound.BadRequest(w, inbound.SyntaxReason(err))
+		return
+	}
+	fn := h.fn
+	if !req.Message.Known() {
+		if h.onUnknown == nil {
+			h.logger.DebugContext(r.Context(), "onetalk: ignored message of unknown type",
+				"caseID", req.CaseID, "type", req.Message.Type)
+			inbound.OK(w)
+			return
+		}
+		fn = h.onUnknown
+	}
+	if h.pool != nil {
+		if !h.pool.enqueue(r.Context(), req, fn) {
+			inbound.Unavailable(w, 1)
+			return
+		}
+		inbound.OK(w)
+		return
+	}
+	if err := h.call(r.Context(), req, fn); err != nil {
+		h.logger.ErrorContext(r.Context(), "onetalk: callback failed", "caseID", req.CaseID, "error", err)
+		inbound.CallbackFailed(w)
+		return
+	}
+	inbound.OK(w)
+}
+
+// call runs fn, turning a panic into an error so one bad message cannot take
+// the bot down.
+func (h *Handler) call(ctx context.Context, req *InboundRequest, fn HandlerFunc) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("onetalk: callback panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return fn(ctx, req)
+}
+
+// Shutdown stops an async handler from accepting messages (it answers 503,
+// and OneTalk redelivers) and waits for the queued ones to be processed. If
+// ctx ends first, the callbacks still running see their context cancelled,
+// messages still queued are dropped (and logged), and ctx's error is
+// returned. In sync mode Shutdown returns nil at once; use
+// http.Server.Shutdown for in-flight requests.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	if h.pool == nil {
+		return nil
+	}
+	return h.pool.shutdown(ctx)
+}
+
+type job struct {
+	ctx context.Context // the request's values, without its cancellation
+	req *InboundRequest
+	fn  HandlerFunc
+}
+
+type pool struct {
+	h       *Handler
+	workers int
+	timeout time.Duration
+	jobs    chan job
+
+	mu     sync.RWMutex
+	closed bool
+
+	base   context.Context
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+func newPool(h *Handler, workers, queue int, timeout time.Duration) *pool {
+	base, cancel := context.WithCancel(context.Background())
+	p := &pool{h: h, workers: workers, timeout: timeout, jobs: make(chan job, queue), base: base, cancel: cancel}
+	p.done.Add(workers)
+	for range workers {
+		go p.work()
+	}
+	return p
+}
+
+func (p *pool) enqueue(ctx context.Context, req *InboundRequest, fn HandlerFunc) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return false
+	}
+	select {
+	case p.jobs <- job{ctx: context.WithoutCancel(ctx), req: req, fn: fn}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *pool) work() {
+	defer p.done.Done()
+	for j := range p.jobs {
+		if p.base.Err() != nil {
+			p.h.logger.Error("onetalk: message dropped at shutdown", "caseID", j.req.CaseID, "messageID", j.req.Message.ID)
+			continue
+		}
+		p.run(j)
+	}
+}
+
+func (p *pool) run(j job) {
+	ctx, cancel := context.WithCancel(j.ctx)
+	defer cancel()
+	stop := context.AfterFunc(p.base, cancel)
+	defer stop()
+	if p.timeout > 0 {
+		var c2 context.CancelFunc
+		ctx, c2 = context.WithTimeout(ctx, p.timeout)
+		defer c2()
+	}
+	if err := p.h.call(ctx, j.req, j.fn); err != nil {
+		// The message was acknowledged already: OneTalk will not redeliver.
+		p.h.logger.ErrorContext(ctx, "onetalk: callback failed (async; message not redelivered)",
+			"caseID", j.req.CaseID, "messageID", j.req.Message.ID, "error", err)
+	}
+}
+
+func (p *pool) shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.jobs)
+	}
+	p.mu.Unlock()
+
+	drained := make(chan struct{})
+	go func() {
+		p.done.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+		p.cancel()
+		return nil
+	case <-ctx.Done():
+		// Running callbacks see their context cancelled and queued messages
+		// are dropped; the workers end as soon as the callbacks return.
+		p.cancel()
+		return ctx.Err()
+	}
+}

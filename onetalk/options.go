@@ -1,0 +1,180 @@
+package onetalk
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/botwire/botwire/internal/transport"
+)
+
+// Option configures a Handler or a Client. Each option says which of the two
+// it applies to; NewHandler and NewClient refuse an option meant for the
+// other, so a misplaced option is an error rather than silently ignored.
+type Option func(*config)
+
+type config struct {
+	forClient bool
+	misplaced []string
+
+	// client
+	transport transport.Config
+
+	// handler
+	maxBody      int64
+	logger       *slog.Logger
+	workers      int
+	queue        int
+	onUnknown    HandlerFunc
+	asyncTimeout time.Duration
+}
+
+func newConfig(forClient bool, opts []Option) (*config, error) {
+	c := &config{forClient: forClient}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	if len(c.misplaced) > 0 {
+		kind := "NewHandler"
+		if forClient {
+			kind = "NewClient"
+		}
+		return nil, fmt.Errorf("onetalk: %s does not take %s", kind, strings.Join(c.misplaced, ", "))
+	}
+	return c, nil
+}
+
+func (c *config) clientOnly(name string) bool {
+	if !c.forClient {
+		c.misplaced = append(c.misplaced, name)
+	}
+	return c.forClient
+}
+
+func (c *config) handlerOnly(name string) bool {
+	if c.forClient {
+		c.misplaced = append(c.misplaced, name)
+	}
+	return !c.forClient
+}
+
+// WithLogger sends diagnostics to l. Handler: callback errors and panics
+// (default slog.Default()). Client: retries (default: no logging). Neither
+// ever logs a secret or a whole body.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if c.forClient {
+			c.transport.Logger = l
+		} else {
+			c.logger = l
+		}
+	}
+}
+
+// WithMaxBodyBytes limits the inbound body (default 1 MiB); a larger body
+// gets 413. Handler only.
+func WithMaxBodyBytes(n int64) Option {
+	return func(c *config) {
+		if c.handlerOnly("WithMaxBodyBytes") {
+			c.maxBody = n
+		}
+	}
+}
+
+// WithAsync makes the handler acknowledge each valid message at once with
+// 200 and run the callback on a pool of workers fed by a queue of the given
+// size. When the queue is full the handler answers 503, so OneTalk
+// redelivers later instead of the message being lost. OneTalk asks bots to
+// answer quickly because its inbound queue waits for each answer.
+// Call Handler.Shutdown to drain the queue. Handler only.
+func WithAsync(workers, queue int) Option {
+	return func(c *config) {
+		if c.handlerOnly("WithAsync") {
+			c.workers, c.queue = max(workers, 1), max(queue, 0)
+		}
+	}
+}
+
+// WithCallbackTimeout bounds each callback run in async mode (default: no
+// bound besides Shutdown). In sync mode the callback has the request's
+// context. Handler only.
+func WithCallbackTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if c.handlerOnly("WithCallbackTimeout") {
+			c.asyncTimeout = d
+		}
+	}
+}
+
+// WithOnUnknown routes messages of a type this package does not model
+// (neither text, document, image, video nor location) to fn. Without it such
+// messages are acknowledged with 200 and dropped. Handler only.
+func WithOnUnknown(fn HandlerFunc) Option {
+	return func(c *config) {
+		if c.handlerOnly("WithOnUnknown") {
+			c.onUnknown = fn
+		}
+	}
+}
+
+// WithHTTPClient sends requests with hc (its transport, proxy, TLS
+// settings); the client copies it and never changes it. Client only.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) {
+		if c.clientOnly("WithHTTPClient") {
+			c.transport.HTTPClient = hc
+		}
+	}
+}
+
+// WithTimeout bounds each attempt (default 10 s). Client only.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if c.clientOnly("WithTimeout") {
+			c.transport.Timeout = d
+		}
+	}
+}
+
+// WithMaxRetries sets how many times a failed call may be retried (default
+// 3, so 4 attempts); 0 disables retries. Client only.
+func WithMaxRetries(n int) Option {
+	return func(c *config) {
+		if c.clientOnly("WithMaxRetries") {
+			c.transport.SetMaxRetries(n)
+		}
+	}
+}
+
+// WithRetryWait sets the exponential backoff range (default 200 ms to 5 s).
+// Client only.
+func WithRetryWait(minWait, maxWait time.Duration) Option {
+	return func(c *config) {
+		if c.clientOnly("WithRetryWait") {
+			c.transport.WaitMin, c.transport.WaitMax = minWait, maxWait
+		}
+	}
+}
+
+// WithRetryPolicy chooses which failures are retried (default
+// RetryIdempotent: a message is never sent twice). Client only.
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *config) {
+		if c.clientOnly("WithRetryPolicy") {
+			c.transport.RetryPolicy = p
+		}
+	}
+}
+
+// WithUserAgent sets the User-Agent header. Client only.
+func WithUserAgent(ua string) Option {
+	return func(c *config) {
+		if c.clientOnly("WithUserAgent") {
+			c.transport.UserAgent = ua
+		}
+	}
+}
