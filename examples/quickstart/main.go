@@ -1,0 +1,124 @@
+// Command quickstart shows botwire end to end with nothing but Go: it starts
+// a fake OneTalk and the echo bot of examples/onetalk-echo on loopback, plays
+// a short conversation, and prints the transcript.
+//
+//	go run ./examples/quickstart
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/botwire/botwire/examples/onetalk-echo/echo"
+	"github.com/botwire/botwire/onetalk"
+	"github.com/botwire/botwire/onetalk/onetalktest"
+)
+
+func main() {
+	if err := run(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fmt.Fprintln(out, "== OneTalk: a customer talks to the echo bot through a fake OneTalk ==")
+	return oneTalk(ctx, out)
+}
+
+func oneTalk(ctx context.Context, out io.Writer) error {
+	const secret = "quickstart-secret"
+	fake := onetalktest.NewServer(secret)
+	defer fake.Close()
+
+	client, err := onetalk.NewClient(fake.URL, secret)
+	if err != nil {
+		return err
+	}
+	bot, err := onetalk.NewHandler(secret, echo.Bot(client), onetalk.WithAsync(1, 16))
+	if err != nil {
+		return err
+	}
+	srv := httptest.NewServer(bot)
+	defer srv.Close()
+
+	const caseID = "FBED34A1EF"
+	script := []struct {
+		say string
+		in  *onetalk.InboundRequest
+	}{
+		{`text "hello"`, onetalktest.Text(caseID, "hello")},
+		{`text "menu"`, onetalktest.Text(caseID, "menu")},
+		{`clicks "Opening hours"`, onetalktest.ButtonReply(caseID, echo.IDHours, "Opening hours")},
+		{`image "receipt"`, onetalktest.Image(caseID, "https://example.com/receipt.jpg", "receipt")},
+		{`clicks "Talk to agent"`, onetalktest.ButtonReply(caseID, echo.IDAgent, "Talk to agent")},
+	}
+	seen := 0
+	for _, step := range script {
+		fmt.Fprintf(out, "customer  %s\n", step.say)
+		status, err := fake.Deliver(ctx, srv.URL, step.in)
+		if err != nil {
+			return err
+		}
+		if status != 200 {
+			return fmt.Errorf("bot answered %d to %s", status, step.say)
+		}
+		// The bot acknowledged at once (async mode); wait for its replies.
+		want := seen + 1
+		if step.in.Message.ReplyID() == echo.IDAgent {
+			want = seen + 2 // a message, then the handover
+		}
+		reqs, err := fake.WaitRequests(ctx, want)
+		if err != nil {
+			return err
+		}
+		for _, r := range reqs[seen:] {
+			if r.Status != 200 {
+				return fmt.Errorf("fake OneTalk refused the bot's request: %v", r.Err)
+			}
+			fmt.Fprintf(out, "bot       %s\n", describe(r.Webhook))
+		}
+		seen = len(reqs)
+	}
+	if err := bot.Shutdown(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "(%d requests reached the fake OneTalk URL, all with a valid Secret-Key and body)\n", seen)
+	return nil
+}
+
+func describe(w *onetalk.WebhookRequest) string {
+	switch w.EventType {
+	case onetalk.EventMessages:
+		var parts []string
+		for _, m := range w.Messages {
+			parts = append(parts, describeMessage(m))
+		}
+		return strings.Join(parts, " | ")
+	case onetalk.EventHandoverCase:
+		return "hands the case over to an agent: " + w.HandoverCase.ChatbotHandoverSummary
+	}
+	return string(w.EventType)
+}
+
+func describeMessage(m onetalk.OutboundMessage) string {
+	switch {
+	case m.Text != nil:
+		return fmt.Sprintf("text %q", m.Text.Body)
+	case m.WhatsAppBA != nil && m.WhatsAppBA.Interactive != nil && m.WhatsAppBA.Interactive.ButtonAction != nil:
+		in := m.WhatsAppBA.Interactive
+		var titles []string
+		for _, b := range in.ButtonAction.Buttons {
+			titles = append(titles, "["+b.Reply.Title+"]")
+		}
+		return fmt.Sprintf("buttons %q %s", in.Body.Text, strings.Join(titles, " "))
+	}
+	return m.Type
+}
