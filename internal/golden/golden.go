@@ -103,6 +103,52 @@ func JSONDiff(want, got []byte) string {
 	return cmp.Diff(w, g)
 }
 
+// JSONEqIgnoringEmpty is JSONEq after dropping empty strings, nulls, and
+// empty objects and arrays on both sides. Vendor examples spell out optional
+// fields as "" where an encoder with omitempty leaves them out; both mean
+// "not set".
+func JSONEqIgnoringEmpty(t testing.TB, want, got []byte) {
+	t.Helper()
+	w, errW := decode(want)
+	g, errG := decode(got)
+	if errW != nil || errG != nil {
+		t.Fatalf("invalid JSON: want: %s, got: %s", errString(errW), errString(errG))
+	}
+	if diff := cmp.Diff(prune(w), prune(g)); diff != "" {
+		t.Errorf("JSON mismatch ignoring empty values (-want +got):\n%s", diff)
+	}
+}
+
+func prune(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			if e = prune(e); e != nil {
+				out[k] = e
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		var out []any
+		for _, e := range x {
+			out = append(out, prune(e))
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case string:
+		if x == "" {
+			return nil
+		}
+	}
+	return v
+}
+
 func decode(b []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
