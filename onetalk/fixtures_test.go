@@ -35,8 +35,8 @@ var fixtureTypes = map[string]func() any{
 	"doc/inbound_waba_button_payload.json":       func() any { return new(TemplateButton) },
 	"doc/inbound_interactive_button_reply.json":  func() any { return new(InboundInteractive) },
 	"doc/inbound_interactive_list_reply.json":    func() any { return new(InboundInteractive) },
-	"doc/inbound_button_reply.json":             func() any { return new(ButtonReply) },
-	"doc/inbound_list_reply.json":               func() any { return new(ListReply) },
+	"doc/inbound_button_reply.json":              func() any { return new(ButtonReply) },
+	"doc/inbound_list_reply.json":                func() any { return new(ListReply) },
 
 	"doc/outbound_webhook_messages.json":          func() any { return new(WebhookRequest) },
 	"doc/outbound_webhook_handover_case.json":     func() any { return new(WebhookRequest) },
@@ -73,14 +73,14 @@ var fixtureTypes = map[string]func() any{
 	"doc/outbound_update_contact.json":            func() any { return new(UpdateContact) },
 	"doc/outbound_update_contact_partial.json":    func() any { return new(UpdateContact) },
 
-	"external/inbound_request_composed_from_docHEAD_fragments.json":                func() any { return new(InboundRequest) },
-	"external/inbound_sender_customerUserID_docHEAD.json":                          func() any { return new(Sender) },
-	"external/inbound_whatsappba_interactive_nfm_reply_docHEAD.json":               func() any { return new(InboundInteractive) },
-	"external/outbound_flowActionPayload_docHEAD.json":                             func() any { return new(FlowActionPayload) },
-	"external/outbound_handoverCase_with_summary_docHEAD.json":                     func() any { return new(HandoverCase) },
-	"external/outbound_messages_text_thirdparty-script.json":                       func() any { return new(WebhookRequest) },
+	"external/inbound_request_composed_from_docHEAD_fragments.json":                   func() any { return new(InboundRequest) },
+	"external/inbound_sender_customerUserID_docHEAD.json":                             func() any { return new(Sender) },
+	"external/inbound_whatsappba_interactive_nfm_reply_docHEAD.json":                  func() any { return new(InboundInteractive) },
+	"external/outbound_flowActionPayload_docHEAD.json":                                func() any { return new(FlowActionPayload) },
+	"external/outbound_handoverCase_with_summary_docHEAD.json":                        func() any { return new(HandoverCase) },
+	"external/outbound_messages_text_thirdparty-script.json":                          func() any { return new(WebhookRequest) },
 	"external/outbound_messages_text_extra-phone-empty-caseID_thirdparty-script.json": func() any { return new(WebhookRequest) },
-	"external/customchannel_oneTalkURL_response_analog.json":                       nil, // an answer body; see TestClientRejected
+	"external/customchannel_oneTalkURL_response_analog.json":                          nil, // an answer body; see TestClientRejected
 }
 
 // unknownFieldsExpected lists fixtures that carry fields the doc does not
