@@ -1,0 +1,232 @@
+package onetalk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/botwire/botwire/internal/golden"
+)
+
+const testSecret = "s3cr3t-key"
+
+func quietLogger(buf *bytes.Buffer) *slog.Logger {
+	if buf == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(buf, nil))
+}
+
+func post(body string, secret string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/onetalk", strings.NewReader(body))
+	if secret != "" {
+		r.Header.Set(SecretHeader, secret)
+	}
+	return r
+}
+
+func TestHandlerBehaviourTable(t *testing.T) {
+	valid := string(golden.Read(t, "onetalk/doc/inbound_request.json"))
+	unknown := `{"caseID":"C1","channelType":"telegram","sender":{"contactName":"A"},"message":{"id":"m","type":"sticker","sticker":{}}}`
+	tests := []struct {
+		name       string
+		req        *http.Request
+		cbErr      error
+		maxBody    int64
+		wantStatus int
+		wantCalls  int
+		wantHeader map[string]string
+		wantLog    string
+	}{
+		{name: "GET is 405", req: httptest.NewRequest(http.MethodGet, "/onetalk", nil),
+			wantStatus: 405, wantHeader: map[string]string{"Allow": "POST"}},
+		{name: "body over limit is 413", req: post(valid, testSecret), maxBody: 64, wantStatus: 413},
+		{name: "missing secret is 401", req: post(valid, ""), wantStatus: 401},
+		{name: "wrong secret is 401", req: post(valid, "nope"), wantStatus: 401},
+		{name: "secret with a different length is 401", req: post(valid, testSecret+"x"), wantStatus: 401},
+		{name: "malformed JSON is 400", req: post(`{"caseID":`, testSecret), wantStatus: 400},
+		{name: "not an object is 400", req: post(`[1,2]`, testSecret), wantStatus: 400},
+		{name: "no caseID is 400", req: post(`{"message":{"type":"text"}}`, testSecret), wantStatus: 400},
+		{name: "unknown message type is 200 without callback", req: post(unknown, testSecret), wantStatus: 200},
+		{name: "callback error is 500", req: post(valid, testSecret), cbErr: errors.New("db down"),
+			wantStatus: 500, wantCalls: 1, wantLog: "db down"},
+		{name: "success is 200", req: post(valid, testSecret), wantStatus: 200, wantCalls: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls int
+			var logs bytes.Buffer
+			opts := []Option{WithLogger(quietLogger(&logs))}
+			if tt.maxBody > 0 {
+				opts = append(opts, WithMaxBodyBytes(tt.maxBody))
+			}
+			h, err := NewHandler(testSecret, func(ctx context.Context, r *InboundRequest) error {
+				calls++
+				assert.Equal(t, "FBED34A1EF", r.CaseID)
+				return tt.cbErr
+			}, opts...)
+			require.NoError(t, err)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, tt.req)
+			assert.Equal(t, tt.wantStatus, rec.Code, "body: %s", rec.Body)
+			assert.Equal(t, tt.wantCalls, calls)
+			for k, v := range tt.wantHeader {
+				assert.Equal(t, v, rec.Header().Get(k))
+			}
+			if tt.wantLog != "" {
+				assert.Contains(t, logs.String(), tt.wantLog)
+			}
+			assert.NotContains(t, rec.Body.String(), testSecret)
+			assert.NotContains(t, logs.String(), testSecret)
+		})
+	}
+}
+
+func TestHandlerOnUnknown(t *testing.T) {
+	var got string
+	h, err := NewHandler(testSecret, func(context.Context, *InboundRequest) error {
+		t.Error("main callback called for an unknown type")
+		return nil
+	}, WithOnUnknown(func(_ context.Context, r *InboundRequest) error {
+		got = r.Message.Type
+		return nil
+	}))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, post(`{"caseID":"C","message":{"id":"m","type":"audio","audio":{"url":"u"}}}`, testSecret))
+	assert.Equal(t, 200, rec.Code)
+	assert.Equal(t, "audio", got)
+}
+
+func TestHandlerCallbackPanicIs500(t *testing.T) {
+	var logs bytes.Buffer
+	h, err := NewHandler(testSecret, func(context.Context, *InboundRequest) error { panic("boom") },
+		WithLogger(quietLogger(&logs)))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, post(string(golden.Read(t, "onetalk/doc/inbound_request.json")), testSecret))
+	assert.Equal(t, 500, rec.Code)
+	assert.Contains(t, logs.String(), "boom")
+}
+
+func TestHandlerRequestOutlivesBuffer(t *testing.T) {
+	// The request handed to the callback must not alias the pooled buffer.
+	var kept []*InboundRequest
+	h, err := NewHandler(testSecret, func(_ context.Context, r *InboundRequest) error {
+		kept = append(kept, r)
+		return nil
+	})
+	require.NoError(t, err)
+	a := `{"caseID":"AAAAAAAAAA","message":{"id":"1","type":"text","text":{"body":"first"}}}`
+	b := `{"caseID":"BBBBBBBBBB","message":{"id":"2","type":"text","text":{"body":"second"}}}`
+	h.ServeHTTP(httptest.NewRecorder(), post(a, testSecret))
+	h.ServeHTTP(httptest.NewRecorder(), post(b, testSecret))
+	require.Len(t, kept, 2)
+	assert.Equal(t, a, string(kept[0].Raw))
+	assert.Equal(t, "first", kept[0].Message.Body())
+}
+
+func TestNewHandlerFailsClosed(t *testing.T) {
+	noop := func(context.Context, *InboundRequest) error { return nil }
+	_, err := NewHandler("", noop)
+	assert.ErrorIs(t, err, ErrNoSecret)
+	_, err = NewHandler(testSecret, nil)
+	assert.Error(t, err)
+	_, err = NewHandler(testSecret, noop, WithTimeout(time.Second))
+	assert.ErrorContains(t, err, "NewHandler does not take WithTimeout")
+	h, err := NewHandler(testSecret, noop)
+	require.NoError(t, err)
+	assert.NotContains(t, h.String(), testSecret)
+}
+
+func TestAsyncAcknowledgesThenProcesses(t *testing.T) {
+	release := make(chan struct{})
+	var done atomic.Int32
+	h, err := NewHandler(testSecret, func(ctx context.Context, r *InboundRequest) error {
+		<-release
+		done.Add(1)
+		return nil
+	}, WithAsync(1, 1), WithLogger(quietLogger(nil)))
+	require.NoError(t, err)
+	body := string(golden.Read(t, "onetalk/doc/inbound_request.json"))
+
+	// The first message occupies the worker, the second fills the queue of
+	// one; the third finds the queue full and gets 503 so OneTalk redelivers.
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, post(body, testSecret))
+	assert.Equal(t, 200, rec.Code)
+	require.Eventually(t, func() bool { return len(h.pool.jobs) == 0 }, 5*time.Second, time.Millisecond)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, post(body, testSecret))
+	assert.Equal(t, 200, rec.Code)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, post(body, testSecret))
+	assert.Equal(t, 503, rec.Code)
+	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+	assert.Equal(t, int32(0), done.Load(), "callback ran before it was released")
+
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, h.Shutdown(ctx))
+	assert.Equal(t, int32(2), done.Load(), "shutdown did not drain the queue")
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, post(body, testSecret))
+	assert.Equal(t, 503, rec.Code, "a shut-down handler must refuse with 503")
+}
+
+func TestAsyncShutdownDeadlineCancelsCallbacks(t *testing.T) {
+	started := make(chan struct{})
+	var once sync.Once
+	var cancelled atomic.Bool
+	h, err := NewHandler(testSecret, func(ctx context.Context, r *InboundRequest) error {
+		once.Do(func() { close(started) })
+		<-ctx.Done()
+		cancelled.Store(true)
+		return ctx.Err()
+	}, WithAsync(1, 4), WithLogger(quietLogger(nil)))
+	require.NoError(t, err)
+	h.ServeHTTP(httptest.NewRecorder(), post(string(golden.Read(t, "onetalk/doc/inbound_request.json")), testSecret))
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, h.Shutdown(ctx), context.DeadlineExceeded)
+	require.Eventually(t, cancelled.Load, 5*time.Second, time.Millisecond)
+}
+
+func TestAsyncCallbackKeepsRequestValues(t *testing.T) {
+	type key struct{}
+	got := make(chan any, 1)
+	h, err := NewHandler(testSecret, func(ctx context.Context, r *InboundRequest) error {
+		got <- ctx.Value(key{})
+		return ctx.Err()
+	}, WithAsync(1, 1))
+	require.NoError(t, err)
+	req := post(string(golden.Read(t, "onetalk/doc/inbound_request.json")), testSecret)
+	ctx, cancel := context.WithCancel(context.WithValue(req.Context(), key{}, "trace-1"))
+	h.ServeHTTP(httptest.NewRecorder(), req.WithContext(ctx))
+	cancel() // the request ends; the callback must not see that
+	assert.Equal(t, "trace-1", <-got)
+	require.NoError(t, h.Shutdown(context.Background()))
+}
+
+func TestVerifySecret(t *testing.T) {
+	assert.NoError(t, VerifySecret("abc", "abc"))
+	assert.ErrorIs(t, VerifySecret("", "abc"), ErrMissingSecret)
+	assert.ErrorIs(t, VerifySecret("abd", "abc"), ErrInvalidSecret)
+	assert.ErrorIs(t, VerifySecret("abc", ""), ErrNoSecret)
+	assert.NotContains(t, VerifySecret("abd", "abc").Error(), "abc")
+}
