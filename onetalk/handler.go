@@ -87,9 +87,7 @@ func (h *Handler) String() string {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		inbound.Error(w, http.StatusMethodNotAllowed, "method not allowed")
+	if !inbound.AllowPost(w, r) {
 		return
 	}
 	// The secret is a header, so check it before reading any body.
@@ -97,7 +95,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		inbound.Unauthorized(w)
 		return
 	}
-	body, ok := inbound.Begin(w, r, h.maxBody)
+	body, ok := inbound.Read(w, r, h.maxBody)
 	if !ok {
 		return
 	}

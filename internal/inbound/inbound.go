@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -75,15 +76,31 @@ func ReadBody(r *http.Request, limit int64) (*Body, error) {
 	return b, nil
 }
 
-// Begin runs the first rows of the handler table: 405 for a method other
-// than POST, 413 for a body over limit, 400 for an unreadable body. When it
-// returns ok == false it has written the answer.
+// Begin runs the first rows of the handler table: AllowPost, then Read.
+// When it returns ok == false it has written the answer.
 func Begin(w http.ResponseWriter, r *http.Request, limit int64) (body *Body, ok bool) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		Error(w, http.StatusMethodNotAllowed, "method not allowed")
+	if !AllowPost(w, r) {
 		return nil, false
 	}
+	return Read(w, r, limit)
+}
+
+// AllowPost answers 405 with Allow: POST, and returns false, for any other
+// method.
+func AllowPost(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodPost {
+		return true
+	}
+	w.Header().Set("Allow", http.MethodPost)
+	Error(w, http.StatusMethodNotAllowed, "method not allowed")
+	return false
+}
+
+// Read reads the body with ReadBody, answering 413 for a body over limit
+// and 400 for an unreadable one. When it returns ok == false it has written
+// the answer. Handlers whose secret is a header check it before Read, so an
+// unauthenticated caller cannot make them read a large body.
+func Read(w http.ResponseWriter, r *http.Request, limit int64) (body *Body, ok bool) {
 	body, err := ReadBody(r, limit)
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
@@ -196,6 +213,8 @@ func SyntaxReason(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
+	case errors.As(err, &se) && strings.HasPrefix(se.Error(), "unexpected end"):
+		return "truncated JSON"
 	case errors.As(err, &se):
 		return "malformed JSON at offset " + strconv.FormatInt(se.Offset, 10)
 	case errors.As(err, &te):

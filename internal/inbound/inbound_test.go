@@ -1,0 +1,101 @@
+package inbound
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/botwire/botwire/internal/golden"
+)
+
+func TestReadBodyLimit(t *testing.T) {
+	r := httptest.NewRequest("POST", "/", strings.NewReader("12345"))
+	b, err := ReadBody(r, 5)
+	require.NoError(t, err)
+	assert.Equal(t, "12345", string(b.Bytes()))
+	b.Release()
+	b.Release() // twice is harmless
+
+	r = httptest.NewRequest("POST", "/", strings.NewReader("123456"))
+	_, err = ReadBody(r, 5)
+	assert.ErrorIs(t, err, ErrBodyTooLarge, "declared length over the limit")
+
+	// A chunked body has no declared length: the limit holds while reading.
+	r = httptest.NewRequest("POST", "/", io.MultiReader(strings.NewReader("123"), strings.NewReader("456")))
+	r.ContentLength = -1
+	_, err = ReadBody(r, 5)
+	assert.ErrorIs(t, err, ErrBodyTooLarge)
+}
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+func TestBegin(t *testing.T) {
+	rec := httptest.NewRecorder()
+	_, ok := Begin(rec, httptest.NewRequest("PUT", "/", nil), 10)
+	assert.False(t, ok)
+	assert.Equal(t, 405, rec.Code)
+	assert.Equal(t, "POST", rec.Header().Get("Allow"))
+
+	rec = httptest.NewRecorder()
+	_, ok = Begin(rec, httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", 11))), 10)
+	assert.False(t, ok)
+	assert.Equal(t, 413, rec.Code)
+
+	rec = httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/", failingReader{})
+	r.ContentLength = -1
+	_, ok = Begin(rec, r, 10)
+	assert.False(t, ok)
+	assert.Equal(t, 400, rec.Code)
+}
+
+func TestSecret(t *testing.T) {
+	s := NewSecret("hunter2")
+	assert.True(t, s.Equal("hunter2"))
+	assert.False(t, s.Equal("hunter"))
+	assert.False(t, s.Equal(""))
+	assert.False(t, NewSecret("").Equal(""), "an empty secret matches nothing")
+	assert.True(t, NewSecret("").IsZero())
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		assert.NotContains(t, fmt.Sprintf(f, s), "hunter2")
+	}
+	assert.True(t, Equal("a", "a"))
+	assert.False(t, Equal("a", "ab"))
+}
+
+func TestErrorBodies(t *testing.T) {
+	rec := httptest.NewRecorder()
+	Unavailable(rec, 2)
+	assert.Equal(t, 503, rec.Code)
+	assert.Equal(t, "2", rec.Header().Get("Retry-After"))
+	golden.JSONEq(t, []byte(`{"error":"busy, retry later"}`), rec.Body.Bytes())
+
+	rec = httptest.NewRecorder()
+	require.NoError(t, JSON(rec, 200, map[string]bool{"isOnline": true}))
+	assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+	golden.JSONEq(t, []byte(`{"isOnline":true}`), rec.Body.Bytes())
+
+	rec = httptest.NewRecorder()
+	assert.Error(t, JSON(rec, 200, func() {}))
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+}
+
+func TestSyntaxReason(t *testing.T) {
+	var v struct{ A int }
+	err := json.Unmarshal([]byte(`{"A":`), &v)
+	assert.Equal(t, "truncated JSON", SyntaxReason(err))
+	err = json.Unmarshal([]byte(`{"A":x}`), &v)
+	assert.Equal(t, "malformed JSON at offset 6", SyntaxReason(err))
+	err = json.Unmarshal([]byte(`{"A":"s"}`), &v)
+	assert.Equal(t, "wrong JSON type for field A", SyntaxReason(err))
+}

@@ -1,0 +1,92 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/botwire/botwire/internal/golden"
+)
+
+func TestBackoffBounds(t *testing.T) {
+	for attempt := range 40 {
+		d := backoff(200*time.Millisecond, 5*time.Second, attempt, nil)
+		assert.GreaterOrEqual(t, d, 200*time.Millisecond)
+		assert.LessOrEqual(t, d, 5*time.Second)
+	}
+	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"3"}}}
+	assert.Equal(t, 3*time.Second, backoff(time.Millisecond, time.Millisecond, 0, resp))
+	resp.Header.Set("Retry-After", "3600")
+	assert.Equal(t, MaxRetryAfter, backoff(time.Millisecond, time.Millisecond, 0, resp), "Retry-After is capped")
+	resp.StatusCode = 500
+	assert.Equal(t, time.Millisecond, backoff(time.Millisecond, time.Millisecond, 0, resp), "Retry-After only for 429/503")
+}
+
+func TestRetryAfterForms(t *testing.T) {
+	h := func(v string) *http.Response { return &http.Response{Header: http.Header{"Retry-After": {v}}} }
+	assert.Equal(t, 7*time.Second, retryAfter(h("7")))
+	assert.Zero(t, retryAfter(h("-1")))
+	assert.Zero(t, retryAfter(h("soon")))
+	assert.Zero(t, retryAfter(nil))
+	d := retryAfter(h(time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)))
+	assert.InDelta(t, 30, d.Seconds(), 2)
+}
+
+func TestNotSent(t *testing.T) {
+	assert.True(t, NotSent(&net.DNSError{Err: "no such host", Name: "x"}))
+	assert.True(t, NotSent(fmt.Errorf("wrapped: %w", &net.OpError{Op: "dial", Err: errors.New("refused")})))
+	assert.False(t, NotSent(&net.OpError{Op: "read", Err: errors.New("reset")}))
+	assert.False(t, NotSent(context.DeadlineExceeded))
+}
+
+func TestAPIErrorMessage(t *testing.T) {
+	e := &APIError{StatusCode: 503, Body: []byte(strings.Repeat("x", 500)), RetryAfter: 2 * time.Second}
+	msg := e.Error()
+	assert.Contains(t, msg, "503 Service Unavailable")
+	assert.Contains(t, msg, "retry after 2s")
+	assert.Less(t, len(msg), 300, "body excerpt is bounded")
+	sentinel := errors.New("bot not found")
+	assert.ErrorIs(t, &APIError{StatusCode: 404, Err: sentinel}, sentinel)
+}
+
+func TestPostJSONCapsErrorBody(t *testing.T) {
+	mt := httpmock.NewMockTransport()
+	mt.RegisterResponder("POST", "https://x.test/a", httpmock.NewStringResponder(418, strings.Repeat("y", MaxErrorBody*2)))
+	c := New(Config{HTTPClient: &http.Client{Transport: mt}}, "ua/1")
+	_, err := c.PostJSON(context.Background(), Request{URL: "https://x.test/a", Body: map[string]int{"a": 1}})
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Len(t, apiErr.Body, MaxErrorBody)
+	assert.Equal(t, 1, mt.GetTotalCallCount(), "4xx is never retried")
+}
+
+func TestPostJSONSendsBytesAsIs(t *testing.T) {
+	mt := httpmock.NewMockTransport()
+	var got []byte
+	mt.RegisterResponder("POST", "https://x.test/a", func(r *http.Request) (*http.Response, error) {
+		got = make([]byte, r.ContentLength)
+		_, _ = r.Body.Read(got)
+		assert.Equal(t, "ua/1", r.Header.Get("User-Agent"))
+		return httpmock.NewStringResponse(204, ""), nil
+	})
+	c := New(Config{HTTPClient: &http.Client{Transport: mt}}, "ua/1")
+	resp, err := c.PostJSON(context.Background(), Request{URL: "https://x.test/a", Body: []byte(`{"a":"\/"}`)})
+	require.NoError(t, err)
+	assert.Equal(t, 204, resp.StatusCode)
+	golden.JSONEq(t, []byte(`{"a":"/"}`), got)
+	assert.Equal(t, `{"a":"\/"}`, string(got))
+}
+
+func TestRetryPolicyString(t *testing.T) {
+	assert.Equal(t, "RetryAlways", RetryAlways.String())
+	assert.Equal(t, "RetryPolicy(9)", RetryPolicy(9).String())
+}
