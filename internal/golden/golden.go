@@ -81,6 +81,25 @@ func JSON(t testing.TB, name string, got []byte) {
 	JSONEq(t, Read(t, name), got)
 }
 
+// Text compares got byte for byte with testdata/name; with -update it
+// writes got to the file instead.
+func Text(t testing.TB, name string, got []byte) {
+	t.Helper()
+	if *update {
+		p := Path(name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if diff := cmp.Diff(string(Read(t, name)), string(got)); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
+	}
+}
+
 // JSONEq fails the test with a diff unless want and got hold the same JSON
 // value (key order and spacing aside).
 func JSONEq(t testing.TB, want, got []byte) {
