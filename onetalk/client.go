@@ -28,9 +28,8 @@ const Version = "0.1.0"
 //
 // Connection failures before sending, 429 and 503 are retried for every call.
 type Client struct {
-	url    string
-	secret string
-	http   *transport.Client
+	url  string
+	http *transport.Client // holds the Secret-Key header
 }
 
 // NewClient returns a client for oneTalkURL, the URL OneTalk generated with
@@ -47,11 +46,8 @@ func NewClient(oneTalkURL, secretKey string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{
-		url:    oneTalkURL,
-		secret: secretKey,
-		http:   transport.New(cfg.transport, "botwire-onetalk/"+Version),
-	}, nil
+	cfg.transport.Header = http.Header{ClientSecretHeader: {secretKey}}
+	return &Client{url: oneTalkURL, http: transport.New(cfg.transport, "botwire-onetalk/"+Version)}, nil
 }
 
 // String describes the client without its secret key.
@@ -100,7 +96,6 @@ func (c *Client) Do(ctx context.Context, r *WebhookRequest) error {
 	}
 	resp, err := c.http.PostJSON(ctx, transport.Request{
 		URL:        c.url,
-		Header:     http.Header{ClientSecretHeader: {c.secret}},
 		Body:       r,
 		Idempotent: idempotent(r),
 	})

@@ -228,7 +228,8 @@ func TestNewClient(t *testing.T) {
 	assert.ErrorContains(t, err, "NewClient does not take WithAsync")
 	c, err := NewClient(testURL, testSecret)
 	require.NoError(t, err)
-	for _, s := range []string{c.String(), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c)} {
+	for _, s := range []string{c.String(), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c),
+		fmt.Sprintf("%+v", *c), fmt.Sprintf("%#v", *c)} {
 		assert.NotContains(t, s, testSecret)
 	}
 }

@@ -35,7 +35,7 @@ type HandlerFunc func(ctx context.Context, req *InboundRequest) error
 // With WithAsync the handler answers 200 once the message is queued, and 503
 // when the queue is full or the handler is shutting down.
 type Handler struct {
-	secret    string
+	secret    inbound.Secret
 	fn        HandlerFunc
 	onUnknown HandlerFunc
 	maxBody   int64
@@ -58,7 +58,7 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 		return nil, err
 	}
 	h := &Handler{
-		secret:    secret,
+		secret:    inbound.NewSecret(secret),
 		fn:        fn,
 		onUnknown: cfg.onUnknown,
 		maxBody:   cfg.maxBody,
@@ -85,13 +85,16 @@ func (h *Handler) String() string {
 	return fmt.Sprintf("onetalk.Handler{secret: [REDACTED], maxBody: %d, mode: %s}", h.maxBody, mode)
 }
 
+// GoString describes the handler without its secret (for %#v).
+func (h *Handler) GoString() string { return h.String() }
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !inbound.AllowPost(w, r) {
 		return
 	}
 	// The secret is a header, so check it before reading any body.
-	if VerifySecret(r.Header.Get(SecretHeader), h.secret) != nil {
+	if !h.secret.Equal(r.Header.Get(SecretHeader)) {
 		inbound.Unauthorized(w)
 		return
 	}

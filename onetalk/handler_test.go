@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -148,7 +149,10 @@ func TestNewHandlerFailsClosed(t *testing.T) {
 	assert.ErrorContains(t, err, "NewHandler does not take WithTimeout")
 	h, err := NewHandler(testSecret, noop)
 	require.NoError(t, err)
-	assert.NotContains(t, h.String(), testSecret)
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		assert.NotContains(t, fmt.Sprintf(f, h), testSecret)
+		assert.NotContains(t, fmt.Sprintf(f, *h), testSecret)
+	}
 }
 
 func TestAsyncAcknowledgesThenProcesses(t *testing.T) {

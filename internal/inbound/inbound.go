@@ -116,23 +116,29 @@ func Read(w http.ResponseWriter, r *http.Request, limit int64) (body *Body, ok b
 // Secret holds a secret in a form that can be compared in constant time,
 // whatever the length of the candidate. Its String and GoString never
 // reveal it.
+//
+// The digest sits behind a pointer so that printing a struct that holds a
+// Secret with %+v shows an address, not even a hash of the secret.
 type Secret struct {
-	sum [sha256.Size]byte
-	set bool
+	sum *[sha256.Size]byte // nil for an empty secret
 }
 
 // NewSecret prepares s for comparison.
 func NewSecret(s string) Secret {
-	return Secret{sum: sha256.Sum256([]byte(s)), set: s != ""}
+	if s == "" {
+		return Secret{}
+	}
+	sum := sha256.Sum256([]byte(s))
+	return Secret{sum: &sum}
 }
 
 // IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return !s.set }
+func (s Secret) IsZero() bool { return s.sum == nil }
 
 // Equal reports whether got is the secret. Hashing both sides first makes the
 // comparison constant-time in the length of got as well.
 func (s Secret) Equal(got string) bool {
-	if !s.set || got == "" {
+	if s.sum == nil || got == "" {
 		return false
 	}
 	sum := sha256.Sum256([]byte(got))

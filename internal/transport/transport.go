@@ -86,6 +86,10 @@ type Config struct {
 	Logger      *slog.Logger
 	UserAgent   string
 	RetryPolicy RetryPolicy
+	// Header is sent with every request: the platform's authentication.
+	// The vendor package sets it; it lives here, behind the *Client pointer,
+	// so printing a vendor client never shows it.
+	Header http.Header
 }
 
 // SetMaxRetries records an explicit retry count (0 is a valid choice, so the
@@ -104,6 +108,7 @@ type Client struct {
 	rc        *retryablehttp.Client
 	userAgent string
 	policy    RetryPolicy
+	header    http.Header
 }
 
 // New builds a Client from cfg. defaultUA is used when cfg.UserAgent is empty.
@@ -147,7 +152,7 @@ func New(cfg Config, defaultUA string) *Client {
 	if cfg.Logger != nil {
 		rc.Logger = cfg.Logger // *slog.Logger is a retryablehttp.LeveledLogger
 	}
-	c := &Client{rc: rc, userAgent: cfg.UserAgent, policy: cfg.RetryPolicy}
+	c := &Client{rc: rc, userAgent: cfg.UserAgent, policy: cfg.RetryPolicy, header: cfg.Header.Clone()}
 	if c.userAgent == "" {
 		c.userAgent = defaultUA
 	}
@@ -160,7 +165,7 @@ type idempotentKey struct{}
 // Request is one JSON POST.
 type Request struct {
 	URL    string
-	Header http.Header // added to the request; secrets live here only
+	Header http.Header // added to the request, after Config.Header
 	Body   any         // marshalled as JSON; a []byte or json.RawMessage is sent as is
 	// Idempotent marks an operation that may safely reach the platform twice
 	// (pause/resume, typing indicators, case and contact updates).
@@ -193,6 +198,9 @@ func (c *Client) PostJSON(ctx context.Context, r Request) (*Response, error) {
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, r.URL, payload)
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
+	}
+	for k, vs := range c.header {
+		req.Header[k] = vs
 	}
 	for k, vs := range r.Header {
 		req.Header[k] = vs
