@@ -257,9 +257,7 @@ func (m *InboundMessage) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	if v.Type == TypeVideo && v.Video == nil && v.Image != nil {
-		v.Video, v.Image = v.Image, nil
-	}
+	decodeVideo(v.Type, &v.Image, &v.Video)
 	v.Raw = jsonx.Clone(b)
 	*m = InboundMessage(v)
 	return nil

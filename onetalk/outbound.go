@@ -53,9 +53,7 @@ type outboundMessage OutboundMessage
 // MarshalJSON writes a video under both "video" and "image" (see Video).
 func (m OutboundMessage) MarshalJSON() ([]byte, error) {
 	v := outboundMessage(m)
-	if v.Type == TypeVideo && v.Video != nil && v.Image == nil {
-		v.Image = v.Video
-	}
+	encodeVideo(v.Type, &v.Image, &v.Video)
 	return json.Marshal(v)
 }
 
@@ -65,14 +63,28 @@ func (m *OutboundMessage) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	if v.Type == TypeVideo {
-		if v.Video == nil {
-			v.Video = v.Image
-		}
-		v.Image = nil
-	}
+	decodeVideo(v.Type, &v.Image, &v.Video)
 	*m = OutboundMessage(v)
 	return nil
+}
+
+// The doc sends a video under the key "image" in three places while its
+// tables say "video" (NOTES §1.6 item 3). decodeVideo accepts either key;
+// encodeVideo writes both, so OneTalk finds the video whichever it reads.
+func decodeVideo[M any](typ string, image, video **M) {
+	if typ != TypeVideo {
+		return
+	}
+	if *video == nil {
+		*video = *image
+	}
+	*image = nil
+}
+
+func encodeVideo[M any](typ string, image, video **M) {
+	if typ == TypeVideo && *video != nil && *image == nil {
+		*image = *video
+	}
 }
 
 // OutboundWABA is the "whatsappba" part of an outbound message.
@@ -122,9 +134,7 @@ type header Header
 // MarshalJSON writes a video under both "video" and "image".
 func (h Header) MarshalJSON() ([]byte, error) {
 	v := header(h)
-	if v.Type == TypeVideo && v.Video != nil && v.Image == nil {
-		v.Image = v.Video
-	}
+	encodeVideo(v.Type, &v.Image, &v.Video)
 	return json.Marshal(v)
 }
 
@@ -134,12 +144,7 @@ func (h *Header) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	if v.Type == TypeVideo {
-		if v.Video == nil {
-			v.Video = v.Image
-		}
-		v.Image = nil
-	}
+	decodeVideo(v.Type, &v.Image, &v.Video)
 	*h = Header(v)
 	return nil
 }
