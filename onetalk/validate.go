@@ -2,9 +2,9 @@ package onetalk
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/botwire/botwire/internal/check"
 )
 
 // Limits stated by the OneTalk doc (and, for flows, its newer revision).
@@ -26,43 +26,19 @@ var ErrInvalidRequest = errors.New("invalid request")
 
 // FieldError is a request that breaks a documented rule: Field is the JSON
 // path ("messages[0].whatsappba.interactive.buttonAction.buttons"), Problem
-// says which rule.
-type FieldError struct {
-	Field   string
-	Problem string
-}
+// says which rule. Validation errors join one *FieldError per problem.
+type FieldError = check.FieldError
 
-func (e *FieldError) Error() string { return "onetalk: " + e.Field + ": " + e.Problem }
+type validator = check.Collector
 
-// Unwrap makes errors.Is(err, ErrInvalidRequest) true.
-func (e *FieldError) Unwrap() error { return ErrInvalidRequest }
-
-type validator struct{ errs []error }
-
-func (v *validator) add(field, format string, args ...any) {
-	v.errs = append(v.errs, &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
-}
-
-func (v *validator) required(field, value string) {
-	if value == "" {
-		v.add(field, "required")
-	}
-}
-
-func (v *validator) maxLen(field, value string, limit int) {
-	if n := utf8.RuneCountInString(value); n > limit {
-		v.add(field, "at most %d characters, got %d", limit, n)
-	}
-}
-
-func (v *validator) err() error { return errors.Join(v.errs...) }
+func newValidator() *validator { return check.New("onetalk", ErrInvalidRequest) }
 
 // Validate checks r against the doc's rules before it is sent: a caseID, a
 // known event type whose field is set (and no other), and every limit of
 // the messages. The error joins one *FieldError per problem.
 func (r *WebhookRequest) Validate() error {
-	var v validator
-	v.required("caseID", r.CaseID)
+	v := newValidator()
+	v.Required("caseID", r.CaseID)
 	set := map[EventType]bool{
 		EventMessages:      len(r.Messages) > 0,
 		EventHandoverCase:  r.HandoverCase != nil,
@@ -79,49 +55,49 @@ func (r *WebhookRequest) Validate() error {
 	}
 	if _, known := set[r.EventType]; !known {
 		if r.EventType == "" {
-			v.add("eventType", "required")
+			v.Add("eventType", "required")
 		} else {
-			v.add("eventType", "unknown event type %q", r.EventType)
+			v.Add("eventType", "unknown event type %q", r.EventType)
 		}
-		return v.err()
+		return v.Err()
 	}
 	for _, ev := range []EventType{EventMessages, EventHandoverCase, EventCloseCase, EventUpdateCase, EventUpdateContact} {
 		ok := set[ev]
 		switch {
 		case ev == r.EventType && !ok:
-			v.add(field[ev], "required for eventType %q", r.EventType)
+			v.Add(field[ev], "required for eventType %q", r.EventType)
 		case ev != r.EventType && ok:
-			v.add(field[ev], "not allowed with eventType %q", r.EventType)
+			v.Add(field[ev], "not allowed with eventType %q", r.EventType)
 		}
 	}
 	for i := range r.Messages {
-		r.Messages[i].validate(&v, "messages["+strconv.Itoa(i)+"]")
+		r.Messages[i].validate(v, "messages["+strconv.Itoa(i)+"]")
 	}
 	if u := r.UpdateCase; u != nil && u.AgentRemark == nil && u.IsJunk == nil {
-		v.add("updateCase", "no field to update")
+		v.Add("updateCase", "no field to update")
 	}
 	if u := r.UpdateContact; u != nil {
 		if u.FullName == nil && u.Alias == nil && u.CompanyName == nil && u.JobTitle == nil && len(u.CustomFields) == 0 {
-			v.add("updateContact", "no field to update")
+			v.Add("updateContact", "no field to update")
 		}
 		if u.FullName != nil && *u.FullName == "" {
-			v.add("updateContact.fullName", "cannot be cleared (only alias, companyName and jobTitle may be empty)")
+			v.Add("updateContact.fullName", "cannot be cleared (only alias, companyName and jobTitle may be empty)")
 		}
 		if _, empty := u.CustomFields[""]; empty {
-			v.add("updateContact.customFields", "empty field code")
+			v.Add("updateContact.customFields", "empty field code")
 		}
 	}
 	if h := r.HandoverCase; h != nil && h.TopicID < 0 {
-		v.add("handoverCase.topicID", "must not be negative")
+		v.Add("handoverCase.topicID", "must not be negative")
 	}
-	return v.err()
+	return v.Err()
 }
 
 // Validate checks one message against the doc's rules.
 func (m *OutboundMessage) Validate() error {
-	var v validator
-	m.validate(&v, "message")
-	return v.err()
+	v := newValidator()
+	m.validate(v, "message")
+	return v.Err()
 }
 
 func (m *OutboundMessage) validate(v *validator, path string) {
@@ -134,25 +110,25 @@ func (m *OutboundMessage) validate(v *validator, path string) {
 	}
 	if _, ok := named[m.Type]; !ok {
 		if m.Type == "" {
-			v.add(path+".type", "required")
+			v.Add(path+".type", "required")
 		} else {
-			v.add(path+".type", "unknown message type %q", m.Type)
+			v.Add(path+".type", "unknown message type %q", m.Type)
 		}
 		return
 	}
 	if !named[m.Type] {
-		v.add(path+"."+m.Type, "required for type %q", m.Type)
+		v.Add(path+"."+m.Type, "required for type %q", m.Type)
 		return
 	}
 	switch m.Type {
 	case TypeText:
-		v.required(path+".text.body", m.Text.Body)
+		v.Required(path+".text.body", m.Text.Body)
 	case TypeDocument:
-		v.required(path+".document.url", m.Document.URL)
+		v.Required(path+".document.url", m.Document.URL)
 	case TypeImage:
-		v.required(path+".image.url", m.Image.URL)
+		v.Required(path+".image.url", m.Image.URL)
 	case TypeVideo:
-		v.required(path+".video.url", m.Video.URL)
+		v.Required(path+".video.url", m.Video.URL)
 	case TypeWhatsAppBA:
 		m.WhatsAppBA.validate(v, path+".whatsappba")
 	}
@@ -160,16 +136,16 @@ func (m *OutboundMessage) validate(v *validator, path string) {
 
 func (w *OutboundWABA) validate(v *validator, path string) {
 	if w.Type != WABAInteractive {
-		v.add(path+".type", "must be %q, got %q", WABAInteractive, w.Type)
+		v.Add(path+".type", "must be %q, got %q", WABAInteractive, w.Type)
 	}
 	in := w.Interactive
 	if in == nil {
-		v.add(path+".interactive", "required")
+		v.Add(path+".interactive", "required")
 		return
 	}
 	path += ".interactive"
 	if in.Body == nil || in.Body.Text == "" {
-		v.add(path+".body.text", "required")
+		v.Add(path+".body.text", "required")
 	}
 	if h := in.Header; h != nil {
 		h.validate(v, path+".header")
@@ -177,50 +153,50 @@ func (w *OutboundWABA) validate(v *validator, path string) {
 	switch in.Type {
 	case InteractiveButton:
 		if in.ButtonAction == nil {
-			v.add(path+".buttonAction", "required for type %q", in.Type)
+			v.Add(path+".buttonAction", "required for type %q", in.Type)
 			return
 		}
 		in.ButtonAction.validate(v, path+".buttonAction")
 	case InteractiveList:
 		if in.ListAction == nil {
-			v.add(path+".listAction", "required for type %q", in.Type)
+			v.Add(path+".listAction", "required for type %q", in.Type)
 			return
 		}
 		in.ListAction.validate(v, path+".listAction")
 	case InteractiveFlow:
 		if in.FlowAction == nil {
-			v.add(path+".flowAction", "required for type %q", in.Type)
+			v.Add(path+".flowAction", "required for type %q", in.Type)
 			return
 		}
 		in.FlowAction.validate(v, path+".flowAction")
 	case InteractiveRequestContactInfo:
 	case "":
-		v.add(path+".type", "required")
+		v.Add(path+".type", "required")
 	default:
-		v.add(path+".type", "unknown interactive type %q", in.Type)
+		v.Add(path+".type", "unknown interactive type %q", in.Type)
 	}
 }
 
 func (h *Header) validate(v *validator, path string) {
 	switch h.Type {
 	case TypeText:
-		v.required(path+".text", h.Text)
+		v.Required(path+".text", h.Text)
 	case TypeDocument:
 		if h.Document == nil || h.Document.Link == "" {
-			v.add(path+".document.link", "required for header type %q", h.Type)
+			v.Add(path+".document.link", "required for header type %q", h.Type)
 		}
 	case TypeImage:
 		if h.Image == nil || h.Image.Link == "" {
-			v.add(path+".image.link", "required for header type %q", h.Type)
+			v.Add(path+".image.link", "required for header type %q", h.Type)
 		}
 	case TypeVideo:
 		if h.Video == nil || h.Video.Link == "" {
-			v.add(path+".video.link", "required for header type %q", h.Type)
+			v.Add(path+".video.link", "required for header type %q", h.Type)
 		}
 	case "":
-		v.add(path+".type", "required")
+		v.Add(path+".type", "required")
 	default:
-		v.add(path+".type", "unknown header type %q", h.Type)
+		v.Add(path+".type", "unknown header type %q", h.Type)
 	}
 }
 
@@ -228,22 +204,22 @@ func (a *ButtonAction) validate(v *validator, path string) {
 	path += ".buttons"
 	switch n := len(a.Buttons); {
 	case n == 0:
-		v.add(path, "at least 1 button")
+		v.Add(path, "at least 1 button")
 	case n > MaxReplyButtons:
-		v.add(path, "at most %d buttons, got %d", MaxReplyButtons, n)
+		v.Add(path, "at most %d buttons, got %d", MaxReplyButtons, n)
 	}
 	titles := make(map[string]int, len(a.Buttons))
 	for i, b := range a.Buttons {
 		p := path + "[" + strconv.Itoa(i) + "]"
 		if b.Type != "reply" {
-			v.add(p+".type", `must be "reply", got %q`, b.Type)
+			v.Add(p+".type", `must be "reply", got %q`, b.Type)
 		}
-		v.required(p+".reply.id", b.Reply.ID)
-		v.maxLen(p+".reply.id", b.Reply.ID, MaxButtonIDLen)
-		v.required(p+".reply.title", b.Reply.Title)
-		v.maxLen(p+".reply.title", b.Reply.Title, MaxButtonTitleLen)
+		v.Required(p+".reply.id", b.Reply.ID)
+		v.MaxLen(p+".reply.id", b.Reply.ID, MaxButtonIDLen)
+		v.Required(p+".reply.title", b.Reply.Title)
+		v.MaxLen(p+".reply.title", b.Reply.Title, MaxButtonTitleLen)
 		if j, dup := titles[b.Reply.Title]; dup {
-			v.add(p+".reply.title", "must be unique within the message (same as buttons[%d])", j)
+			v.Add(p+".reply.title", "must be unique within the message (same as buttons[%d])", j)
 		} else {
 			titles[b.Reply.Title] = i
 		}
@@ -251,54 +227,54 @@ func (a *ButtonAction) validate(v *validator, path string) {
 }
 
 func (a *ListAction) validate(v *validator, path string) {
-	v.required(path+".button", a.Button)
-	v.maxLen(path+".button", a.Button, MaxListButtonLen)
+	v.Required(path+".button", a.Button)
+	v.MaxLen(path+".button", a.Button, MaxListButtonLen)
 	sp := path + ".sections"
 	switch n := len(a.Sections); {
 	case n == 0:
-		v.add(sp, "at least 1 section")
+		v.Add(sp, "at least 1 section")
 	case n > MaxSections:
-		v.add(sp, "at most %d sections, got %d", MaxSections, n)
+		v.Add(sp, "at most %d sections, got %d", MaxSections, n)
 	}
 	rows := 0
 	for i, s := range a.Sections {
 		p := sp + "[" + strconv.Itoa(i) + "]"
 		if len(a.Sections) > 1 && s.Title == "" {
-			v.add(p+".title", "required when there is more than one section")
+			v.Add(p+".title", "required when there is more than one section")
 		}
 		if len(s.Rows) == 0 {
-			v.add(p+".rows", "at least 1 row")
+			v.Add(p+".rows", "at least 1 row")
 		}
 		rows += len(s.Rows)
 		for j, r := range s.Rows {
 			rp := p + ".rows[" + strconv.Itoa(j) + "]"
-			v.required(rp+".id", r.ID)
-			v.maxLen(rp+".id", r.ID, MaxRowIDLen)
-			v.required(rp+".title", r.Title)
-			v.maxLen(rp+".title", r.Title, MaxRowTitleLen)
-			v.maxLen(rp+".description", r.Description, MaxRowDescriptionLen)
+			v.Required(rp+".id", r.ID)
+			v.MaxLen(rp+".id", r.ID, MaxRowIDLen)
+			v.Required(rp+".title", r.Title)
+			v.MaxLen(rp+".title", r.Title, MaxRowTitleLen)
+			v.MaxLen(rp+".description", r.Description, MaxRowDescriptionLen)
 		}
 	}
 	if rows > MaxRows {
-		v.add(sp, "at most %d rows across all sections, got %d", MaxRows, rows)
+		v.Add(sp, "at most %d rows across all sections, got %d", MaxRows, rows)
 	}
 }
 
 func (a *FlowAction) validate(v *validator, path string) {
-	v.required(path+".flowID", a.FlowID)
-	v.required(path+".flowCTA", a.FlowCTA)
-	v.maxLen(path+".flowCTA", a.FlowCTA, MaxFlowCTALen)
+	v.Required(path+".flowID", a.FlowID)
+	v.Required(path+".flowCTA", a.FlowCTA)
+	v.MaxLen(path+".flowCTA", a.FlowCTA, MaxFlowCTALen)
 	switch a.FlowMode {
 	case "", "draft", "published":
 	default:
-		v.add(path+".flowMode", `must be "draft" or "published", got %q`, a.FlowMode)
+		v.Add(path+".flowMode", `must be "draft" or "published", got %q`, a.FlowMode)
 	}
 	switch a.FlowAction {
 	case "", "navigate", "data_exchange":
 	default:
-		v.add(path+".flowAction", `must be "navigate" or "data_exchange", got %q`, a.FlowAction)
+		v.Add(path+".flowAction", `must be "navigate" or "data_exchange", got %q`, a.FlowAction)
 	}
 	if p := a.FlowActionPayload; p != nil && p.Data != nil && len(p.Data) == 0 {
-		v.add(path+".flowActionPayload.data", "must not be an empty object")
+		v.Add(path+".flowActionPayload.data", "must not be an empty object")
 	}
 }

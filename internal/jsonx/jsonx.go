@@ -8,41 +8,74 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
-// ID is an identifier a platform sends either as a JSON string or as a JSON
-// number. It keeps the literal digits, so a number beyond 2^53 (which a
-// float64 would round) survives unchanged. It encodes as a JSON string.
-type ID string
+// NumberOrString is a scalar a platform sends either as a JSON string or as
+// a JSON number (an identifier, a size). It keeps the literal text, so a
+// number beyond 2^53, which a float64 would round, survives unchanged, and it
+// remembers the form so that re-encoding reproduces the wire exactly.
+type NumberOrString struct {
+	text   string
+	number bool
+}
 
-// UnmarshalJSON accepts a string, a number, or null (the empty ID).
-func (id *ID) UnmarshalJSON(b []byte) error {
+// String returns a value that encodes as a JSON string.
+func String(s string) NumberOrString { return NumberOrString{text: s} }
+
+// Int returns a value that encodes as a JSON number.
+func Int(n int64) NumberOrString {
+	return NumberOrString{text: strconv.FormatInt(n, 10), number: true}
+}
+
+// String returns the literal text: the digits of a number, or the string.
+func (v NumberOrString) String() string { return v.text }
+
+// IsNumber reports whether the value came (or goes) as a JSON number.
+func (v NumberOrString) IsNumber() bool { return v.number }
+
+// IsZero reports whether the value is empty (absent, null or "").
+func (v NumberOrString) IsZero() bool { return v.text == "" }
+
+// Int64 parses the value as an integer, whichever form it came in.
+func (v NumberOrString) Int64() (int64, error) { return strconv.ParseInt(v.text, 10, 64) }
+
+// Equal reports whether two values have the same text and form.
+func (v NumberOrString) Equal(o NumberOrString) bool { return v == o }
+
+// UnmarshalJSON accepts a string, a number, or null (the zero value).
+func (v *NumberOrString) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {
 	case len(b) == 0:
-		return errors.New("jsonx: empty ID")
+		return errors.New("jsonx: empty value")
 	case b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		*id = ID(s)
+		*v = NumberOrString{text: s}
 	case string(b) == "null":
-		*id = ""
+		*v = NumberOrString{}
 	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("jsonx: ID is not a number or a string: %w", err)
+		if !json.Valid(b) {
+			return fmt.Errorf("jsonx: invalid number %.40q", b)
 		}
-		*id = ID(n.String())
+		*v = NumberOrString{text: string(b), number: true}
 	default:
-		return fmt.Errorf("jsonx: ID must be a string or a number, got %.20s", b)
+		return fmt.Errorf("jsonx: want a string or a number, got %.20s", b)
 	}
 	return nil
 }
 
-// String returns the identifier's text.
-func (id ID) String() string { return string(id) }
+// MarshalJSON writes the value in the form it came in: digits for a number,
+// a JSON string otherwise.
+func (v NumberOrString) MarshalJSON() ([]byte, error) {
+	if v.number && v.text != "" {
+		return []byte(v.text), nil
+	}
+	return json.Marshal(v.text)
+}
 
 // OneOrMany is a list that a platform may send as a single value instead of
 // an array. It always encodes as an array.

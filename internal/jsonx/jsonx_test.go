@@ -10,18 +10,29 @@ import (
 	"github.com/botwire/botwire/internal/golden"
 )
 
-func TestIDKeepsDigits(t *testing.T) {
-	var v struct{ ID ID }
-	require.NoError(t, json.Unmarshal([]byte(`{"ID": 9007199254740993123}`), &v))
-	assert.Equal(t, ID("9007199254740993123"), v.ID, "beyond 2^53 the digits must survive")
+func TestNumberOrStringKeepsDigitsAndForm(t *testing.T) {
+	var v struct{ ID NumberOrString }
+	require.NoError(t, json.Unmarshal([]byte(`{"ID": 5715661107573693123}`), &v))
+	assert.Equal(t, "5715661107573693123", v.ID.String(), "beyond 2^53 the digits must survive")
+	assert.True(t, v.ID.IsNumber())
+	n, err := v.ID.Int64()
+	require.NoError(t, err)
+	assert.Equal(t, int64(5715661107573693123), n)
+	b, _ := json.Marshal(v)
+	assert.Equal(t, `{"ID":5715661107573693123}`, string(b), "a number re-encodes as the same number")
+
 	require.NoError(t, json.Unmarshal([]byte(`{"ID": "abc"}`), &v))
 	assert.Equal(t, "abc", v.ID.String())
+	assert.False(t, v.ID.IsNumber())
+	b, _ = json.Marshal(v)
+	golden.JSONEq(t, []byte(`{"ID":"abc"}`), b)
+
 	require.NoError(t, json.Unmarshal([]byte(`{"ID": null}`), &v))
-	assert.Empty(t, v.ID)
+	assert.True(t, v.ID.IsZero())
 	assert.Error(t, json.Unmarshal([]byte(`{"ID": true}`), &v))
 	assert.Error(t, json.Unmarshal([]byte(`{"ID": {}}`), &v))
-	b, _ := json.Marshal(struct{ ID ID }{"12"})
-	golden.JSONEq(t, []byte(`{"ID":"12"}`), b)
+	assert.True(t, Int(7).Equal(NumberOrString{text: "7", number: true}))
+	assert.False(t, String("7").Equal(Int(7)))
 }
 
 func TestOneOrMany(t *testing.T) {
