@@ -207,10 +207,15 @@ func JSON(w http.ResponseWriter, status int, v any) error {
 		CallbackFailed(w)
 		return err
 	}
+	JSONBytes(w, status, b)
+	return nil
+}
+
+// JSONBytes writes status and b, which is already JSON.
+func JSONBytes(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, err = w.Write(b)
-	return err
+	_, _ = w.Write(b)
 }
 
 // SyntaxReason turns a json decoding error into a short reason for a 400
