@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/botwire/botwire/easydialog"
+	"github.com/botwire/botwire/easydialog/easydialogtest"
+	edecho "github.com/botwire/botwire/examples/easydialog-echo/echo"
 	"github.com/botwire/botwire/examples/onetalk-echo/echo"
 	"github.com/botwire/botwire/onetalk"
 	"github.com/botwire/botwire/onetalk/onetalktest"
@@ -30,7 +33,14 @@ func run(out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	fmt.Fprintln(out, "== OneTalk: a customer talks to the echo bot through a fake OneTalk ==")
-	return oneTalk(ctx, out)
+	if err := oneTalk(ctx, out); err != nil {
+		return fmt.Errorf("onetalk: %w", err)
+	}
+	fmt.Fprintln(out, "\n== Easy Dialog: a customer talks to the echo bot through a fake Easy Dialog ==")
+	if err := easyDialog(ctx, out); err != nil {
+		return fmt.Errorf("easydialog: %w", err)
+	}
+	return nil
 }
 
 func oneTalk(ctx context.Context, out io.Writer) error {
@@ -121,4 +131,62 @@ func describeMessage(m onetalk.OutboundMessage) string {
 		return fmt.Sprintf("buttons %q %s", in.Body.Text, strings.Join(titles, " "))
 	}
 	return m.Type
+}
+
+// easyDialog signs each message as Easy Dialog does (over PHP-encoded JSON)
+// and prints the reply the bot wrote in its response body.
+func easyDialog(ctx context.Context, out io.Writer) error {
+	const key = "quickstart-signature-key"
+	fake := easydialogtest.New(key)
+	bot, err := easydialog.NewHandler(key, edecho.Bot)
+	if err != nil {
+		return err
+	}
+	srv := httptest.NewServer(bot)
+	defer srv.Close()
+	for _, text := range []string{"hello", "products", "where"} {
+		fmt.Fprintf(out, "customer  text %q\n", text)
+		res, err := fake.Deliver(ctx, srv.URL, easydialogtest.Text("d5f7d6dd-dc30-451d-a442-a920fdbd6704", text))
+		if err != nil {
+			return err
+		}
+		if res.StatusCode != 200 {
+			return fmt.Errorf("bot answered %d", res.StatusCode)
+		}
+		for _, m := range res.Reply.Messages {
+			fmt.Fprintf(out, "bot       %s\n", describeBody(m.Body))
+		}
+	}
+	wrong := easydialogtest.New("not-the-key")
+	res, err := wrong.Deliver(ctx, srv.URL, easydialogtest.Text("d1", "forged"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "(a request signed with the wrong key got %d)\n", res.StatusCode)
+	return nil
+}
+
+func describeBody(b easydialog.Body) string {
+	var parts []string
+	if b.Text != nil {
+		parts = append(parts, fmt.Sprintf("text %q", b.Text.Content))
+	}
+	if b.Location != nil {
+		parts = append(parts, fmt.Sprintf("location %q (%.4f, %.4f)", b.Location.Text, b.Location.Latitude, b.Location.Longitude))
+	}
+	if b.CardCarousel != nil {
+		var titles []string
+		for _, c := range b.CardCarousel.Content {
+			titles = append(titles, "["+c.Title+"]")
+		}
+		parts = append(parts, "cards "+strings.Join(titles, " "))
+	}
+	if b.Suggestions != nil {
+		var labels []string
+		for _, s := range b.Suggestions.Suggestions {
+			labels = append(labels, "("+s.Text+")")
+		}
+		parts = append(parts, "suggestions "+strings.Join(labels, " "))
+	}
+	return strings.Join(parts, " + ")
 }

@@ -1,0 +1,66 @@
+package easydialog_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+
+	"github.com/botwire/botwire/easydialog"
+	"github.com/botwire/botwire/easydialog/easydialogtest"
+)
+
+// The bot's reply is the webhook's response body.
+func ExampleNewHandler() {
+	h, err := easydialog.NewHandler(os.Getenv("EASYDIALOG_SIGNATURE_KEY"),
+		func(ctx context.Context, req *easydialog.Request) (*easydialog.Response, error) {
+			return easydialog.Reply(easydialog.NewTextMessage("Hello " + req.Contact.Name())), nil
+		})
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("/easydialog", h)
+	log.Fatal(http.ListenAndServe(":8080", nil))
+}
+
+// The fake Easy Dialog signs and delivers a request and decodes the reply.
+func ExampleNewHandler_test() {
+	bot, _ := easydialog.NewHandler("key", func(ctx context.Context, req *easydialog.Request) (*easydialog.Response, error) {
+		return easydialog.Reply(easydialog.NewTextMessage("Hello " + req.Contact.Name())), nil
+	})
+	res, err := easydialogtest.New("key").DeliverTo(bot, easydialogtest.Text("dialog-1", "Hi"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.StatusCode, res.Texts())
+	// Output: 200 [Hello John Doe]
+}
+
+// A body may hold a message and suggestions together, as in the doc.
+func ExampleOutboundMessage_WithSuggestions() {
+	msg := easydialog.NewLocationMessage(37.3348, -122.0089, "Apple Park", "").
+		WithSuggestions(easydialog.OpenURL("Website", "https://www.apple.com"))
+	b, _ := json.Marshal(easydialog.Reply(msg))
+	fmt.Println(string(b))
+	// Output: {"messages":[{"body":{"locationMessage":{"latitude":37.3348,"longitude":-122.0089,"text":"Apple Park"},"suggestionsMessage":{"suggestions":[{"text":"Website","openUrl":{"url":"https://www.apple.com"}}]}}}]}
+}
+
+// Verify over the raw bytes: PHP writes "\/" where Go would write "/".
+func ExampleVerifySignature() {
+	body := []byte(`{"message":{"from":"RC32utNr+lEKr\/Gij0TYTw=="}}`)
+	sig := easydialog.Sign(body, "key")
+	fmt.Println(easydialog.VerifySignature(body, sig, "key"))
+	fmt.Println(easydialog.VerifySignature(body, sig, "another key"))
+	// Output:
+	// <nil>
+	// easydialog: invalid signature
+}
+
+func ExampleTimestamp_Time() {
+	ts := easydialog.Timestamp{Date: "2022-06-09 12:26:15.904000", TimezoneType: 3, Timezone: "Europe/Zurich"}
+	t, err := ts.Time()
+	fmt.Println(t.UTC(), err)
+	// Output: 2022-06-09 10:26:15.904 +0000 UTC <nil>
+}
