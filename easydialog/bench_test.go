@@ -1,7 +1,6 @@
 package easydialog
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha512"
@@ -9,8 +8,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
+
+	"github.com/botwire/botwire/internal/benchx"
 )
 
 // BenchmarkHandler and BenchmarkHandwrittenFloor run the same signed request
@@ -21,34 +21,13 @@ import (
 //
 //	go test ./easydialog -run '^$' -bench 'Handler|Floor' -benchmem -count 6
 
-type benchBody struct{ *bytes.Reader }
-
-func (benchBody) Close() error { return nil }
-
-type discardWriter struct{ h http.Header }
-
-func (w *discardWriter) Header() http.Header         { return w.h }
-func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (w *discardWriter) WriteHeader(int)             {}
-
 func benchReply(_ context.Context, r *Request) (*Response, error) {
 	return Reply(NewTextMessage("Hello " + r.Contact.Name())), nil
 }
 
 func runBench(b *testing.B, h http.Handler) {
 	body, key, _ := vector(b)
-	r := httptest.NewRequest(http.MethodPost, "/", nil)
-	r.Header.Set(SignatureHeader, Sign(body, key))
-	r.ContentLength = int64(len(body))
-	rb := &benchBody{bytes.NewReader(body)}
-	r.Body = rb
-	w := &discardWriter{h: http.Header{}}
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		rb.Reset(body)
-		h.ServeHTTP(w, r)
-	}
+	benchx.Run(b, h, body, http.Header{SignatureHeader: {Sign(body, key)}})
 }
 
 func BenchmarkHandler(b *testing.B) {

@@ -1,15 +1,14 @@
 package onetalk
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
+	"github.com/botwire/botwire/internal/benchx"
 	"github.com/botwire/botwire/internal/golden"
 )
 
@@ -20,39 +19,13 @@ import (
 //
 //	go test ./onetalk -run '^$' -bench 'Handler|Floor' -benchmem -count 6
 
-type benchBody struct{ *bytes.Reader }
-
-func (benchBody) Close() error { return nil }
-
-func benchRequest(b *testing.B, body []byte) (*http.Request, *benchBody) {
-	r := httptest.NewRequest(http.MethodPost, "/onetalk", nil)
-	r.Header.Set(SecretHeader, testSecret)
-	r.ContentLength = int64(len(body))
-	rb := &benchBody{bytes.NewReader(body)}
-	r.Body = rb
-	return r, rb
-}
-
-type discardWriter struct{ h http.Header }
-
-func (w *discardWriter) Header() http.Header         { return w.h }
-func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (w *discardWriter) WriteHeader(int)             {}
-
 func BenchmarkHandler(b *testing.B) {
 	body := golden.Read(b, "onetalk/external/inbound_request_composed_from_docHEAD_fragments.json")
 	h, err := NewHandler(testSecret, func(context.Context, *InboundRequest) error { return nil })
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, rb := benchRequest(b, body)
-	w := &discardWriter{h: http.Header{}}
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		rb.Reset(body)
-		h.ServeHTTP(w, r)
-	}
+	benchx.Run(b, h, body, http.Header{SecretHeader: {testSecret}})
 }
 
 func BenchmarkHandwrittenFloor(b *testing.B) {
@@ -85,12 +58,5 @@ func BenchmarkHandwrittenFloor(b *testing.B) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	r, rb := benchRequest(b, body)
-	w := &discardWriter{h: http.Header{}}
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		rb.Reset(body)
-		floor.ServeHTTP(w, r)
-	}
+	benchx.Run(b, floor, body, http.Header{SecretHeader: {testSecret}})
 }
