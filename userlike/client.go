@@ -1,0 +1,149 @@
+package userlike
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/botwire/botwire/internal/transport"
+)
+
+// Version is the botwire release, sent in the default User-Agent.
+const Version = "0.1.0"
+
+// TokenHeader carries the API security token on calls to the API URL.
+const TokenHeader = "SECURITY-TOKEN"
+
+// ErrNoToken: NewClient was given an empty security token.
+var ErrNoToken = errors.New("userlike: empty API security token")
+
+// APIError is a non-2xx answer from the API URL, returned after the last
+// attempt: StatusCode, Header, Body (at most 64 KiB) and RetryAfter. Use
+// errors.As to get it. Its message never contains the token.
+type APIError = transport.APIError
+
+// RetryPolicy chooses which failures the client retries; see WithRetryPolicy.
+type RetryPolicy = transport.RetryPolicy
+
+// Retry policies.
+const (
+	// RetryIdempotent (the default) retries connection failures before
+	// sending, 429 and 503 for every call, and other 5xx or ambiguous
+	// failures only when every action is safe to repeat (contact_update,
+	// conversation_update).
+	RetryIdempotent = transport.RetryIdempotent
+	// RetryAlways retries ambiguous failures for every call, accepting that
+	// a contact may get a message twice.
+	RetryAlways = transport.RetryAlways
+	// RetryNever makes one attempt.
+	RetryNever = transport.RetryNever
+)
+
+// Client calls the bot's Userlike "API URL" to trigger events outside a
+// webhook answer (say, the result of a slow lookup). It keeps every cid
+// under Userlike's 20 requests per minute. It is safe for concurrent use.
+type Client struct {
+	url     string
+	http    *transport.Client // holds the SECURITY-TOKEN header
+	limiter *limiter
+	batch   bool
+}
+
+// NewClient returns a client for apiURL, the URL shown in the bot's API
+// settings, authenticating with its security token.
+func NewClient(apiURL, securityToken string, opts ...Option) (*Client, error) {
+	if securityToken == "" {
+		return nil, ErrNoToken
+	}
+	u, err := url.Parse(apiURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("userlike: API URL must be an absolute http(s) URL, got %q", apiURL)
+	}
+	cfg, err := newConfig(true, opts)
+	if err != nil {
+		return nil, err
+	}
+	cfg.transport.Header = http.Header{TokenHeader: {securityToken}}
+	return &Client{
+		url:     apiURL,
+		http:    transport.New(cfg.transport, "botwire-userlike/"+Version),
+		limiter: newLimiter(cfg.rateLimit, cfg.ratePer, cfg.rateNoWait),
+		batch:   cfg.batch,
+	}, nil
+}
+
+// String describes the client without its token.
+func (c *Client) String() string {
+	return fmt.Sprintf("userlike.Client{url: %q, token: [REDACTED]}", c.url)
+}
+
+// GoString describes the client without its token (for %#v).
+func (c *Client) GoString() string { return c.String() }
+
+// Send triggers actions in session cid, in order. Each action is one
+// request (see WithBatch), and each request first takes a slot of the
+// cid's rate limit. An invalid action is refused before anything is sent.
+func (c *Client) Send(ctx context.Context, cid string, actions ...Action) error {
+	return c.Do(ctx, cid, nil, actions...)
+}
+
+// SendWithContext is Send that also sets the session's context to state
+// (see Reply.SetContext for its rules).
+func (c *Client) SendWithContext(ctx context.Context, cid string, state any, actions ...Action) error {
+	b, err := marshalContext(state)
+	if err != nil {
+		return err
+	}
+	return c.Do(ctx, cid, b, actions...)
+}
+
+// Do validates the actions and posts them with the raw context (nil for
+// none).
+func (c *Client) Do(ctx context.Context, cid string, context []byte, actions ...Action) error {
+	if cid == "" {
+		return fmt.Errorf("userlike: cid is required: %w", ErrInvalidAction)
+	}
+	if len(actions) == 0 {
+		return fmt.Errorf("userlike: no action to send: %w", ErrInvalidAction)
+	}
+	if err := validateActions(actions); err != nil {
+		return err
+	}
+	evs := events(cid, context, actions)
+	if c.batch {
+		return c.post(ctx, cid, evs, evs)
+	}
+	for i := range evs {
+		if err := c.post(ctx, cid, evs[i], evs[i:i+1]); err != nil {
+			if i > 0 {
+				return fmt.Errorf("userlike: %d of %d actions sent: %w", i, len(evs), err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Client) post(ctx context.Context, cid string, body any, evs []OutboundEvent) error {
+	if err := c.limiter.wait(ctx, cid); err != nil {
+		return err
+	}
+	_, err := c.http.PostJSON(ctx, transport.Request{URL: c.url, Body: body, Idempotent: idempotent(evs)})
+	if err != nil {
+		return fmt.Errorf("userlike: %s: %w", evs[0].Packet.Name, err)
+	}
+	return nil
+}
+
+func idempotent(evs []OutboundEvent) bool {
+	for _, e := range evs {
+		switch e.Packet.Name {
+		case ActionContactUpdate, ActionConversationUpdate:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,189 @@
+package userlike
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/botwire/botwire/internal/inbound"
+)
+
+// HandlerFunc handles one webhook event. It answers by adding actions to
+// reply (and optionally a new context); an error makes the webhook answer
+// 500.
+type HandlerFunc func(ctx context.Context, e *Event, reply *Reply) error
+
+// ErrNoAuthentication is returned by NewHandler without WithWebhookHeader
+// or an explicit WithoutAuthentication.
+var ErrNoAuthentication = errors.New("userlike: NewHandler needs WithWebhookHeader (or WithoutAuthentication)")
+
+// Handler is the http.Handler Userlike calls (the bot's "Webhook URL"). It
+// answers, in order:
+//
+//   - 405 with Allow: POST for any other method;
+//   - 401 when a configured webhook header is missing or wrong;
+//   - 413 for a body over the limit (WithMaxBodyBytes, default 1 MiB);
+//   - 400 for a body that is not one event or a list of events;
+//   - for an event this package does not model, nothing (unless
+//     WithOnUnknown is set);
+//   - 500 when the callback fails or adds an invalid action; the error goes
+//     to the logger;
+//   - 200 with the list of triggered events (each with info.cid and the
+//     context), or 200 with an empty body when there are none.
+//
+// A body holding a list of events runs the callback once per event, in
+// order, and answers with all their actions.
+type Handler struct {
+	headers   []headerCheck
+	fn        HandlerFunc
+	onUnknown HandlerFunc
+	maxBody   int64
+	logger    *slog.Logger
+}
+
+type headerCheck struct {
+	name   string
+	secret inbound.Secret
+}
+
+// NewHandler returns a Handler that passes every webhook event to fn.
+// Userlike's webhook headers are chosen in its dashboard, so authentication
+// is WithWebhookHeader(name, value); NewHandler refuses to build a handler
+// without it unless WithoutAuthentication is given.
+func NewHandler(fn HandlerFunc, opts ...Option) (*Handler, error) {
+	if fn == nil {
+		return nil, errors.New("userlike: NewHandler needs a callback")
+	}
+	cfg, err := newConfig(false, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.headers) == 0 && !cfg.noAuth {
+		return nil, ErrNoAuthentication
+	}
+	if len(cfg.headers) > 0 && cfg.noAuth {
+		return nil, errors.New("userlike: WithWebhookHeader and WithoutAuthentication exclude each other")
+	}
+	h := &Handler{fn: fn, onUnknown: cfg.onUnknown, maxBody: cfg.maxBody, logger: cfg.logger}
+	for _, hc := range cfg.headers {
+		if hc.name == "" || hc.value == "" {
+			return nil, errors.New("userlike: WithWebhookHeader needs a header name and a value")
+		}
+		h.headers = append(h.headers, headerCheck{name: hc.name, secret: inbound.NewSecret(hc.value)})
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = inbound.DefaultMaxBody
+	}
+	if h.logger == nil {
+		h.logger = slog.Default()
+	}
+	return h, nil
+}
+
+// String describes the handler without its header values.
+func (h *Handler) String() string {
+	names := make([]string, len(h.headers))
+	for i, hc := range h.headers {
+		names[i] = hc.name + ": [REDACTED]"
+	}
+	return fmt.Sprintf("userlike.Handler{headers: [%s], maxBody: %d}", strings.Join(names, ", "), h.maxBody)
+}
+
+// GoString describes the handler without its header values (for %#v).
+func (h *Handler) GoString() string { return h.String() }
+
+func (h *Handler) authorized(r *http.Request) bool {
+	for _, hc := range h.headers {
+		if !hc.secret.Equal(r.Header.Get(hc.name)) {
+			return false
+		}
+	}
+	return true
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !inbound.AllowPost(w, r) {
+		return
+	}
+	if !h.authorized(r) {
+		inbound.Unauthorized(w)
+		return
+	}
+	body, ok := inbound.Read(w, r, h.maxBody)
+	if !ok {
+		return
+	}
+	data := bytes.Clone(body.Bytes()) // Event.Raw outlives the pooled buffer
+	body.Release()
+	events, err := decodeEvents(data)
+	switch {
+	case errors.Is(err, errNoCID):
+		inbound.BadRequest(w, "info.cid is missing")
+		return
+	case err != nil:
+		inbound.BadRequest(w, inbound.SyntaxReason(err))
+		return
+	}
+	var out []OutboundEvent
+	for _, e := range events {
+		fn := h.fn
+		if !e.Known() {
+			if h.onUnknown == nil {
+				h.logger.DebugContext(r.Context(), "userlike: ignored unknown event", "event", e.Packet.Name, "cid", e.Info.CID)
+				continue
+			}
+			fn = h.onUnknown
+		}
+		reply := NewReply(e.Info.CID)
+		if err := h.call(r.Context(), fn, e, reply); err != nil {
+			h.logger.ErrorContext(r.Context(), "userlike: callback failed", "event", e.Packet.Name, "cid", e.Info.CID, "error", err)
+			inbound.CallbackFailed(w)
+			return
+		}
+		if err := reply.Validate(); err != nil {
+			h.logger.ErrorContext(r.Context(), "userlike: invalid reply", "event", e.Packet.Name, "cid", e.Info.CID, "error", err)
+			inbound.CallbackFailed(w)
+			return
+		}
+		h.warn(r.Context(), reply)
+		out = append(out, reply.Events()...)
+	}
+	if len(out) == 0 {
+		inbound.OK(w)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		h.logger.ErrorContext(r.Context(), "userlike: encode reply", "error", err)
+		inbound.CallbackFailed(w)
+		return
+	}
+	inbound.JSONBytes(w, http.StatusOK, b)
+}
+
+func (h *Handler) warn(ctx context.Context, reply *Reply) {
+	if len(reply.context) > 0 && len(reply.actions) == 0 {
+		h.logger.WarnContext(ctx, "userlike: context set without an action to carry it; it is lost", "cid", reply.cid)
+	}
+	for _, a := range reply.actions {
+		for _, w := range a.Warnings() {
+			h.logger.WarnContext(ctx, "userlike: "+w.String(), "cid", reply.cid)
+		}
+	}
+}
+
+func (h *Handler) call(ctx context.Context, fn HandlerFunc, e *Event, reply *Reply) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("userlike: callback panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return fn(ctx, e, reply)
+}

@@ -1,0 +1,344 @@
+package userlike
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/botwire/botwire/internal/jsonx"
+)
+
+// Webhook event names (packet.name of what Userlike sends).
+const (
+	EventStart               = "start"
+	EventMessage             = "message"
+	EventClick               = "click"
+	EventMedia               = "media"
+	EventLocation            = "location"             // WhatsApp only
+	EventForwardFailed       = "forward_failed"       // no payload
+	EventCampaignUnsubscribe = "campaign_unsubscribe" // WhatsApp campaigns
+)
+
+// Channel types (info.conversation.contact_channel.type).
+const (
+	ChannelWeb              = "web"
+	ChannelFacebook         = "facebook"
+	ChannelTelegram         = "telegram"
+	ChannelThreema          = "threema"
+	ChannelSMS              = "sms"
+	ChannelWhatsAppBusiness = "whatsapp_business"
+	ChannelCustom           = "custom"
+)
+
+// Event is one webhook call: Info about the chatbot session and the Packet
+// that happened.
+type Event struct {
+	Info   Info   `json:"info"`
+	Packet Packet `json:"packet"`
+
+	// Raw is the event as received.
+	Raw json.RawMessage `json:"-"`
+}
+
+// Info describes the chatbot session.
+type Info struct {
+	// CID identifies the chatbot session, e.g.
+	// "chatbot::258:a56785fb6fb84edd890905913b0c0821". Every action needs it.
+	CID string `json:"cid"`
+	// ApproachMode is "proactive" when the messenger opened by itself,
+	// otherwise "normal".
+	ApproachMode string          `json:"approach_mode,omitempty"`
+	Contact      *Contact        `json:"contact,omitempty"`
+	Context      json.RawMessage `json:"context,omitempty"` // the state the bot set last
+	Conversation *Conversation   `json:"conversation,omitempty"`
+	// Widget is the widget the conversation started on; its shape is not
+	// documented, so it is kept as raw JSON.
+	Widget json.RawMessage `json:"widget,omitempty"`
+}
+
+// Contact is the contact of the conversation. The doc does not show its
+// shape; the fields below are inferred from the contact_update action and
+// may be empty. Raw keeps the object as received.
+type Contact struct {
+	Name               string         `json:"name,omitempty"`                 // inferred
+	Email              string         `json:"email,omitempty"`                // inferred
+	MobileNumber       string         `json:"mobile_number,omitempty"`        // inferred
+	ExternalCustomerID string         `json:"external_customer_id,omitempty"` // inferred
+	CustomFields       map[string]any `json:"custom_fields,omitempty"`        // inferred
+
+	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON keeps the raw object beside the inferred fields.
+func (c *Contact) UnmarshalJSON(b []byte) error {
+	type contact Contact
+	var v contact
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	v.Raw = jsonx.Clone(b)
+	*c = Contact(v)
+	return nil
+}
+
+// MarshalJSON writes Raw when the contact was decoded, so no field is lost.
+func (c Contact) MarshalJSON() ([]byte, error) {
+	if len(c.Raw) > 0 {
+		return c.Raw, nil
+	}
+	type contact Contact
+	return json.Marshal(contact(c))
+}
+
+// Conversation describes the conversation. Only contact_channel is
+// documented; Raw keeps the rest (URL, topic, ...).
+type Conversation struct {
+	ContactChannel *ContactChannel `json:"contact_channel,omitempty"`
+
+	Raw json.RawMessage `json:"-"`
+}
+
+// ContactChannel is the channel the contact writes on.
+type ContactChannel struct {
+	State string `json:"state,omitempty"` // "valid"
+	Type  string `json:"type"`            // ChannelWeb, ChannelWhatsAppBusiness, ...
+}
+
+// UnmarshalJSON keeps the raw object beside contact_channel.
+func (c *Conversation) UnmarshalJSON(b []byte) error {
+	type conversation Conversation
+	var v conversation
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	v.Raw = jsonx.Clone(b)
+	*c = Conversation(v)
+	return nil
+}
+
+// MarshalJSON writes Raw when the conversation was decoded.
+func (c Conversation) MarshalJSON() ([]byte, error) {
+	if len(c.Raw) > 0 {
+		return c.Raw, nil
+	}
+	type conversation Conversation
+	return json.Marshal(conversation(c))
+}
+
+// Packet is what happened: an event name and its payload, kept as raw JSON
+// (most payload fields are not in the doc). Use the Event accessors.
+type Packet struct {
+	Name    string          `json:"name"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// Known reports whether the event is one this package models.
+func (e *Event) Known() bool {
+	switch e.Packet.Name {
+	case EventStart, EventMessage, EventClick, EventMedia, EventLocation, EventForwardFailed, EventCampaignUnsubscribe:
+		return true
+	}
+	return false
+}
+
+// Channel returns info.conversation.contact_channel.type, or "" when
+// Userlike did not send it.
+func (e *Event) Channel() string {
+	if c := e.Info.Conversation; c != nil && c.ContactChannel != nil {
+		return c.ContactChannel.Type
+	}
+	return ""
+}
+
+// DecodeContext decodes the context the bot set last into v. When there is
+// no context (absent, null or {}), v is left unchanged and the error is nil.
+func (e *Event) DecodeContext(v any) error {
+	c := bytes.TrimSpace(e.Info.Context)
+	if jsonx.IsNull(c) || string(c) == "{}" {
+		return nil
+	}
+	if err := json.Unmarshal(c, v); err != nil {
+		return fmt.Errorf("userlike: decode context: %w", err)
+	}
+	return nil
+}
+
+// ErrWrongEvent is returned by a payload accessor called on another event.
+var ErrWrongEvent = errors.New("userlike: wrong event for this payload")
+
+// DecodePayload decodes the packet's payload into v, for events or fields
+// this package does not model.
+func (e *Event) DecodePayload(v any) error {
+	if jsonx.IsNull(e.Packet.Payload) {
+		return nil
+	}
+	if err := json.Unmarshal(e.Packet.Payload, v); err != nil {
+		return fmt.Errorf("userlike: decode %s payload: %w", e.Packet.Name, err)
+	}
+	return nil
+}
+
+func payload[T any](e *Event, names ...string) (*T, error) {
+	for _, n := range names {
+		if e.Packet.Name == n {
+			v := new(T)
+			return v, e.DecodePayload(v)
+		}
+	}
+	return nil, fmt.Errorf("%w: %s payload of a %q event", ErrWrongEvent, names[0], e.Packet.Name)
+}
+
+// MessagePayload is a message from the contact.
+type MessagePayload struct {
+	Body string `json:"body"`
+}
+
+// StartPayload starts a session. On messaging-app channels it may already
+// carry the contact's first message (Body) or a media upload (the media
+// fields, inferred as for MediaPayload); on the website it is empty.
+type StartPayload struct {
+	Body string `json:"body,omitempty"`
+	MediaPayload
+}
+
+// ClickPayload is the contact's click on an option of a bubbles, carousel,
+// list_template or button_template message.
+type ClickPayload struct {
+	Value ClickValue `json:"value"`
+}
+
+// ClickValue is the clicked option. ID is documented; Label is inferred.
+type ClickValue struct {
+	ID    string `json:"id"`
+	Label string `json:"label,omitempty"`
+}
+
+// MediaPayload is a file the contact uploaded. The doc lost this table: the
+// fields are inferred (the outbound media action names its URL "link", so
+// both url and link are read); use DecodePayload for anything else.
+type MediaPayload struct {
+	URL      string `json:"url,omitempty"`       // inferred
+	Link     string `json:"link,omitempty"`      // inferred
+	Name     string `json:"name,omitempty"`      // inferred
+	MimeType string `json:"mime_type,omitempty"` // inferred
+}
+
+// MediaURL returns the upload's URL, whichever key carried it.
+func (m *MediaPayload) MediaURL() string {
+	if m.URL != "" {
+		return m.URL
+	}
+	return m.Link
+}
+
+// LocationPayload is a location shared on WhatsApp. Fields are inferred.
+type LocationPayload struct {
+	Latitude  float64 `json:"latitude"`          // inferred
+	Longitude float64 `json:"longitude"`         // inferred
+	Name      string  `json:"name,omitempty"`    // inferred
+	Address   string  `json:"address,omitempty"` // inferred
+}
+
+// Start returns the payload of a start event.
+func (e *Event) Start() (*StartPayload, error) { return payload[StartPayload](e, EventStart) }
+
+// Message returns the payload of a message event.
+func (e *Event) Message() (*MessagePayload, error) { return payload[MessagePayload](e, EventMessage) }
+
+// Click returns the payload of a click event.
+func (e *Event) Click() (*ClickPayload, error) { return payload[ClickPayload](e, EventClick) }
+
+// Media returns the payload of a media event.
+func (e *Event) Media() (*MediaPayload, error) { return payload[MediaPayload](e, EventMedia) }
+
+// Location returns the payload of a location event.
+func (e *Event) Location() (*LocationPayload, error) {
+	return payload[LocationPayload](e, EventLocation)
+}
+
+// CampaignUnsubscribe returns the raw payload of a campaign_unsubscribe
+// event (its fields are not documented).
+func (e *Event) CampaignUnsubscribe() (json.RawMessage, error) {
+	if e.Packet.Name != EventCampaignUnsubscribe {
+		return nil, fmt.Errorf("%w: campaign_unsubscribe payload of a %q event", ErrWrongEvent, e.Packet.Name)
+	}
+	return json.RawMessage(e.Packet.Payload), nil
+}
+
+// Text returns what the contact said, so a bot can treat the ways of saying
+// it alike, as the doc recommends for WhatsApp and Facebook (where later
+// clicks arrive as messages carrying the option's label): the body of a
+// message or of a start event, and the label of a click (its id when there
+// is no label). Anything else gives "".
+func (e *Event) Text() string {
+	switch e.Packet.Name {
+	case EventStart, EventMessage:
+		var p MessagePayload
+		if e.DecodePayload(&p) == nil {
+			return p.Body
+		}
+	case EventClick:
+		if p, err := e.Click(); err == nil {
+			if p.Value.Label != "" {
+				return p.Value.Label
+			}
+			return p.Value.ID
+		}
+	}
+	return ""
+}
+
+// ErrMalformed reports a webhook body that is not Userlike's JSON.
+var ErrMalformed = errors.New("userlike: malformed webhook body")
+
+// ParseEvents decodes a webhook body: a single event object or a list of
+// them. Unknown events and fields are not errors; an event without
+// info.cid is.
+func ParseEvents(data []byte) ([]*Event, error) {
+	events, err := decodeEvents(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return events, nil
+}
+
+var errNoCID = errors.New("info.cid is missing")
+
+func decodeEvents(data []byte) ([]*Event, error) {
+	t := bytes.TrimSpace(data)
+	if len(t) == 0 {
+		return nil, errors.New("empty body")
+	}
+	var events []*Event
+	switch t[0] {
+	case '{':
+		e := new(Event)
+		if err := json.Unmarshal(t, e); err != nil {
+			return nil, err
+		}
+		e.Raw = t
+		events = []*Event{e}
+	case '[':
+		var raws []json.RawMessage
+		if err := json.Unmarshal(t, &raws); err != nil {
+			return nil, err
+		}
+		for _, raw := range raws {
+			e := new(Event)
+			if err := json.Unmarshal(raw, e); err != nil {
+				return nil, err
+			}
+			e.Raw = raw
+			events = append(events, e)
+		}
+	default:
+		return nil, errors.New("not a JSON object or list")
+	}
+	for _, e := range events {
+		if e.Info.CID == "" {
+			return nil, errNoCID
+		}
+	}
+	return events, nil
+}

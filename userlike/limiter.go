@@ -1,0 +1,167 @@
+package userlike
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// ErrRateLimited is returned by Send with WithRateLimitWait(false) when the
+// cid has no request left in the current minute.
+var ErrRateLimited = errors.New("userlike: rate limit of the cid reached")
+
+// Userlike's API limit: "you can only send 20 requests per minute that use
+// the same cid".
+const (
+	DefaultRateLimit  = 20
+	DefaultRatePeriod = time.Minute
+	// maxTrackedCIDs bounds the limiter's memory whatever the number of
+	// sessions: past it, the least recently used cid is forgotten.
+	maxTrackedCIDs = 10_000
+)
+
+// limiter keeps, per cid, the times of its last n requests (a sliding
+// window), so no 60-second window ever holds more than n. Entries whose
+// newest request left the window are useless and are dropped; the LRU list
+// bounds the map even when many cids are active at once.
+type limiter struct {
+	n      int
+	per    time.Duration
+	noWait bool
+	max    int
+
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
+	mu   sync.Mutex
+	cids map[string]*list.Element // of *window
+	lru  *list.List               // front = most recently used
+}
+
+type window struct {
+	cid   string
+	times []time.Time // ring of the last n request times
+	next  int
+	count int
+}
+
+func newLimiter(n int, per time.Duration, noWait bool) *limiter {
+	if n <= 0 {
+		n = DefaultRateLimit
+	}
+	if per <= 0 {
+		per = DefaultRatePeriod
+	}
+	return &limiter{
+		n: n, per: per, noWait: noWait, max: maxTrackedCIDs,
+		now: time.Now, sleep: sleepCtx,
+		cids: map[string]*list.Element{}, lru: list.New(),
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// wait reserves a request slot for cid, waiting for one if needed (or
+// failing with ErrRateLimited in no-wait mode, or with ctx's error).
+func (l *limiter) wait(ctx context.Context, cid string) error {
+	d, err := l.reserve(cid)
+	if err != nil || d <= 0 {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		l.cancel(cid)
+		return fmt.Errorf("%w: next slot in %s, after the context deadline", ErrRateLimited, d.Round(time.Millisecond))
+	}
+	if err := l.sleep(ctx, d); err != nil {
+		l.cancel(cid)
+		return err
+	}
+	return nil
+}
+
+// reserve records a request for cid at the earliest allowed time and
+// returns how long to wait for it.
+func (l *limiter) reserve(cid string) (time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	w := l.window(cid, now)
+	at := now
+	if w.count == l.n {
+		oldest := w.times[w.next] // the ring is full: next is the oldest
+		if free := oldest.Add(l.per); free.After(now) {
+			if l.noWait {
+				return 0, fmt.Errorf("%w: next slot in %s", ErrRateLimited, free.Sub(now).Round(time.Millisecond))
+			}
+			at = free
+		}
+	}
+	w.times[w.next] = at
+	w.next = (w.next + 1) % l.n
+	w.count = min(w.count+1, l.n)
+	return at.Sub(now), nil
+}
+
+// cancel gives back the newest reservation of cid (a wait that was
+// abandoned never reached Userlike).
+func (l *limiter) cancel(cid string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.cids[cid]
+	if !ok {
+		return
+	}
+	w := e.Value.(*window)
+	if w.count == 0 {
+		return
+	}
+	w.next = (w.next - 1 + l.n) % l.n
+	w.times[w.next] = time.Time{}
+	w.count--
+}
+
+func (l *limiter) window(cid string, now time.Time) *window {
+	if e, ok := l.cids[cid]; ok {
+		l.lru.MoveToFront(e)
+		return e.Value.(*window)
+	}
+	l.evict(now)
+	w := &window{cid: cid, times: make([]time.Time, l.n)}
+	l.cids[cid] = l.lru.PushFront(w)
+	return w
+}
+
+// evict drops windows from the back of the LRU list while they are idle
+// (their newest request left the period, so they constrain nothing) or the
+// map is full. The list is ordered by last use, which is also the order of
+// newest requests, so the first busy window from the back ends the scan.
+func (l *limiter) evict(now time.Time) {
+	for e := l.lru.Back(); e != nil; e = l.lru.Back() {
+		w := e.Value.(*window)
+		idle := now.Sub(w.times[(w.next-1+l.n)%l.n]) >= l.per
+		if !idle && len(l.cids) < l.max {
+			return
+		}
+		l.lru.Remove(e)
+		delete(l.cids, w.cid)
+	}
+}
+
+// tracked returns how many cids the limiter remembers (for tests).
+func (l *limiter) tracked() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.cids)
+}
