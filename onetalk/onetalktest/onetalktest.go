@@ -32,9 +32,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"time"
 
+	"github.com/botwire/botwire/internal/fakekit"
 	"github.com/botwire/botwire/onetalk"
 )
 
@@ -49,13 +49,10 @@ type Request struct {
 	Err    error
 }
 
-// Fault is an answer the fake gives instead of the normal one.
-type Fault struct {
-	Status int           // answer with this status (with a JSON error body)
-	Header http.Header   // extra answer headers, e.g. Retry-After
-	Delay  time.Duration // wait before answering (or before the status)
-	Drop   bool          // close the connection without answering
-}
+// Fault is an answer the fake gives instead of the normal one: a Status
+// (with a JSON error body), extra Header, a Delay, or a dropped connection
+// (Drop).
+type Fault = fakekit.Fault
 
 // Server is a fake OneTalk. Its methods are safe for concurrent use.
 type Server struct {
@@ -64,18 +61,16 @@ type Server struct {
 
 	secret string
 	srv    *httptest.Server
-
-	mu       sync.Mutex
-	requests []Request
-	faults   []Fault
-	changed  chan struct{} // closed and replaced on every new request
+	kit    fakekit.Kit
 }
 
 // NewServer starts a fake OneTalk whose chatbot has the given secret key.
 // Close it when done.
 func NewServer(secret string) *Server {
-	s := &Server{secret: secret, changed: make(chan struct{})}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := &Server{secret: secret}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.kit.Serve(w, r, s.answer, func(w http.ResponseWriter, status int, err error) { reply(w, status, err) })
+	}))
 	s.URL = s.srv.URL + "/api/visitor/v1/webhook/chatbot/custom/2178/2619482363"
 	return s
 }
@@ -92,13 +87,7 @@ func (s *Server) Client() *http.Client { return s.srv.Client() }
 
 // Inject makes the next n requests get fault f, after any faults already
 // queued.
-func (s *Server) Inject(n int, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
-}
+func (s *Server) Inject(n int, f Fault) { s.kit.Inject(n, f) }
 
 // FailNext makes the next n requests get status (e.g. 503 or 500).
 func (s *Server) FailNext(n, status int) { s.Inject(n, Fault{Status: status}) }
@@ -110,10 +99,18 @@ func (s *Server) DelayNext(n int, d time.Duration) { s.Inject(n, Fault{Delay: d}
 func (s *Server) DropNext(n int) { s.Inject(n, Fault{Drop: true}) }
 
 // Requests returns every request received so far, in order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
+func (s *Server) Requests() []Request { return convert(s.kit.Requests()) }
+
+func convert(recs []fakekit.Recorded) []Request {
+	out := make([]Request, len(recs))
+	for i, r := range recs {
+		out[i] = Request{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err}
+		var wh onetalk.WebhookRequest
+		if json.Unmarshal(r.Body, &wh) == nil {
+			out[i].Webhook = &wh
+		}
+	}
+	return out
 }
 
 // Webhooks returns the requests the fake accepted (answered 200), decoded.
@@ -128,87 +125,28 @@ func (s *Server) Webhooks() []onetalk.WebhookRequest {
 }
 
 // Reset forgets the recorded requests and queued faults.
-func (s *Server) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests, s.faults = nil, nil
-}
+func (s *Server) Reset() { s.kit.Reset() }
 
 // WaitRequests waits until at least n requests were received and returns
 // them, or returns ctx's error. Use it with a bot that answers
 // asynchronously.
 func (s *Server) WaitRequests(ctx context.Context, n int) ([]Request, error) {
-	for {
-		s.mu.Lock()
-		got, changed := len(s.requests), s.changed
-		s.mu.Unlock()
-		if got >= n {
-			return s.Requests(), nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return s.Requests(), fmt.Errorf("onetalktest: %d of %d requests: %w", got, n, ctx.Err())
-		}
+	recs, err := s.kit.Wait(ctx, n)
+	if err != nil {
+		err = fmt.Errorf("onetalktest: %w", err)
 	}
+	return convert(recs), err
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 10<<20))
-	rec := Request{Header: r.Header.Clone(), Body: body}
-
-	s.mu.Lock()
-	var fault *Fault
-	if len(s.faults) > 0 {
-		f := s.faults[0]
-		s.faults = s.faults[1:]
-		fault = &f
-	}
-	s.mu.Unlock()
-
-	rec.Status, rec.Err = s.answer(w, r, body, fault, &rec)
-
-	s.mu.Lock()
-	s.requests = append(s.requests, rec)
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.mu.Unlock()
-}
-
-func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, f *Fault, rec *Request) (int, error) {
+// answer plays the OneTalk URL for a request no fault intercepted.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte) (int, error) {
 	var wh onetalk.WebhookRequest
-	if json.Unmarshal(body, &wh) == nil {
-		rec.Webhook = &wh
-	}
-	if f != nil {
-		if f.Delay > 0 {
-			select {
-			case <-time.After(f.Delay):
-			case <-r.Context().Done():
-				return 0, r.Context().Err()
-			}
-		}
-		if f.Drop {
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					conn.Close()
-				}
-			}
-			return 0, errors.New("onetalktest: connection dropped (injected)")
-		}
-		if f.Status != 0 {
-			for k, v := range f.Header {
-				w.Header()[k] = v
-			}
-			return reply(w, f.Status, fmt.Errorf("onetalktest: injected status %d", f.Status))
-		}
-	}
 	switch {
 	case r.Method != http.MethodPost:
 		return reply(w, http.StatusMethodNotAllowed, errors.New("method not allowed"))
 	case onetalk.VerifySecret(r.Header.Get(onetalk.ClientSecretHeader), s.secret) != nil:
 		return reply(w, http.StatusUnauthorized, errors.New("invalid secret key"))
-	case rec.Webhook == nil:
+	case json.Unmarshal(body, &wh) != nil:
 		return reply(w, http.StatusBadRequest, errors.New("body is not a JSON object"))
 	}
 	if err := wh.Validate(); err != nil {

@@ -1,0 +1,146 @@
+// Package fakekit is the part every fake platform (onetalktest,
+// userliketest, ...) shares: it records the requests a bot's client sends,
+// lets tests wait for them, and injects faults (a status, a delay, a
+// dropped connection) into the next answers.
+package fakekit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Fault is an answer a fake gives instead of the normal one.
+type Fault struct {
+	Status int           // answer with this status (and a JSON error body)
+	Header http.Header   // extra answer headers, e.g. Retry-After
+	Delay  time.Duration // wait before answering (or before the status)
+	Drop   bool          // close the connection without answering
+}
+
+// Recorded is one request a fake received and what it answered.
+type Recorded struct {
+	Header http.Header
+	Body   []byte
+	Status int   // 0 when the connection was dropped
+	Err    error // why the fake refused it, if it did
+}
+
+// Kit records requests and injects faults. Its zero value is ready to use;
+// it is safe for concurrent use.
+type Kit struct {
+	mu       sync.Mutex
+	requests []Recorded
+	faults   []Fault
+	changed  chan struct{}
+}
+
+// Inject makes the next n requests get f, after faults already queued.
+func (k *Kit) Inject(n int, f Fault) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for range n {
+		k.faults = append(k.faults, f)
+	}
+}
+
+// Requests returns every request received so far, in order.
+func (k *Kit) Requests() []Recorded {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]Recorded(nil), k.requests...)
+}
+
+// Reset forgets recorded requests and queued faults.
+func (k *Kit) Reset() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.requests, k.faults = nil, nil
+}
+
+// Wait returns the recorded requests once there are at least n, or ctx's
+// error.
+func (k *Kit) Wait(ctx context.Context, n int) ([]Recorded, error) {
+	for {
+		k.mu.Lock()
+		if k.changed == nil {
+			k.changed = make(chan struct{})
+		}
+		got, changed := len(k.requests), k.changed
+		k.mu.Unlock()
+		if got >= n {
+			return k.Requests(), nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return k.Requests(), fmt.Errorf("%d of %d requests: %w", got, n, ctx.Err())
+		}
+	}
+}
+
+// Handler answers one request that no fault intercepted: it writes the
+// answer and returns its status and, for a refusal, the reason.
+type Handler func(w http.ResponseWriter, r *http.Request, body []byte) (int, error)
+
+// Serve reads the request, applies the next fault if one is queued, else
+// calls h, and records the outcome. errBody writes a fault's error answer.
+func (k *Kit) Serve(w http.ResponseWriter, r *http.Request, h Handler, errBody func(w http.ResponseWriter, status int, err error)) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	rec := Recorded{Header: r.Header.Clone(), Body: body}
+
+	k.mu.Lock()
+	var fault *Fault
+	if len(k.faults) > 0 {
+		f := k.faults[0]
+		k.faults = k.faults[1:]
+		fault = &f
+	}
+	k.mu.Unlock()
+
+	rec.Status, rec.Err = k.answer(w, r, body, fault, h, errBody)
+
+	k.mu.Lock()
+	k.requests = append(k.requests, rec)
+	if k.changed != nil {
+		close(k.changed)
+	}
+	k.changed = make(chan struct{})
+	k.mu.Unlock()
+}
+
+func (k *Kit) answer(w http.ResponseWriter, r *http.Request, body []byte, f *Fault, h Handler,
+	errBody func(http.ResponseWriter, int, error)) (int, error) {
+	if f != nil {
+		if f.Delay > 0 {
+			t := time.NewTimer(f.Delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return 0, r.Context().Err()
+			}
+		}
+		if f.Drop {
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					conn.Close()
+				}
+			}
+			return 0, errors.New("connection dropped (injected)")
+		}
+		if f.Status != 0 {
+			for key, v := range f.Header {
+				w.Header()[key] = v
+			}
+			err := fmt.Errorf("injected status %d", f.Status)
+			errBody(w, f.Status, err)
+			return f.Status, err
+		}
+	}
+	return h(w, r, body)
+}
