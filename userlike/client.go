@@ -108,7 +108,7 @@ func (c *Client) Do(ctx context.Context, cid string, context []byte, actions ...
 	if len(actions) == 0 {
 		return fmt.Errorf("userlike: no action to send: %w", ErrInvalidAction)
 	}
-	if err := validateActions(actions); err != nil {
+	if err := ValidateActions(actions...); err != nil {
 		return err
 	}
 	evs := events(cid, context, actions)

@@ -76,24 +76,32 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // wait reserves a request slot for cid, waiting for one if needed (or
 // failing with ErrRateLimited in no-wait mode, or with ctx's error).
 func (l *limiter) wait(ctx context.Context, cid string) error {
-	d, err := l.reserve(cid)
-	if err != nil || d <= 0 {
+	r, err := l.reserve(cid)
+	if err != nil || r.wait <= 0 {
 		return err
 	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		l.cancel(cid)
-		return fmt.Errorf("%w: next slot in %s, after the context deadline", ErrRateLimited, d.Round(time.Millisecond))
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < r.wait { // deadlines are wall-clock
+		l.cancel(cid, r)
+		return fmt.Errorf("%w: next slot in %s, after the context deadline", ErrRateLimited, r.wait.Round(time.Millisecond))
 	}
-	if err := l.sleep(ctx, d); err != nil {
-		l.cancel(cid)
+	if err := l.sleep(ctx, r.wait); err != nil {
+		l.cancel(cid, r)
 		return err
 	}
 	return nil
 }
 
+// reservation is a slot taken in a cid's window: the time it was taken for
+// and the entry it replaced, so an abandoned wait can give it back.
+type reservation struct {
+	at   time.Time
+	prev time.Time
+	wait time.Duration
+}
+
 // reserve records a request for cid at the earliest allowed time and
 // returns how long to wait for it.
-func (l *limiter) reserve(cid string) (time.Duration, error) {
+func (l *limiter) reserve(cid string) (reservation, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -103,20 +111,22 @@ func (l *limiter) reserve(cid string) (time.Duration, error) {
 		oldest := w.times[w.next] // the ring is full: next is the oldest
 		if free := oldest.Add(l.per); free.After(now) {
 			if l.noWait {
-				return 0, fmt.Errorf("%w: next slot in %s", ErrRateLimited, free.Sub(now).Round(time.Millisecond))
+				return reservation{}, fmt.Errorf("%w: next slot in %s", ErrRateLimited, free.Sub(now).Round(time.Millisecond))
 			}
 			at = free
 		}
 	}
+	r := reservation{at: at, prev: w.times[w.next], wait: at.Sub(now)}
 	w.times[w.next] = at
 	w.next = (w.next + 1) % l.n
 	w.count = min(w.count+1, l.n)
-	return at.Sub(now), nil
+	return r, nil
 }
 
-// cancel gives back the newest reservation of cid (a wait that was
-// abandoned never reached Userlike).
-func (l *limiter) cancel(cid string) {
+// cancel gives back reservation r of cid when it is still the newest (a
+// wait that was abandoned never reached Userlike). If another request
+// reserved after it, the slot stays taken: that only errs on the safe side.
+func (l *limiter) cancel(cid string, r reservation) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, ok := l.cids[cid]
@@ -124,12 +134,15 @@ func (l *limiter) cancel(cid string) {
 		return
 	}
 	w := e.Value.(*window)
-	if w.count == 0 {
+	last := (w.next - 1 + l.n) % l.n
+	if w.count == 0 || !w.times[last].Equal(r.at) {
 		return
 	}
-	w.next = (w.next - 1 + l.n) % l.n
-	w.times[w.next] = time.Time{}
-	w.count--
+	w.next = last
+	w.times[last] = r.prev
+	if r.prev.IsZero() {
+		w.count--
+	}
 }
 
 func (l *limiter) window(cid string, now time.Time) *window {

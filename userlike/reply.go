@@ -111,10 +111,12 @@ func events(cid string, context json.RawMessage, actions []Action) []OutboundEve
 
 // Validate checks every action against the doc's limits.
 func (r *Reply) Validate() error {
-	return validateActions(r.actions)
+	return ValidateActions(r.actions...)
 }
 
-func validateActions(actions []Action) error {
+// ValidateActions checks actions against the doc's limits; the error joins
+// one *FieldError per problem, with paths "actions[i]...".
+func ValidateActions(actions ...Action) error {
 	v := check.New("userlike", ErrInvalidAction)
 	for i := range actions {
 		actions[i].validate(v, "actions["+strconv.Itoa(i)+"]")

@@ -199,11 +199,15 @@ func (c *Client) PostJSON(ctx context.Context, r Request) (*Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
 	}
-	for k, vs := range c.header {
-		req.Header[k] = vs
-	}
-	for k, vs := range r.Header {
-		req.Header[k] = vs
+	// Set canonicalises names ("SECURITY-TOKEN" is sent as Security-Token;
+	// HTTP header names are case-insensitive).
+	for _, h := range []http.Header{c.header, r.Header} {
+		for k, vs := range h {
+			req.Header.Del(k)
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
+		}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")

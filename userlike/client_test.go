@@ -1,0 +1,228 @@
+package userlike
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/botwire/botwire/internal/golden"
+)
+
+const (
+	apiURL   = "https://api.userlike.com/api/chatbot/v1/bot/42"
+	apiToken = "api-token-123"
+)
+
+// fakeClock drives the limiter without sleeping: sleep advances the clock.
+type fakeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	slept []time.Duration
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.slept = append(c.slept, d)
+	c.t = c.t.Add(d)
+	return nil
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newTestClient(t *testing.T, opts ...Option) (*Client, *httpmock.MockTransport, *fakeClock) {
+	t.Helper()
+	mt := httpmock.NewMockTransport()
+	opts = append([]Option{WithHTTPClient(&http.Client{Transport: mt}), WithRetryWait(time.Millisecond, 2*time.Millisecond)}, opts...)
+	c, err := NewClient(apiURL, apiToken, opts...)
+	require.NoError(t, err)
+	clock := &fakeClock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	c.limiter.now, c.limiter.sleep = clock.now, clock.sleep
+	return c, mt, clock
+}
+
+func TestClientSendsOneEventPerRequest(t *testing.T) {
+	c, mt, _ := newTestClient(t)
+	var bodies [][]byte
+	mt.RegisterResponder(http.MethodPost, apiURL, func(r *http.Request) (*http.Response, error) {
+		assert.Equal(t, apiToken, r.Header.Get("SECURITY-TOKEN"))
+		assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, b)
+		return httpmock.NewStringResponse(200, ""), nil
+	})
+	err := c.SendWithContext(context.Background(), docCID, map[string]string{"order": "A1"},
+		Message("Your order A1 ships today."), ForwardAny(""))
+	require.NoError(t, err)
+	require.Len(t, bodies, 2)
+	golden.JSON(t, "userlike/golden/client_send_0.json", bodies[0])
+	golden.JSON(t, "userlike/golden/client_send_1.json", bodies[1])
+}
+
+func TestClientBatch(t *testing.T) {
+	c, mt, _ := newTestClient(t, WithBatch(true))
+	var body []byte
+	mt.RegisterResponder(http.MethodPost, apiURL, func(r *http.Request) (*http.Response, error) {
+		body, _ = io.ReadAll(r.Body)
+		return httpmock.NewStringResponse(200, ""), nil
+	})
+	require.NoError(t, c.Send(context.Background(), docCID, Message("a"), Message("b")))
+	assert.Equal(t, 1, mt.GetTotalCallCount())
+	golden.JSON(t, "userlike/golden/client_send_batch.json", body)
+}
+
+func TestClientRetryPolicy(t *testing.T) {
+	dial := func(*http.Request) (*http.Response, error) {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	}
+	status := func(code int) httpmock.Responder { return httpmock.NewStringResponder(code, `{"error":"x"}`) }
+	msg := []Action{Message("hi")}
+	update := []Action{ContactUpdate(ContactUpdatePayload{Email: "a@b.c"})}
+	tests := []struct {
+		name     string
+		actions  []Action
+		resp     httpmock.Responder
+		attempts int
+	}{
+		{"500 on a message is not retried", msg, status(500), 1},
+		{"500 on contact_update is retried", update, status(500), 4},
+		{"429 is retried", msg, status(429), 4},
+		{"503 is retried", msg, status(503), 4},
+		{"dial error is retried", msg, dial, 4},
+		{"400 is not retried", update, status(400), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, mt, _ := newTestClient(t)
+			mt.RegisterResponder(http.MethodPost, apiURL, tt.resp)
+			err := c.Send(context.Background(), "c1", tt.actions...)
+			require.Error(t, err)
+			assert.Equal(t, tt.attempts, mt.GetTotalCallCount())
+			assert.NotContains(t, err.Error(), apiToken)
+		})
+	}
+}
+
+func TestClientRefusesInvalidOffline(t *testing.T) {
+	c, mt, _ := newTestClient(t)
+	mt.RegisterNoResponder(httpmock.NewStringResponder(200, ""))
+	assert.ErrorIs(t, c.Send(context.Background(), "c1", Message("")), ErrInvalidAction)
+	assert.ErrorIs(t, c.Send(context.Background(), "", Message("x")), ErrInvalidAction)
+	assert.ErrorIs(t, c.Send(context.Background(), "c1"), ErrInvalidAction)
+	assert.ErrorIs(t, c.SendWithContext(context.Background(), "c1", map[string]string{"x": string(make([]byte, MaxContextBytes))}, Message("x")), ErrContextTooLarge)
+	assert.Equal(t, 0, mt.GetTotalCallCount())
+}
+
+func TestClientRateLimitWaits(t *testing.T) {
+	c, mt, clock := newTestClient(t)
+	mt.RegisterResponder(http.MethodPost, apiURL, httpmock.NewStringResponder(200, ""))
+	ctx := context.Background()
+	for i := range 20 {
+		require.NoError(t, c.Send(ctx, "c1", Message(fmt.Sprint(i))))
+		clock.advance(time.Second)
+	}
+	assert.Empty(t, clock.slept, "20 requests in 20 s need no wait")
+	// The 21st must wait until the first leaves the 60-second window.
+	require.NoError(t, c.Send(ctx, "c1", Message("21st")))
+	require.Len(t, clock.slept, 1)
+	assert.Equal(t, 40*time.Second, clock.slept[0])
+	// Another cid has its own budget.
+	require.NoError(t, c.Send(ctx, "c2", Message("other")))
+	assert.Len(t, clock.slept, 1)
+	assert.Equal(t, 22, mt.GetTotalCallCount())
+}
+
+func TestClientRateLimitFailFast(t *testing.T) {
+	c, mt, clock := newTestClient(t, WithRateLimitWait(false))
+	mt.RegisterResponder(http.MethodPost, apiURL, httpmock.NewStringResponder(200, ""))
+	ctx := context.Background()
+	for range 20 {
+		require.NoError(t, c.Send(ctx, "c1", Message("x")))
+	}
+	err := c.Send(ctx, "c1", Message("x"))
+	assert.ErrorIs(t, err, ErrRateLimited)
+	assert.Equal(t, 20, mt.GetTotalCallCount(), "a refused send reaches nobody")
+	clock.advance(time.Minute)
+	assert.NoError(t, c.Send(ctx, "c1", Message("x")))
+}
+
+func TestClientRateLimitCancelledWaitGivesSlotBack(t *testing.T) {
+	c, mt, _ := newTestClient(t)
+	mt.RegisterResponder(http.MethodPost, apiURL, httpmock.NewStringResponder(200, ""))
+	for range 20 {
+		require.NoError(t, c.Send(context.Background(), "c1", Message("x")))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, c.Send(ctx, "c1", Message("x")), context.Canceled)
+	w := c.limiter.cids["c1"].Value.(*window)
+	assert.Equal(t, 20, w.count, "the abandoned reservation was returned")
+	short, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	defer cancel2()
+	assert.ErrorIs(t, c.Send(short, "c1", Message("x")), ErrRateLimited, "a wait past the deadline fails at once")
+	assert.Equal(t, 20, mt.GetTotalCallCount())
+}
+
+func TestLimiterMemoryIsBounded(t *testing.T) {
+	l := newLimiter(20, time.Minute, false)
+	clock := &fakeClock{t: time.Unix(0, 0)}
+	l.now = clock.now
+	l.max = 100
+	for i := range 1000 {
+		_, err := l.reserve(fmt.Sprint("cid-", i))
+		require.NoError(t, err)
+	}
+	assert.LessOrEqual(t, l.tracked(), 100, "busy cids beyond the cap are evicted")
+	clock.advance(2 * time.Minute)
+	_, _ = l.reserve("fresh")
+	assert.Equal(t, 1, l.tracked(), "idle windows are dropped")
+}
+
+func TestClientContextCancel(t *testing.T) {
+	c, mt, _ := newTestClient(t, WithRetryWait(time.Second, time.Second))
+	mt.RegisterResponder(http.MethodPost, apiURL, httpmock.NewStringResponder(503, ""))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(30*time.Millisecond, cancel)
+	start := time.Now()
+	err := c.Send(ctx, "c1", Message("x"))
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Less(t, time.Since(start), 900*time.Millisecond)
+}
+
+func TestNewClient(t *testing.T) {
+	_, err := NewClient(apiURL, "")
+	assert.ErrorIs(t, err, ErrNoToken)
+	_, err = NewClient("api.userlike.com/x", apiToken)
+	assert.Error(t, err)
+	_, err = NewClient(apiURL, apiToken, WithWebhookHeader("X", "y"))
+	assert.ErrorContains(t, err, "NewClient does not take WithWebhookHeader")
+	c, err := NewClient(apiURL, apiToken)
+	require.NoError(t, err)
+	for _, f := range []string{"%v", "%+v", "%#v"} {
+		assert.NotContains(t, fmt.Sprintf(f, c), apiToken)
+		assert.NotContains(t, fmt.Sprintf(f, *c), apiToken)
+	}
+}

@@ -1,0 +1,180 @@
+package userlike
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/botwire/botwire/internal/golden"
+)
+
+const (
+	hookHeader = "API-SECURITY-TOKEN"
+	hookToken  = "d8facdb0-7510-495c-9d6e-8c22b9260e7a"
+)
+
+func testLogger(buf *bytes.Buffer) *slog.Logger {
+	if buf == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(buf, nil))
+}
+
+func hook(body string, token string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/userlike", strings.NewReader(body))
+	if token != "" {
+		r.Header.Set(hookHeader, token)
+	}
+	return r
+}
+
+func TestHandlerBehaviourTable(t *testing.T) {
+	msg := string(golden.Read(t, "userlike/external/inbound_message_aliz-ai_hello.json"))
+	tests := []struct {
+		name       string
+		req        *http.Request
+		maxBody    int64
+		cb         func(*Event, *Reply) error
+		wantStatus int
+		wantCalls  int
+		wantBody   string // JSON, or "" for an empty body
+	}{
+		{name: "GET is 405", req: httptest.NewRequest(http.MethodGet, "/", nil), wantStatus: 405},
+		{name: "missing header is 401", req: hook(msg, ""), wantStatus: 401},
+		{name: "wrong header is 401", req: hook(msg, "nope"), wantStatus: 401},
+		{name: "over the limit is 413", req: hook(msg, hookToken), maxBody: 50, wantStatus: 413},
+		{name: "malformed JSON is 400", req: hook(`{"info":`, hookToken), wantStatus: 400},
+		{name: "no cid is 400", req: hook(`{"info":{},"packet":{"name":"message"}}`, hookToken), wantStatus: 400},
+		{name: "unknown event is 200 without callback", req: hook(`{"info":{"cid":"c"},"packet":{"name":"typing"}}`, hookToken), wantStatus: 200},
+		{name: "callback error is 500", req: hook(msg, hookToken), wantStatus: 500, wantCalls: 1,
+			cb: func(*Event, *Reply) error { return errors.New("nlu down") }},
+		{name: "invalid action is 500", req: hook(msg, hookToken), wantStatus: 500, wantCalls: 1,
+			cb: func(_ *Event, r *Reply) error { r.Add(Bubbles("b", "", Choice{ID: "a", Label: "A"})); return nil }},
+		{name: "no actions is an empty 200", req: hook(msg, hookToken), wantStatus: 200, wantCalls: 1},
+		{name: "actions are the response", req: hook(msg, hookToken), wantStatus: 200, wantCalls: 1,
+			cb: func(e *Event, r *Reply) error {
+				r.Add(Message("You said: " + e.Text()))
+				return r.SetContext(map[string]string{"step": "greeted"})
+			},
+			wantBody: `[{"info":{"cid":"` + docCID + `","context":{"step":"greeted"}},
+				"packet":{"name":"message","payload":{"body":"You said: Hello, I have a question about my balance."}}}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			var logs bytes.Buffer
+			opts := []Option{WithWebhookHeader(hookHeader, hookToken), WithLogger(testLogger(&logs))}
+			if tt.maxBody > 0 {
+				opts = append(opts, WithMaxBodyBytes(tt.maxBody))
+			}
+			h, err := NewHandler(func(_ context.Context, e *Event, r *Reply) error {
+				calls++
+				if tt.cb != nil {
+					return tt.cb(e, r)
+				}
+				return nil
+			}, opts...)
+			require.NoError(t, err)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, tt.req)
+			assert.Equal(t, tt.wantStatus, rec.Code, rec.Body.String())
+			assert.Equal(t, tt.wantCalls, calls)
+			if tt.wantStatus == 200 {
+				if tt.wantBody == "" {
+					assert.Empty(t, rec.Body.String())
+				} else {
+					golden.JSONEq(t, []byte(tt.wantBody), rec.Body.Bytes())
+					assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+				}
+			}
+			assert.NotContains(t, logs.String(), hookToken)
+			assert.NotContains(t, rec.Body.String(), hookToken)
+		})
+	}
+}
+
+func TestHandlerListBody(t *testing.T) {
+	h, err := NewHandler(func(_ context.Context, e *Event, r *Reply) error {
+		r.Add(Message(e.Info.CID + ": " + e.Text()))
+		return nil
+	}, WithoutAuthentication())
+	require.NoError(t, err)
+	body := `[{"info":{"cid":"a"},"packet":{"name":"message","payload":{"body":"one"}}},
+		{"info":{"cid":"b"},"packet":{"name":"unknown_thing"}},
+		{"info":{"cid":"c"},"packet":{"name":"click","payload":{"value":{"id":"human","label":"Talk to a human"}}}}]`
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, hook(body, ""))
+	require.Equal(t, 200, rec.Code)
+	var out []OutboundEvent
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+	require.Len(t, out, 2)
+	assert.Equal(t, "a", out[0].Info.CID)
+	assert.Equal(t, "c: Talk to a human", out[1].Packet.Payload.(*MessageAction).Body)
+}
+
+func TestHandlerWarningsAndLostContext(t *testing.T) {
+	var logs bytes.Buffer
+	h, err := NewHandler(func(_ context.Context, e *Event, r *Reply) error {
+		if e.Packet.Name == EventStart {
+			many := make([]Choice, 12)
+			for i := range many {
+				many[i] = Choice{ID: fmt.Sprint(i), Label: "ok"}
+			}
+			r.Add(Bubbles("b", "f", many...))
+			return nil
+		}
+		return r.SetContext(map[string]int{"n": 1})
+	}, WithoutAuthentication(), WithLogger(testLogger(&logs)))
+	require.NoError(t, err)
+	h.ServeHTTP(httptest.NewRecorder(), hook(`{"info":{"cid":"c"},"packet":{"name":"start"}}`, ""))
+	assert.Contains(t, logs.String(), "whatsapp_business")
+	assert.NotContains(t, logs.String(), "facebook", "12 options fit Facebook's 13")
+	h.ServeHTTP(httptest.NewRecorder(), hook(`{"info":{"cid":"c"},"packet":{"name":"message","payload":{"body":"x"}}}`, ""))
+	assert.Contains(t, logs.String(), "context set without an action")
+}
+
+func TestNewHandlerFailsClosed(t *testing.T) {
+	fn := func(context.Context, *Event, *Reply) error { return nil }
+	_, err := NewHandler(fn)
+	assert.ErrorIs(t, err, ErrNoAuthentication)
+	_, err = NewHandler(fn, WithWebhookHeader("X", ""))
+	assert.Error(t, err)
+	_, err = NewHandler(fn, WithWebhookHeader("X", "v"), WithoutAuthentication())
+	assert.Error(t, err)
+	_, err = NewHandler(fn, WithWebhookHeader("X", "v"), WithRateLimitWait(false))
+	assert.ErrorContains(t, err, "NewHandler does not take WithRateLimitWait")
+	h, err := NewHandler(fn, WithWebhookHeader("X-Token", "top-secret"))
+	require.NoError(t, err)
+	for _, f := range []string{"%v", "%+v", "%#v"} {
+		assert.NotContains(t, fmt.Sprintf(f, h), "top-secret")
+		assert.NotContains(t, fmt.Sprintf(f, *h), "top-secret")
+	}
+}
+
+func TestHandlerTwoHeaders(t *testing.T) {
+	h, err := NewHandler(func(context.Context, *Event, *Reply) error { return nil },
+		WithWebhookHeader("X-A", "1"), WithWebhookHeader("X-B", "2"))
+	require.NoError(t, err)
+	r := hook(`{"info":{"cid":"c"},"packet":{"name":"start"}}`, "")
+	r.Header.Set("X-A", "1")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	assert.Equal(t, 401, rec.Code, "both headers are required")
+	r = hook(`{"info":{"cid":"c"},"packet":{"name":"start"}}`, "")
+	r.Header.Set("X-A", "1")
+	r.Header.Set("X-B", "2")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	assert.Equal(t, 200, rec.Code)
+}

@@ -1,0 +1,383 @@
+// Package userliketest is a fake Userlike for testing bots built with
+// package userlike.
+//
+// A Server plays Userlike on loopback: it delivers start, message, click
+// and media events to the bot's webhook with the configured header and
+// returns the events the bot answered with; its URL stands in for the bot's
+// API URL, recording every call, checking SECURITY-TOKEN and the actions,
+// and answering 429 past 20 requests a minute per cid, as Userlike does; and
+// like Userlike it remembers the last context the bot set for a session and
+// sends it back with the next event.
+//
+//	fake := userliketest.NewServer(userliketest.Config{WebhookHeader: "API-SECURITY-TOKEN", WebhookToken: "t", APIToken: "a"})
+//	defer fake.Close()
+//	fake.SetBot(botHandler)
+//	got, err := fake.Start(ctx, "chatbot::1:abc")
+package userliketest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+
+	"github.com/botwire/botwire/internal/fakekit"
+	"github.com/botwire/botwire/userlike"
+)
+
+// Config sets up the fake: the webhook header Userlike sends to the bot and
+// the API security token it expects from the bot.
+type Config struct {
+	WebhookHeader string // e.g. "API-SECURITY-TOKEN"; empty sends no header
+	WebhookToken  string
+	APIToken      string
+	// RateLimit per cid per minute on the API URL; 0 means Userlike's 20.
+	RateLimit int
+	// Now is the fake's clock for the rate limit (default time.Now).
+	Now func() time.Time
+}
+
+// Fault is an answer the fake's API URL gives instead of the normal one.
+type Fault = fakekit.Fault
+
+// Call is one request the bot's client sent to the API URL.
+type Call struct {
+	Header http.Header
+	Body   []byte
+	// Events is the decoded body (an event or a list), or nil when it was
+	// not JSON.
+	Events []userlike.OutboundEvent
+	Status int
+	Err    error
+}
+
+// Result is the bot's answer to one delivered event.
+type Result struct {
+	StatusCode int
+	Body       []byte
+	// Events is what the bot triggered in its response body.
+	Events []userlike.OutboundEvent
+}
+
+// Texts returns the bodies of the message actions, in order.
+func (r *Result) Texts() []string { return texts(r.Events) }
+
+func texts(evs []userlike.OutboundEvent) []string {
+	var out []string
+	for _, e := range evs {
+		if m, ok := e.Packet.Payload.(*userlike.MessageAction); ok {
+			out = append(out, m.Body)
+		}
+	}
+	return out
+}
+
+// Server is a fake Userlike. Its methods are safe for concurrent use.
+type Server struct {
+	// URL is the fake API URL, for userlike.NewClient.
+	URL string
+
+	cfg Config
+	srv *httptest.Server
+	kit fakekit.Kit
+
+	mu       sync.Mutex
+	bot      http.Handler
+	botURL   string
+	contexts map[string]json.RawMessage
+	windows  map[string][]time.Time
+}
+
+// NewServer starts a fake Userlike. Close it when done.
+func NewServer(cfg Config) *Server {
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = userlike.DefaultRateLimit
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, contexts: map[string]json.RawMessage{}, windows: map[string][]time.Time{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.kit.Serve(w, r, s.answer, writeError)
+	}))
+	s.URL = s.srv.URL + "/api/chatbot/v1/bot"
+	return s
+}
+
+// Close shuts the server down.
+func (s *Server) Close() {
+	s.srv.CloseClientConnections()
+	s.srv.Close()
+}
+
+// SetBot makes the fake deliver events straight to h.
+func (s *Server) SetBot(h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bot, s.botURL = h, ""
+}
+
+// SetBotURL makes the fake deliver events over HTTP to url.
+func (s *Server) SetBotURL(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bot, s.botURL = nil, url
+}
+
+// Context returns the last context the bot set for cid, as Userlike keeps
+// it.
+func (s *Server) Context(cid string) json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.contexts[cid]
+}
+
+// Inject makes the next n API calls get fault f.
+func (s *Server) Inject(n int, f Fault) { s.kit.Inject(n, f) }
+
+// FailNext makes the next n API calls get status.
+func (s *Server) FailNext(n, status int) { s.Inject(n, Fault{Status: status}) }
+
+// Calls returns every API call received so far, in order.
+func (s *Server) Calls() []Call { return convert(s.kit.Requests()) }
+
+// WaitCalls waits until at least n API calls were received.
+func (s *Server) WaitCalls(ctx context.Context, n int) ([]Call, error) {
+	recs, err := s.kit.Wait(ctx, n)
+	if err != nil {
+		err = fmt.Errorf("userliketest: %w", err)
+	}
+	return convert(recs), err
+}
+
+// Sent returns the events of the API calls the fake accepted, in order.
+func (s *Server) Sent() []userlike.OutboundEvent {
+	var out []userlike.OutboundEvent
+	for _, c := range s.Calls() {
+		if c.Status == http.StatusOK {
+			out = append(out, c.Events...)
+		}
+	}
+	return out
+}
+
+// SentTexts returns the bodies of the message actions accepted on the API
+// URL.
+func (s *Server) SentTexts() []string { return texts(s.Sent()) }
+
+// Reset forgets calls, faults, contexts and rate-limit windows.
+func (s *Server) Reset() {
+	s.kit.Reset()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.contexts, s.windows = map[string]json.RawMessage{}, map[string][]time.Time{}
+}
+
+func convert(recs []fakekit.Recorded) []Call {
+	out := make([]Call, len(recs))
+	for i, r := range recs {
+		out[i] = Call{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err}
+		out[i].Events, _ = decodeOutbound(r.Body)
+	}
+	return out
+}
+
+// decodeOutbound reads one event or a list of events.
+func decodeOutbound(b []byte) ([]userlike.OutboundEvent, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil, nil
+	}
+	if b[0] == '[' {
+		var evs []userlike.OutboundEvent
+		err := json.Unmarshal(b, &evs)
+		return evs, err
+	}
+	var e userlike.OutboundEvent
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, err
+	}
+	return []userlike.OutboundEvent{e}, nil
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+}
+
+// answer plays the API URL for a call no fault intercepted.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte) (int, error) {
+	fail := func(status int, err error) (int, error) {
+		writeError(w, status, err)
+		return status, err
+	}
+	if r.Method != http.MethodPost {
+		return fail(http.StatusMethodNotAllowed, errors.New("method not allowed"))
+	}
+	if r.Header.Get(userlike.TokenHeader) != s.cfg.APIToken || s.cfg.APIToken == "" {
+		return fail(http.StatusUnauthorized, errors.New("invalid security token"))
+	}
+	evs, err := decodeOutbound(body)
+	if err != nil || len(evs) == 0 {
+		return fail(http.StatusBadRequest, errors.New("body is not an event or a list of events"))
+	}
+	actions := make([]userlike.Action, len(evs))
+	for i, e := range evs {
+		if e.Info.CID == "" {
+			return fail(http.StatusBadRequest, errors.New("info.cid is required"))
+		}
+		actions[i] = e.Packet
+	}
+	if err := userlike.ValidateActions(actions...); err != nil {
+		return fail(http.StatusBadRequest, err)
+	}
+	if !s.allow(evs[0].Info.CID) {
+		w.Header().Set("Retry-After", "60")
+		return fail(http.StatusTooManyRequests, errors.New("rate limit: 20 requests per minute per cid"))
+	}
+	s.keepContext(evs)
+	w.WriteHeader(http.StatusOK)
+	return http.StatusOK, nil
+}
+
+// allow applies Userlike's sliding limit to one request of cid.
+func (s *Server) allow(cid string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	var recent []time.Time
+	for _, t := range s.windows[cid] {
+		if now.Sub(t) < time.Minute {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) >= s.cfg.RateLimit {
+		s.windows[cid] = recent
+		return false
+	}
+	s.windows[cid] = append(recent, now)
+	return true
+}
+
+// keepContext stores the newest non-empty context of each cid: Userlike
+// replaces the context with a new one and ignores an empty one.
+func (s *Server) keepContext(evs []userlike.OutboundEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range evs {
+		c := bytes.TrimSpace(e.Info.Context)
+		if len(c) == 0 || string(c) == "{}" || string(c) == "null" {
+			continue
+		}
+		s.contexts[e.Info.CID] = append(json.RawMessage(nil), c...)
+	}
+}
+
+// NewEvent returns a webhook event of session cid with the given name and
+// payload, in a website conversation, with the context the bot set last.
+func (s *Server) NewEvent(cid, name string, payload any) (*userlike.Event, error) {
+	p, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	return &userlike.Event{
+		Info: userlike.Info{
+			CID:          cid,
+			ApproachMode: "normal",
+			Context:      s.Context(cid),
+			Conversation: &userlike.Conversation{ContactChannel: &userlike.ContactChannel{State: "valid", Type: userlike.ChannelWeb}},
+		},
+		Packet: userlike.Packet{Name: name, Payload: p},
+	}, nil
+}
+
+// Start delivers a start event of a new session cid.
+func (s *Server) Start(ctx context.Context, cid string) (*Result, error) {
+	return s.send(ctx, cid, userlike.EventStart, struct{}{})
+}
+
+// Message delivers the contact's message text.
+func (s *Server) Message(ctx context.Context, cid, text string) (*Result, error) {
+	return s.send(ctx, cid, userlike.EventMessage, userlike.MessagePayload{Body: text})
+}
+
+// Click delivers a click on the option with id and label.
+func (s *Server) Click(ctx context.Context, cid, id, label string) (*Result, error) {
+	return s.send(ctx, cid, userlike.EventClick, userlike.ClickPayload{Value: userlike.ClickValue{ID: id, Label: label}})
+}
+
+// Media delivers a file upload at url.
+func (s *Server) Media(ctx context.Context, cid, url, mimeType string) (*Result, error) {
+	return s.send(ctx, cid, userlike.EventMedia, userlike.MediaPayload{URL: url, MimeType: mimeType})
+}
+
+func (s *Server) send(ctx context.Context, cid, name string, payload any) (*Result, error) {
+	e, err := s.NewEvent(cid, name, payload)
+	if err != nil {
+		return nil, err
+	}
+	return s.Deliver(ctx, e)
+}
+
+// Deliver posts e to the bot with the webhook header and returns its
+// answer. Contexts in the answer are kept for the session's next event.
+func (s *Server) Deliver(ctx context.Context, e *userlike.Event) (*Result, error) {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	bot, botURL := s.bot, s.botURL
+	s.mu.Unlock()
+
+	var status int
+	var out []byte
+	switch {
+	case bot != nil:
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/userlike", bytes.NewReader(body))
+		s.header(req)
+		rec := httptest.NewRecorder()
+		bot.ServeHTTP(rec, req)
+		status, out = rec.Code, rec.Body.Bytes()
+	case botURL != "":
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, botURL, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		s.header(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if out, err = io.ReadAll(io.LimitReader(resp.Body, 10<<20)); err != nil {
+			return nil, err
+		}
+		status = resp.StatusCode
+	default:
+		return nil, errors.New("userliketest: no bot: call SetBot or SetBotURL")
+	}
+	res := &Result{StatusCode: status, Body: out}
+	if status != http.StatusOK {
+		return res, nil
+	}
+	if res.Events, err = decodeOutbound(out); err != nil {
+		return res, fmt.Errorf("userliketest: the bot answered 200 with a body that is not events: %w", err)
+	}
+	s.keepContext(res.Events)
+	return res, nil
+}
+
+func (s *Server) header(r *http.Request) {
+	r.Header.Set("Content-Type", "application/json")
+	if s.cfg.WebhookHeader != "" {
+		r.Header.Set(s.cfg.WebhookHeader, s.cfg.WebhookToken)
+	}
+}
