@@ -2,7 +2,6 @@ package easydialog
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/botwire/botwire/internal/check"
 )
@@ -15,7 +14,7 @@ var ErrInvalidResponse = errors.New("invalid response")
 // Validation errors join one *FieldError per problem.
 type FieldError = check.FieldError
 
-func newValidator() *check.Collector { return check.New("easydialog", ErrInvalidResponse) }
+func newValidator() check.Collector { return check.New("easydialog", ErrInvalidResponse) }
 
 // Validate checks what the doc requires of a response: every message has a
 // body with at least one message this package knows, media and links have
@@ -24,7 +23,11 @@ func newValidator() *check.Collector { return check.New("easydialog", ErrInvalid
 func (r *Response) Validate() error {
 	v := newValidator()
 	for i := range r.Messages {
-		r.Messages[i].Body.validate(v, "messages["+strconv.Itoa(i)+"].body")
+		v.EnterIndex("messages", i)
+		v.Enter("body")
+		r.Messages[i].Body.validate(&v)
+		v.Leave()
+		v.Leave()
 	}
 	return v.Err()
 }
@@ -32,107 +35,118 @@ func (r *Response) Validate() error {
 // Validate checks one message.
 func (m *OutboundMessage) Validate() error {
 	v := newValidator()
-	m.Body.validate(v, "body")
+	v.Enter("body")
+	m.Body.validate(&v)
 	return v.Err()
 }
 
-func (b *Body) validate(v *check.Collector, path string) {
+func (b *Body) validate(v *check.Collector) {
 	if !b.Known() {
-		v.Add(path, "needs at least one known message (textMessage, pictureMessage, ...)")
+		v.Add("", "needs at least one known message (textMessage, pictureMessage, ...)")
 		return
 	}
 	if t := b.Text; t != nil {
-		v.Required(path+".textMessage.content", t.Content)
+		v.Required("textMessage.content", t.Content)
 	}
 	if p := b.Picture; p != nil {
-		v.Required(path+".pictureMessage.url", p.URL)
+		v.Required("pictureMessage.url", p.URL)
 	}
 	if p := b.Video; p != nil {
-		v.Required(path+".videoMessage.url", p.URL)
+		v.Required("videoMessage.url", p.URL)
 	}
 	if a := b.Audio; a != nil {
-		v.Required(path+".audioMessage.url", a.URL)
+		v.Required("audioMessage.url", a.URL)
 	}
 	if f := b.File; f != nil {
-		v.Required(path+".fileMessage.url", f.URL)
+		v.Required("fileMessage.url", f.URL)
 	}
 	if fl := b.FileList; fl != nil {
-		p := path + ".fileListMessage.files"
+		v.Enter("fileListMessage")
 		if len(fl.Files) == 0 {
-			v.Add(p, "at least 1 file")
+			v.Add("files", "at least 1 file")
 		}
 		for i, f := range fl.Files {
-			v.Required(p+"["+strconv.Itoa(i)+"].url", f.URL)
+			v.EnterIndex("files", i)
+			v.Required("url", f.URL)
+			v.Leave()
 		}
+		v.Leave()
 	}
 	if l := b.Location; l != nil {
-		v.Range(path+".locationMessage.latitude", l.Latitude, -90, 90)
-		v.Range(path+".locationMessage.longitude", l.Longitude, -180, 180)
+		v.Range("locationMessage.latitude", l.Latitude, -90, 90)
+		v.Range("locationMessage.longitude", l.Longitude, -180, 180)
 	}
 	if c := b.Contact; c != nil && *c == (ContactMessage{}) {
-		v.Add(path+".contactMessage", "needs a name, email, address or phone")
+		v.Add("contactMessage", "needs a name, email, address or phone")
 	}
 	if s := b.Suggestions; s != nil {
-		p := path + ".suggestionsMessage.suggestions"
+		v.Enter("suggestionsMessage")
 		if len(s.Suggestions) == 0 {
-			v.Add(p, "at least 1 suggestion")
+			v.Add("suggestions", "at least 1 suggestion")
 		}
-		validateSuggestions(v, p, s.Suggestions)
+		validateSuggestions(v, s.Suggestions)
+		v.Leave()
 	}
 	if c := b.Card; c != nil {
-		validateCards(v, path+".cardMessage.content", c.Content)
+		v.Enter("cardMessage")
+		validateCards(v, c.Content)
+		v.Leave()
 	}
 	if c := b.CardCarousel; c != nil {
-		validateCards(v, path+".cardCarouselMessage.content", c.Content)
+		v.Enter("cardCarouselMessage")
+		validateCards(v, c.Content)
+		v.Leave()
 	}
 }
 
-func validateCards(v *check.Collector, path string, cards []CardContent) {
+func validateCards(v *check.Collector, cards []CardContent) {
 	if len(cards) == 0 {
-		v.Add(path, "at least 1 card")
+		v.Add("content", "at least 1 card")
 	}
 	for i, c := range cards {
-		p := path + "[" + strconv.Itoa(i) + "]"
+		v.EnterIndex("content", i)
 		if c.Media == nil && c.Title == "" && c.Description == "" {
-			v.Add(p, "needs media, a title or a description")
+			v.Add("", "needs media, a title or a description")
 		}
 		if c.Media != nil {
-			v.Required(p+".media.url", c.Media.URL)
+			v.Required("media.url", c.Media.URL)
 		}
-		validateSuggestions(v, p+".suggestions", c.Suggestions)
+		validateSuggestions(v, c.Suggestions)
+		v.Leave()
 	}
 }
 
-func validateSuggestions(v *check.Collector, path string, list []Suggestion) {
+func validateSuggestions(v *check.Collector, list []Suggestion) {
 	for i, s := range list {
-		p := path + "[" + strconv.Itoa(i) + "]"
-		v.Required(p+".text", s.Text)
+		v.EnterIndex("suggestions", i)
+		v.Required("text", s.Text)
 		actions := 0
-		for _, set := range []bool{s.Postback != "", s.ReplyWith != nil, s.OpenURL != nil, s.DialNumber != nil,
+		for _, set := range [...]bool{s.Postback != "", s.ReplyWith != nil, s.OpenURL != nil, s.DialNumber != nil,
 			s.ComposeMessage != nil, s.ShowMapLocation != nil, s.CreateCalendarEvent != nil} {
 			if set {
 				actions++
 			}
 		}
 		if actions > 1 {
-			v.Add(p, "at most one action (postback, replyWith, openUrl, ...), got %d", actions)
+			v.Add("", "at most one action (postback, replyWith, openUrl, ...), got %d", actions)
 		}
 		switch {
 		case s.ReplyWith != nil:
-			v.Required(p+".replyWith.postback", s.ReplyWith.Postback)
+			v.Required("replyWith.postback", s.ReplyWith.Postback)
 		case s.OpenURL != nil:
-			v.Required(p+".openUrl.url", s.OpenURL.URL)
+			v.Required("openUrl.url", s.OpenURL.URL)
 		case s.DialNumber != nil:
-			v.Required(p+".dialNumber.number", s.DialNumber.Number)
+			v.Required("dialNumber.number", s.DialNumber.Number)
 		case s.ComposeMessage != nil:
-			v.Required(p+".composeMessage.number", s.ComposeMessage.Number)
+			v.Required("composeMessage.number", s.ComposeMessage.Number)
 		case s.ShowMapLocation != nil:
-			v.Range(p+".showMapLocation.latitude", s.ShowMapLocation.Latitude, -90, 90)
-			v.Range(p+".showMapLocation.longitude", s.ShowMapLocation.Longitude, -180, 180)
+			v.Range("showMapLocation.latitude", s.ShowMapLocation.Latitude, -90, 90)
+			v.Range("showMapLocation.longitude", s.ShowMapLocation.Longitude, -180, 180)
 		case s.CreateCalendarEvent != nil:
-			v.Required(p+".createCalendarEvent.title", s.CreateCalendarEvent.Title)
-			v.Required(p+".createCalendarEvent.start", s.CreateCalendarEvent.Start)
-			v.Required(p+".createCalendarEvent.end", s.CreateCalendarEvent.End)
+			v.Required("createCalendarEvent.title", s.CreateCalendarEvent.Title)
+			v.Required("createCalendarEvent.start", s.CreateCalendarEvent.Start)
+			v.Required("createCalendarEvent.end", s.CreateCalendarEvent.End)
 		}
+		v.Leave()
 	}
 }

@@ -2,7 +2,6 @@ package onetalk
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/botwire/botwire/internal/check"
 )
@@ -29,9 +28,35 @@ var ErrInvalidRequest = errors.New("invalid request")
 // says which rule. Validation errors join one *FieldError per problem.
 type FieldError = check.FieldError
 
-type validator = check.Collector
+func newValidator() check.Collector { return check.New("onetalk", ErrInvalidRequest) }
 
-func newValidator() *validator { return check.New("onetalk", ErrInvalidRequest) }
+// eventField names the field each event type needs.
+var eventField = []struct {
+	event EventType
+	field string
+}{
+	{EventMessages, "messages"},
+	{EventHandoverCase, "handoverCase"},
+	{EventCloseCase, "closeCase"},
+	{EventUpdateCase, "updateCase"},
+	{EventUpdateContact, "updateContact"},
+}
+
+func (r *WebhookRequest) has(ev EventType) bool {
+	switch ev {
+	case EventMessages:
+		return len(r.Messages) > 0
+	case EventHandoverCase:
+		return r.HandoverCase != nil
+	case EventCloseCase:
+		return r.CloseCase != nil
+	case EventUpdateCase:
+		return r.UpdateCase != nil
+	case EventUpdateContact:
+		return r.UpdateContact != nil
+	}
+	return false
+}
 
 // Validate checks r against the doc's rules before it is sent: a caseID, a
 // known event type whose field is set (and no other), and every limit of
@@ -39,21 +64,11 @@ func newValidator() *validator { return check.New("onetalk", ErrInvalidRequest) 
 func (r *WebhookRequest) Validate() error {
 	v := newValidator()
 	v.Required("caseID", r.CaseID)
-	set := map[EventType]bool{
-		EventMessages:      len(r.Messages) > 0,
-		EventHandoverCase:  r.HandoverCase != nil,
-		EventCloseCase:     r.CloseCase != nil,
-		EventUpdateCase:    r.UpdateCase != nil,
-		EventUpdateContact: r.UpdateContact != nil,
+	known := false
+	for _, ef := range eventField {
+		known = known || ef.event == r.EventType
 	}
-	field := map[EventType]string{
-		EventMessages:      "messages",
-		EventHandoverCase:  "handoverCase",
-		EventCloseCase:     "closeCase",
-		EventUpdateCase:    "updateCase",
-		EventUpdateContact: "updateContact",
-	}
-	if _, known := set[r.EventType]; !known {
+	if !known {
 		if r.EventType == "" {
 			v.Add("eventType", "required")
 		} else {
@@ -61,17 +76,18 @@ func (r *WebhookRequest) Validate() error {
 		}
 		return v.Err()
 	}
-	for _, ev := range []EventType{EventMessages, EventHandoverCase, EventCloseCase, EventUpdateCase, EventUpdateContact} {
-		ok := set[ev]
-		switch {
-		case ev == r.EventType && !ok:
-			v.Add(field[ev], "required for eventType %q", r.EventType)
-		case ev != r.EventType && ok:
-			v.Add(field[ev], "not allowed with eventType %q", r.EventType)
+	for _, ef := range eventField {
+		switch ok := r.has(ef.event); {
+		case ef.event == r.EventType && !ok:
+			v.Add(ef.field, "required for eventType %q", r.EventType)
+		case ef.event != r.EventType && ok:
+			v.Add(ef.field, "not allowed with eventType %q", r.EventType)
 		}
 	}
 	for i := range r.Messages {
-		r.Messages[i].validate(v, "messages["+strconv.Itoa(i)+"]")
+		v.EnterIndex("messages", i)
+		r.Messages[i].validate(&v)
+		v.Leave()
 	}
 	if u := r.UpdateCase; u != nil && u.AgentRemark == nil && u.IsJunk == nil {
 		v.Add("updateCase", "no field to update")
@@ -96,185 +112,202 @@ func (r *WebhookRequest) Validate() error {
 // Validate checks one message against the doc's rules.
 func (m *OutboundMessage) Validate() error {
 	v := newValidator()
-	m.validate(v, "message")
+	v.Enter("message")
+	m.validate(&v)
 	return v.Err()
 }
 
-func (m *OutboundMessage) validate(v *validator, path string) {
-	named := map[string]bool{
-		TypeText:       m.Text != nil,
-		TypeDocument:   m.Document != nil,
-		TypeImage:      m.Image != nil,
-		TypeVideo:      m.Video != nil,
-		TypeWhatsAppBA: m.WhatsAppBA != nil,
-	}
-	if _, ok := named[m.Type]; !ok {
-		if m.Type == "" {
-			v.Add(path+".type", "required")
-		} else {
-			v.Add(path+".type", "unknown message type %q", m.Type)
-		}
+func (m *OutboundMessage) validate(v *check.Collector) {
+	var set bool
+	switch m.Type {
+	case TypeText:
+		set = m.Text != nil
+	case TypeDocument:
+		set = m.Document != nil
+	case TypeImage:
+		set = m.Image != nil
+	case TypeVideo:
+		set = m.Video != nil
+	case TypeWhatsAppBA:
+		set = m.WhatsAppBA != nil
+	case "":
+		v.Add("type", "required")
+		return
+	default:
+		v.Add("type", "unknown message type %q", m.Type)
 		return
 	}
-	if !named[m.Type] {
-		v.Add(path+"."+m.Type, "required for type %q", m.Type)
+	if !set {
+		v.Add(m.Type, "required for type %q", m.Type)
 		return
 	}
 	switch m.Type {
 	case TypeText:
-		v.Required(path+".text.body", m.Text.Body)
+		v.Required("text.body", m.Text.Body)
 	case TypeDocument:
-		v.Required(path+".document.url", m.Document.URL)
+		v.Required("document.url", m.Document.URL)
 	case TypeImage:
-		v.Required(path+".image.url", m.Image.URL)
+		v.Required("image.url", m.Image.URL)
 	case TypeVideo:
-		v.Required(path+".video.url", m.Video.URL)
+		v.Required("video.url", m.Video.URL)
 	case TypeWhatsAppBA:
-		m.WhatsAppBA.validate(v, path+".whatsappba")
+		v.Enter("whatsappba")
+		m.WhatsAppBA.validate(v)
+		v.Leave()
 	}
 }
 
-func (w *OutboundWABA) validate(v *validator, path string) {
+func (w *OutboundWABA) validate(v *check.Collector) {
 	if w.Type != WABAInteractive {
-		v.Add(path+".type", "must be %q, got %q", WABAInteractive, w.Type)
+		v.Add("type", "must be %q, got %q", WABAInteractive, w.Type)
 	}
 	in := w.Interactive
 	if in == nil {
-		v.Add(path+".interactive", "required")
+		v.Add("interactive", "required")
 		return
 	}
-	path += ".interactive"
+	v.Enter("interactive")
+	defer v.Leave()
 	if in.Body == nil || in.Body.Text == "" {
-		v.Add(path+".body.text", "required")
+		v.Add("body.text", "required")
 	}
 	if h := in.Header; h != nil {
-		h.validate(v, path+".header")
+		v.Enter("header")
+		h.validate(v)
+		v.Leave()
 	}
 	switch in.Type {
 	case InteractiveButton:
 		if in.ButtonAction == nil {
-			v.Add(path+".buttonAction", "required for type %q", in.Type)
+			v.Add("buttonAction", "required for type %q", in.Type)
 			return
 		}
-		in.ButtonAction.validate(v, path+".buttonAction")
+		v.Enter("buttonAction")
+		in.ButtonAction.validate(v)
+		v.Leave()
 	case InteractiveList:
 		if in.ListAction == nil {
-			v.Add(path+".listAction", "required for type %q", in.Type)
+			v.Add("listAction", "required for type %q", in.Type)
 			return
 		}
-		in.ListAction.validate(v, path+".listAction")
+		v.Enter("listAction")
+		in.ListAction.validate(v)
+		v.Leave()
 	case InteractiveFlow:
 		if in.FlowAction == nil {
-			v.Add(path+".flowAction", "required for type %q", in.Type)
+			v.Add("flowAction", "required for type %q", in.Type)
 			return
 		}
-		in.FlowAction.validate(v, path+".flowAction")
+		v.Enter("flowAction")
+		in.FlowAction.validate(v)
+		v.Leave()
 	case InteractiveRequestContactInfo:
 	case "":
-		v.Add(path+".type", "required")
+		v.Add("type", "required")
 	default:
-		v.Add(path+".type", "unknown interactive type %q", in.Type)
+		v.Add("type", "unknown interactive type %q", in.Type)
 	}
 }
 
-func (h *Header) validate(v *validator, path string) {
+func (h *Header) validate(v *check.Collector) {
 	switch h.Type {
 	case TypeText:
-		v.Required(path+".text", h.Text)
+		v.Required("text", h.Text)
 	case TypeDocument:
 		if h.Document == nil || h.Document.Link == "" {
-			v.Add(path+".document.link", "required for header type %q", h.Type)
+			v.Add("document.link", "required for header type %q", h.Type)
 		}
 	case TypeImage:
 		if h.Image == nil || h.Image.Link == "" {
-			v.Add(path+".image.link", "required for header type %q", h.Type)
+			v.Add("image.link", "required for header type %q", h.Type)
 		}
 	case TypeVideo:
 		if h.Video == nil || h.Video.Link == "" {
-			v.Add(path+".video.link", "required for header type %q", h.Type)
+			v.Add("video.link", "required for header type %q", h.Type)
 		}
 	case "":
-		v.Add(path+".type", "required")
+		v.Add("type", "required")
 	default:
-		v.Add(path+".type", "unknown header type %q", h.Type)
+		v.Add("type", "unknown header type %q", h.Type)
 	}
 }
 
-func (a *ButtonAction) validate(v *validator, path string) {
-	path += ".buttons"
+func (a *ButtonAction) validate(v *check.Collector) {
 	switch n := len(a.Buttons); {
 	case n == 0:
-		v.Add(path, "at least 1 button")
+		v.Add("buttons", "at least 1 button")
 	case n > MaxReplyButtons:
-		v.Add(path, "at most %d buttons, got %d", MaxReplyButtons, n)
+		v.Add("buttons", "at most %d buttons, got %d", MaxReplyButtons, n)
 	}
-	titles := make(map[string]int, len(a.Buttons))
 	for i, b := range a.Buttons {
-		p := path + "[" + strconv.Itoa(i) + "]"
+		v.EnterIndex("buttons", i)
 		if b.Type != "reply" {
-			v.Add(p+".type", `must be "reply", got %q`, b.Type)
+			v.Add("type", `must be "reply", got %q`, b.Type)
 		}
-		v.Required(p+".reply.id", b.Reply.ID)
-		v.MaxLen(p+".reply.id", b.Reply.ID, MaxButtonIDLen)
-		v.Required(p+".reply.title", b.Reply.Title)
-		v.MaxLen(p+".reply.title", b.Reply.Title, MaxButtonTitleLen)
-		if j, dup := titles[b.Reply.Title]; dup {
-			v.Add(p+".reply.title", "must be unique within the message (same as buttons[%d])", j)
-		} else {
-			titles[b.Reply.Title] = i
+		v.Required("reply.id", b.Reply.ID)
+		v.MaxLen("reply.id", b.Reply.ID, MaxButtonIDLen)
+		v.Required("reply.title", b.Reply.Title)
+		v.MaxLen("reply.title", b.Reply.Title, MaxButtonTitleLen)
+		for j := range i {
+			if a.Buttons[j].Reply.Title == b.Reply.Title {
+				v.Add("reply.title", "must be unique within the message (same as buttons[%d])", j)
+				break
+			}
 		}
+		v.Leave()
 	}
 }
 
-func (a *ListAction) validate(v *validator, path string) {
-	v.Required(path+".button", a.Button)
-	v.MaxLen(path+".button", a.Button, MaxListButtonLen)
-	sp := path + ".sections"
+func (a *ListAction) validate(v *check.Collector) {
+	v.Required("button", a.Button)
+	v.MaxLen("button", a.Button, MaxListButtonLen)
 	switch n := len(a.Sections); {
 	case n == 0:
-		v.Add(sp, "at least 1 section")
+		v.Add("sections", "at least 1 section")
 	case n > MaxSections:
-		v.Add(sp, "at most %d sections, got %d", MaxSections, n)
+		v.Add("sections", "at most %d sections, got %d", MaxSections, n)
 	}
 	rows := 0
 	for i, s := range a.Sections {
-		p := sp + "[" + strconv.Itoa(i) + "]"
+		v.EnterIndex("sections", i)
 		if len(a.Sections) > 1 && s.Title == "" {
-			v.Add(p+".title", "required when there is more than one section")
+			v.Add("title", "required when there is more than one section")
 		}
 		if len(s.Rows) == 0 {
-			v.Add(p+".rows", "at least 1 row")
+			v.Add("rows", "at least 1 row")
 		}
 		rows += len(s.Rows)
 		for j, r := range s.Rows {
-			rp := p + ".rows[" + strconv.Itoa(j) + "]"
-			v.Required(rp+".id", r.ID)
-			v.MaxLen(rp+".id", r.ID, MaxRowIDLen)
-			v.Required(rp+".title", r.Title)
-			v.MaxLen(rp+".title", r.Title, MaxRowTitleLen)
-			v.MaxLen(rp+".description", r.Description, MaxRowDescriptionLen)
+			v.EnterIndex("rows", j)
+			v.Required("id", r.ID)
+			v.MaxLen("id", r.ID, MaxRowIDLen)
+			v.Required("title", r.Title)
+			v.MaxLen("title", r.Title, MaxRowTitleLen)
+			v.MaxLen("description", r.Description, MaxRowDescriptionLen)
+			v.Leave()
 		}
+		v.Leave()
 	}
 	if rows > MaxRows {
-		v.Add(sp, "at most %d rows across all sections, got %d", MaxRows, rows)
+		v.Add("sections", "at most %d rows across all sections, got %d", MaxRows, rows)
 	}
 }
 
-func (a *FlowAction) validate(v *validator, path string) {
-	v.Required(path+".flowID", a.FlowID)
-	v.Required(path+".flowCTA", a.FlowCTA)
-	v.MaxLen(path+".flowCTA", a.FlowCTA, MaxFlowCTALen)
+func (a *FlowAction) validate(v *check.Collector) {
+	v.Required("flowID", a.FlowID)
+	v.Required("flowCTA", a.FlowCTA)
+	v.MaxLen("flowCTA", a.FlowCTA, MaxFlowCTALen)
 	switch a.FlowMode {
 	case "", "draft", "published":
 	default:
-		v.Add(path+".flowMode", `must be "draft" or "published", got %q`, a.FlowMode)
+		v.Add("flowMode", `must be "draft" or "published", got %q`, a.FlowMode)
 	}
 	switch a.FlowAction {
 	case "", "navigate", "data_exchange":
 	default:
-		v.Add(path+".flowAction", `must be "navigate" or "data_exchange", got %q`, a.FlowAction)
+		v.Add("flowAction", `must be "navigate" or "data_exchange", got %q`, a.FlowAction)
 	}
 	if p := a.FlowActionPayload; p != nil && p.Data != nil && len(p.Data) == 0 {
-		v.Add(path+".flowActionPayload.data", "must not be an empty object")
+		v.Add("flowActionPayload.data", "must not be an empty object")
 	}
 }

@@ -132,7 +132,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out []OutboundEvent
-	for _, e := range events {
+	for i := range events {
+		e := &events[i]
 		fn := h.fn
 		if !e.Known() {
 			if h.onUnknown == nil {

@@ -294,8 +294,8 @@ var ErrMalformed = errors.New("userlike: malformed webhook body")
 
 // ParseEvents decodes a webhook body: a single event object or a list of
 // them. Unknown events and fields are not errors; an event without
-// info.cid is.
-func ParseEvents(data []byte) ([]*Event, error) {
+// info.cid is. The events' Raw refers to data.
+func ParseEvents(data []byte) ([]Event, error) {
 	events, err := decodeEvents(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
@@ -305,38 +305,36 @@ func ParseEvents(data []byte) ([]*Event, error) {
 
 var errNoCID = errors.New("info.cid is missing")
 
-func decodeEvents(data []byte) ([]*Event, error) {
+func decodeEvents(data []byte) ([]Event, error) {
 	t := bytes.TrimSpace(data)
 	if len(t) == 0 {
 		return nil, errors.New("empty body")
 	}
-	var events []*Event
+	var events []Event
 	switch t[0] {
 	case '{':
-		e := new(Event)
-		if err := json.Unmarshal(t, e); err != nil {
+		events = make([]Event, 1)
+		if err := json.Unmarshal(t, &events[0]); err != nil {
 			return nil, err
 		}
-		e.Raw = t
-		events = []*Event{e}
+		events[0].Raw = t
 	case '[':
 		var raws []json.RawMessage
 		if err := json.Unmarshal(t, &raws); err != nil {
 			return nil, err
 		}
-		for _, raw := range raws {
-			e := new(Event)
-			if err := json.Unmarshal(raw, e); err != nil {
+		events = make([]Event, len(raws))
+		for i, raw := range raws {
+			if err := json.Unmarshal(raw, &events[i]); err != nil {
 				return nil, err
 			}
-			e.Raw = raw
-			events = append(events, e)
+			events[i].Raw = raw
 		}
 	default:
 		return nil, errors.New("not a JSON object or list")
 	}
-	for _, e := range events {
-		if e.Info.CID == "" {
+	for i := range events {
+		if events[i].Info.CID == "" {
 			return nil, errNoCID
 		}
 	}

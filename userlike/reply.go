@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/botwire/botwire/internal/check"
@@ -119,7 +118,9 @@ func (r *Reply) Validate() error {
 func ValidateActions(actions ...Action) error {
 	v := check.New("userlike", ErrInvalidAction)
 	for i := range actions {
-		actions[i].validate(v, "actions["+strconv.Itoa(i)+"]")
+		v.EnterIndex("actions", i)
+		actions[i].validate(&v)
+		v.Leave()
 	}
 	return v.Err()
 }
@@ -131,105 +132,109 @@ func ValidateActions(actions ...Action) error {
 // not checked.
 func (a Action) Validate() error {
 	v := check.New("userlike", ErrInvalidAction)
-	a.validate(v, "action")
+	v.Enter("action")
+	a.validate(&v)
 	return v.Err()
 }
 
-func (a Action) validate(v *check.Collector, path string) {
+func (a Action) validate(v *check.Collector) {
 	if a.Name == "" {
-		v.Add(path+".name", "required")
+		v.Add("name", "required")
 		return
 	}
-	p := path + ".payload"
+	v.Enter("payload")
+	defer v.Leave()
 	switch pl := a.Payload.(type) {
 	case *MessageAction:
-		v.Required(p+".body", pl.Body)
-		v.MaxLen(p+".body", pl.Body, MaxMessageLen)
+		v.Required("body", pl.Body)
+		v.MaxLen("body", pl.Body, MaxMessageLen)
 		if pl.TextFormat != "" && pl.TextFormat != FormatMarkdown {
-			v.Add(p+".text_format", "unknown format %q (documented: %q)", pl.TextFormat, FormatMarkdown)
+			v.Add("text_format", "unknown format %q (documented: %q)", pl.TextFormat, FormatMarkdown)
 		}
 	case *ChoicePayload:
-		v.Required(p+".fallback", pl.Fallback)
-		validateOptions(v, p+".options", pl.Options, 0)
+		v.Required("fallback", pl.Fallback)
+		validateChoices(v, pl.Options, 0)
 	case *CarouselPayload:
-		v.Required(p+".fallback", pl.Fallback)
+		v.Required("fallback", pl.Fallback)
 		if len(pl.Options) == 0 {
-			v.Add(p+".options", "at least 1 option")
+			v.Add("options", "at least 1 option")
 		}
 		for i, o := range pl.Options {
-			v.Required(p+".options["+strconv.Itoa(i)+"].id", o.ID)
+			v.EnterIndex("options", i)
+			v.Required("id", o.ID)
+			v.Leave()
 		}
 	case *ButtonTemplatePayload:
-		v.Required(p+".body", pl.Body)
-		v.Required(p+".fallback", pl.Fallback)
-		validateOptions(v, p+".options", pl.Options, 3)
+		v.Required("body", pl.Body)
+		v.Required("fallback", pl.Fallback)
+		validateChoices(v, pl.Options, 3)
 	case *ListTemplatePayload:
-		v.Required(p+".body", pl.Body)
-		v.Required(p+".button", pl.Button)
-		v.Required(p+".fallback", pl.Fallback)
-		validateOptions(v, p+".options", pl.Options, 10)
+		v.Required("body", pl.Body)
+		v.Required("button", pl.Button)
+		v.Required("fallback", pl.Fallback)
+		validateChoices(v, pl.Options, 10)
 	case *URLButton:
-		v.Required(p+".url", pl.URL)
+		v.Required("url", pl.URL)
 	case *ButtonsPayload:
 		if len(pl.Buttons) == 0 {
-			v.Add(p+".buttons", "at least 1 button")
+			v.Add("buttons", "at least 1 button")
 		}
 		for i, b := range pl.Buttons {
-			v.Required(p+".buttons["+strconv.Itoa(i)+"].url", b.URL)
+			v.EnterIndex("buttons", i)
+			v.Required("url", b.URL)
+			v.Leave()
 		}
 	case *MediaAction:
-		v.Required(p+".link", pl.Link)
+		v.Required("link", pl.Link)
 	case *NavigatePayload:
-		v.Required(p+".url", pl.URL)
+		v.Required("url", pl.URL)
 	case *ContactUpdatePayload:
 		if pl.Name == "" && pl.Email == "" && pl.MobileNumber == "" && pl.ExternalCustomerID == "" &&
 			len(pl.CustomFields) == 0 && pl.Campaigns == nil {
-			v.Add(p, "needs one of name, email, mobile_number, external_customer_id, custom_fields, campaigns")
+			v.Add("", "needs one of name, email, mobile_number, external_customer_id, custom_fields, campaigns")
 		}
 	case *ConversationUpdatePayload:
 		if pl.Subject == "" && len(pl.Topics) == 0 && pl.Locale == "" && len(pl.CustomFields) == 0 {
-			v.Add(p, "needs one of subject, topics, locale, custom_fields")
+			v.Add("", "needs one of subject, topics, locale, custom_fields")
 		}
 	case *ForwardSkillsPayload:
 		if len(pl.Skills) == 0 {
-			v.Add(p+".skills", "at least 1 skill")
+			v.Add("skills", "at least 1 skill")
 		}
 	case *ForwardGroupPayload:
-		v.Required(p+".group", pl.Group)
+		v.Required("group", pl.Group)
+		validateOnFailure(v, pl.OnFailure)
+	case *ForwardAnyPayload:
+		validateOnFailure(v, pl.OnFailure)
 	case *DelayPayload:
 		if pl.Seconds <= 0 {
-			v.Add(p+".seconds", "must be positive")
+			v.Add("seconds", "must be positive")
 		}
 	case *EmailDispatchPayload:
 		if pl.RecipientType != RecipientOperator && pl.RecipientType != RecipientContact {
-			v.Add(p+".recipient_type", "must be %q or %q, got %q", RecipientOperator, RecipientContact, pl.RecipientType)
-		}
-	}
-	switch a.Name {
-	case ActionForwardAny, ActionForwardGroup:
-		var of string
-		switch pl := a.Payload.(type) {
-		case *ForwardAnyPayload:
-			of = pl.OnFailure
-		case *ForwardGroupPayload:
-			of = pl.OnFailure
-		}
-		if of != "" && of != OnFailureFeedback {
-			v.Add(p+".on_failure", "must be %q when set, got %q", OnFailureFeedback, of)
+			v.Add("recipient_type", "must be %q or %q, got %q", RecipientOperator, RecipientContact, pl.RecipientType)
 		}
 	}
 }
 
-func validateOptions(v *check.Collector, path string, opts []Choice, limit int) {
+func validateOnFailure(v *check.Collector, of string) {
+	if of != "" && of != OnFailureFeedback {
+		v.Add("on_failure", "must be %q when set, got %q", OnFailureFeedback, of)
+	}
+}
+
+func validateChoices(v *check.Collector, opts []Choice, limit int) {
 	if len(opts) == 0 {
-		v.Add(path, "at least 1 option")
+		v.Add("options", "at least 1 option")
 	}
 	if limit > 0 && len(opts) > limit {
-		v.Add(path, "at most %d options, got %d", limit, len(opts))
+		v.Add("options", "at most %d options, got %d", limit, len(opts))
 	}
 	for i, o := range opts {
-		v.Required(path+"["+strconv.Itoa(i)+"].id", o.ID)
-		v.Required(path+"["+strconv.Itoa(i)+"].label", o.Label)
+		v.EnterIndex("options", i)
+		v.Required("id", o.ID)
+		v.Required("label", o.Label)
+		v.Leave()
 	}
 }
 

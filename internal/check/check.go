@@ -1,12 +1,19 @@
 // Package check collects validation problems of outbound requests as
 // field errors that name the JSON path and the rule broken. Every vendor
 // package uses it and exposes FieldError under its own name.
+//
+// The path is kept as a small stack of segments inside the Collector and
+// only turned into a string when a problem is recorded, so validating a
+// valid request allocates nothing: handlers validate every reply on the
+// hot path.
 package check
 
 import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -26,21 +33,79 @@ func (e *FieldError) Error() string { return e.pkg + ": " + e.Field + ": " + e.P
 // Unwrap returns the vendor's ErrInvalidRequest, so errors.Is works.
 func (e *FieldError) Unwrap() error { return e.sentinel }
 
-// Collector gathers FieldErrors. The zero value is not usable; use New.
+type segment struct {
+	key   string
+	index int // -1: no index
+}
+
+// Collector gathers FieldErrors under a current path. Make one with New,
+// keep it in a local variable, and pass its address down.
 type Collector struct {
 	pkg      string
 	sentinel error
 	errs     []error
+	segs     [16]segment
+	n        int
+	overflow int // segments entered beyond the fixed stack (paths that deep are cut)
 }
 
 // New returns a Collector whose errors say pkg and wrap sentinel.
-func New(pkg string, sentinel error) *Collector {
-	return &Collector{pkg: pkg, sentinel: sentinel}
+func New(pkg string, sentinel error) Collector {
+	return Collector{pkg: pkg, sentinel: sentinel}
 }
 
-// Add records a problem with field.
+// Enter descends into key ("payload", "whatsappba", ...).
+func (c *Collector) Enter(key string) { c.push(segment{key, -1}) }
+
+// EnterIndex descends into element i of the list key ("messages[3]").
+func (c *Collector) EnterIndex(key string, i int) { c.push(segment{key, i}) }
+
+// Leave goes back up one level.
+func (c *Collector) Leave() {
+	switch {
+	case c.overflow > 0:
+		c.overflow--
+	case c.n > 0:
+		c.n--
+	}
+}
+
+func (c *Collector) push(s segment) {
+	if c.n == len(c.segs) {
+		c.overflow++
+		return
+	}
+	c.segs[c.n] = s
+	c.n++
+}
+
+// path renders the current path with field appended.
+func (c *Collector) path(field string) string {
+	var b strings.Builder
+	for _, s := range c.segs[:c.n] {
+		if b.Len() > 0 && s.key != "" {
+			b.WriteByte('.')
+		}
+		b.WriteString(s.key)
+		if s.index >= 0 {
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(s.index))
+			b.WriteByte(']')
+		}
+	}
+	if field != "" {
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(field)
+	}
+	return b.String()
+}
+
+// Add records a problem with field (relative to the current path; "" for
+// the current element itself).
 func (c *Collector) Add(field, format string, args ...any) {
-	c.errs = append(c.errs, &FieldError{Field: field, Problem: fmt.Sprintf(format, args...), pkg: c.pkg, sentinel: c.sentinel})
+	c.errs = append(c.errs, &FieldError{Field: c.path(field), Problem: fmt.Sprintf(format, args...), pkg: c.pkg, sentinel: c.sentinel})
 }
 
 // Required records field when value is empty.
