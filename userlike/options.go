@@ -25,7 +25,6 @@ type config struct {
 	rateLimit  int
 	ratePer    time.Duration
 	rateNoWait bool
-	maxCIDs    int
 	batch      bool
 
 	// handler

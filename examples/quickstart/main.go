@@ -18,8 +18,11 @@ import (
 	"github.com/botwire/botwire/easydialog/easydialogtest"
 	edecho "github.com/botwire/botwire/examples/easydialog-echo/echo"
 	"github.com/botwire/botwire/examples/onetalk-echo/echo"
+	"github.com/botwire/botwire/examples/userlike-faq/faq"
 	"github.com/botwire/botwire/onetalk"
 	"github.com/botwire/botwire/onetalk/onetalktest"
+	"github.com/botwire/botwire/userlike"
+	"github.com/botwire/botwire/userlike/userliketest"
 )
 
 func main() {
@@ -39,6 +42,10 @@ func run(out io.Writer) error {
 	fmt.Fprintln(out, "\n== Easy Dialog: a customer talks to the echo bot through a fake Easy Dialog ==")
 	if err := easyDialog(ctx, out); err != nil {
 		return fmt.Errorf("easydialog: %w", err)
+	}
+	fmt.Fprintln(out, "\n== Userlike: a contact talks to the FAQ bot through a fake Userlike ==")
+	if err := userLike(ctx, out); err != nil {
+		return fmt.Errorf("userlike: %w", err)
 	}
 	return nil
 }
@@ -189,4 +196,84 @@ func describeBody(b easydialog.Body) string {
 		parts = append(parts, "suggestions "+strings.Join(labels, " "))
 	}
 	return strings.Join(parts, " + ")
+}
+
+// userLike plays the doc's example flow: the answer to the order lookup
+// arrives later through the API URL, and the context carries the state.
+func userLike(ctx context.Context, out io.Writer) error {
+	fake := userliketest.NewServer(userliketest.Config{
+		WebhookHeader: "API-SECURITY-TOKEN", WebhookToken: "quickstart-webhook-token", APIToken: "quickstart-api-token",
+	})
+	defer fake.Close()
+	client, err := userlike.NewClient(fake.URL, "quickstart-api-token")
+	if err != nil {
+		return err
+	}
+	bot := &faq.Bot{Client: client, Lookup: func(context.Context, string) (string, error) {
+		return "shipped today, arriving in 2 days", nil
+	}}
+	h, err := userlike.NewHandler(bot.Handle, userlike.WithWebhookHeader("API-SECURITY-TOKEN", "quickstart-webhook-token"))
+	if err != nil {
+		return err
+	}
+	fake.SetBot(h)
+
+	const cid = "chatbot::258:a56785fb6fb84edd890905913b0c0821"
+	steps := []struct {
+		say     string
+		deliver func() (*userliketest.Result, error)
+	}{
+		{"starts a chat", func() (*userliketest.Result, error) { return fake.Start(ctx, cid) }},
+		{`clicks "Delivery status"`, func() (*userliketest.Result, error) {
+			return fake.Click(ctx, cid, faq.ChoiceDelivery, "Delivery status")
+		}},
+		{`text "A-1001"`, func() (*userliketest.Result, error) { return fake.Message(ctx, cid, "A-1001") }},
+	}
+	for _, st := range steps {
+		fmt.Fprintf(out, "contact   %s\n", st.say)
+		res, err := st.deliver()
+		if err != nil {
+			return err
+		}
+		if res.StatusCode != 200 {
+			return fmt.Errorf("bot answered %d", res.StatusCode)
+		}
+		for _, e := range res.Events {
+			fmt.Fprintf(out, "bot       %s\n", describeAction(e.Packet))
+		}
+		fmt.Fprintf(out, "          (context kept by Userlike: %s)\n", fake.Context(cid))
+	}
+	calls, err := fake.WaitCalls(ctx, 2)
+	if err != nil {
+		return err
+	}
+	bot.Wait()
+	for _, c := range calls {
+		for _, e := range c.Events {
+			fmt.Fprintf(out, "bot (API) %s\n", describeAction(e.Packet))
+		}
+	}
+	fmt.Fprintf(out, "contact   clicks \"Talk to a human\"\n")
+	res, err := fake.Click(ctx, cid, faq.ChoiceHuman, "Talk to a human")
+	if err != nil {
+		return err
+	}
+	for _, e := range res.Events {
+		fmt.Fprintf(out, "bot       %s\n", describeAction(e.Packet))
+	}
+	return nil
+}
+
+func describeAction(a userlike.Action) string {
+	switch p := a.Payload.(type) {
+	case *userlike.MessageAction:
+		return fmt.Sprintf("message %q", p.Body)
+	case *userlike.ChoicePayload:
+		var labels []string
+		for _, o := range p.Options {
+			labels = append(labels, "("+o.Label+")")
+		}
+		return fmt.Sprintf("bubbles %q %s", p.Body, strings.Join(labels, " "))
+	}
+	return a.Name
 }
