@@ -1,0 +1,29 @@
+// Package ultimate connects a system that owns the visitor's chat (a web
+// chat, a CRM) to an Ultimate.ai virtual agent (Zendesk AI agents –
+// Advanced) through its Chat API.
+//
+// The system sends visitor events with NewClient (POST
+// https://api.ultimate.ai/converse/chat with the API key in Authorization
+// and the bot id in botid): StartSession, SendText, SelectCard,
+// SendMetadata, EndSession. Ultimate answers later on two webhooks: the
+// chat webhook (NewChatHandler) gets the agent's messages, escalations and
+// team-availability questions, and the actions webhook (NewActionHandler)
+// runs the bot's actions and returns session parameters.
+//
+//	client, _ := ultimate.NewClient(apiKey, botID)
+//	chat, _ := ultimate.NewChatHandler(ultimate.ChatCallbacks{
+//		OnMessage: func(ctx context.Context, e *ultimate.ChatEvent, m *ultimate.Message) error {
+//			return showToVisitor(m.PlatformConversationID, m.Text, m.Buttons)
+//		},
+//		OnEscalate: func(ctx context.Context, e *ultimate.ChatEvent, x *ultimate.Escalation) error {
+//			return handToAgent(x.PlatformConversationID, x.EscalateTo)
+//		},
+//	}, ultimate.WithBasicAuth(user, password))
+//
+// The vendor doc is an early draft: the endpoint, the headers, the
+// metadata event, the widget events and the answers come from the
+// corrections in NOTES §2. Decoding is tolerant of the draft's mistakes:
+// metaData or metadata as a list or one object, buttons as strings or
+// objects, a missing channel, the literal "saveAs?" key. Package
+// ultimatetest is a fake Ultimate with a scripted virtual agent.
+package ultimate

@@ -1,0 +1,381 @@
+package ultimate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/botwire/botwire/internal/inbound"
+)
+
+// ChatCallbacks handle the chat webhook's events. Every field is optional;
+// an event without a callback is answered as the doc expects of a bot that
+// does not use it (see NewChatHandler).
+type ChatCallbacks struct {
+	// OnMessage shows the virtual agent's message to the visitor. It runs
+	// before the webhook answers; Ultimate only needs an acknowledgement,
+	// so keep it quick.
+	OnMessage func(ctx context.Context, e *ChatEvent, m *Message) error
+	// OnEscalate hands the conversation to a human. It is synchronous: nil
+	// answers 200 (escalated); an error answers its Status (default 500),
+	// which tells Ultimate the escalation failed.
+	OnEscalate func(ctx context.Context, e *ChatEvent, x *Escalation) error
+	// OnTeamOnline says whether a human team is available; the webhook
+	// answers {"isOnline": online}.
+	OnTeamOnline func(ctx context.Context, e *ChatEvent, q *TeamOnlineQuery) (online bool, err error)
+	// OnWidgetEvent receives widgetMessage, widgetEscalate and
+	// widgetEndSession (only sent to users of Ultimate's chat widget).
+	OnWidgetEvent func(ctx context.Context, e *ChatEvent, w *WidgetEvent) error
+	// OnUnknown receives events of a type this package does not model.
+	OnUnknown func(ctx context.Context, e *ChatEvent) error
+}
+
+// StatusError is an error with the HTTP status the webhook should answer.
+type StatusError struct {
+	Code int
+	Err  error
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("status %d: %v", e.Code, e.Err) }
+
+// Unwrap returns the wrapped error.
+func (e *StatusError) Unwrap() error { return e.Err }
+
+// WithStatus wraps err so the webhook answers code (4xx or 5xx); use it in
+// OnEscalate to tell Ultimate why an escalation failed.
+func WithStatus(code int, err error) error { return &StatusError{Code: code, Err: err} }
+
+func statusOf(err error) int {
+	var se *StatusError
+	if errors.As(err, &se) && se.Code >= 400 && se.Code <= 599 {
+		return se.Code
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrNoAuthentication is returned by the handler constructors without an
+// authentication option or an explicit WithoutAuthentication.
+var ErrNoAuthentication = errors.New("ultimate: the webhook needs WithWebhookHeader or WithBasicAuth (or WithoutAuthentication)")
+
+// auth checks webhook calls. Ultimate documents no authentication of its
+// own, so the user picks one.
+type auth struct {
+	headers []headerCheck
+	user    inbound.Secret
+	pass    inbound.Secret
+	basic   bool
+}
+
+type headerCheck struct {
+	name   string
+	secret inbound.Secret
+}
+
+func newAuth(cfg *config) (auth, error) {
+	var a auth
+	switch {
+	case len(cfg.headers) == 0 && !cfg.basic && !cfg.noAuth:
+		return a, ErrNoAuthentication
+	case cfg.noAuth && (len(cfg.headers) > 0 || cfg.basic):
+		return a, errors.New("ultimate: WithoutAuthentication excludes the other authentication options")
+	}
+	for _, h := range cfg.headers {
+		if h.name == "" || h.value == "" {
+			return a, errors.New("ultimate: WithWebhookHeader needs a header name and a value")
+		}
+		a.headers = append(a.headers, headerCheck{h.name, inbound.NewSecret(h.value)})
+	}
+	if cfg.basic {
+		if cfg.basicUser == "" || cfg.basicPass == "" {
+			return a, errors.New("ultimate: WithBasicAuth needs a user and a password")
+		}
+		a.basic, a.user, a.pass = true, inbound.NewSecret(cfg.basicUser), inbound.NewSecret(cfg.basicPass)
+	}
+	return a, nil
+}
+
+func (a *auth) ok(r *http.Request) bool {
+	for _, h := range a.headers {
+		if !h.secret.Equal(r.Header.Get(h.name)) {
+			return false
+		}
+	}
+	if a.basic {
+		u, p, ok := r.BasicAuth()
+		// Both comparisons always run, so timing does not tell which failed.
+		userOK, passOK := a.user.Equal(u), a.pass.Equal(p)
+		if !ok || !userOK || !passOK {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *auth) String() string {
+	var parts []string
+	for _, h := range a.headers {
+		parts = append(parts, h.name+": [REDACTED]")
+	}
+	if a.basic {
+		parts = append(parts, "basic auth [REDACTED]")
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// base is what both webhook handlers share.
+type base struct {
+	auth    auth
+	maxBody int64
+	logger  *slog.Logger
+}
+
+func newBase(opts []Option) (base, error) {
+	cfg, err := newConfig(false, opts)
+	if err != nil {
+		return base{}, err
+	}
+	a, err := newAuth(cfg)
+	if err != nil {
+		return base{}, err
+	}
+	b := base{auth: a, maxBody: cfg.maxBody, logger: cfg.logger}
+	if b.maxBody <= 0 {
+		b.maxBody = inbound.DefaultMaxBody
+	}
+	if b.logger == nil {
+		b.logger = slog.Default()
+	}
+	return b, nil
+}
+
+// begin runs the shared rows of the handler table and returns a copy of the
+// body, or false when it has answered.
+func (b *base) begin(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if !inbound.AllowPost(w, r) {
+		return nil, false
+	}
+	if !b.auth.ok(r) {
+		inbound.Unauthorized(w)
+		return nil, false
+	}
+	body, ok := inbound.Read(w, r, b.maxBody)
+	if !ok {
+		return nil, false
+	}
+	data := bytes.Clone(body.Bytes()) // Raw outlives the pooled buffer
+	body.Release()
+	return data, true
+}
+
+func (b *base) fail(ctx context.Context, w http.ResponseWriter, what string, err error) {
+	b.logger.ErrorContext(ctx, "ultimate: "+what+" failed", "error", err)
+	code := statusOf(err)
+	inbound.Error(w, code, http.StatusText(code))
+}
+
+func recovered(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("ultimate: callback panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return fn()
+}
+
+// ChatHandler is the http.Handler of the chat (converse) webhook. It
+// answers, in order:
+//
+//   - 405 with Allow: POST for any other method;
+//   - 401 when the configured authentication fails;
+//   - 413 for a body over the limit (WithMaxBodyBytes, default 1 MiB);
+//   - 400 for a body that is not a chat event (no data object);
+//   - 200 for an event type this package does not model (or OnUnknown);
+//   - sendMessage and the widget events: 200 once the callback returns nil;
+//   - escalate: 200 when OnEscalate succeeds, its error's status otherwise,
+//     and 501 without OnEscalate (the bot cannot escalate);
+//   - isTeamOnline: 200 {"isOnline": bool}, or 501 without OnTeamOnline;
+//   - 500 (or a WithStatus code) when a callback fails; the error goes to
+//     the logger.
+type ChatHandler struct {
+	base
+	cb ChatCallbacks
+}
+
+// NewChatHandler returns the chat webhook handler. Ultimate documents no
+// authentication for its webhooks, so one of WithWebhookHeader and
+// WithBasicAuth is required, or an explicit WithoutAuthentication.
+func NewChatHandler(cb ChatCallbacks, opts ...Option) (*ChatHandler, error) {
+	b, err := newBase(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &ChatHandler{base: b, cb: cb}, nil
+}
+
+// String describes the handler without its credentials.
+func (h *ChatHandler) String() string {
+	return fmt.Sprintf("ultimate.ChatHandler{auth: %s, maxBody: %d}", h.auth.String(), h.maxBody)
+}
+
+// GoString describes the handler without its credentials (for %#v).
+func (h *ChatHandler) GoString() string { return h.String() }
+
+var notImplemented = WithStatus(http.StatusNotImplemented, errors.New("no callback for this event"))
+
+// ServeHTTP implements http.Handler.
+func (h *ChatHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	data, ok := h.begin(w, r)
+	if !ok {
+		return
+	}
+	e, err := decodeChatEvent(data)
+	switch {
+	case errors.Is(err, errNoData):
+		inbound.BadRequest(w, "data is missing or not an object")
+		return
+	case err != nil:
+		inbound.BadRequest(w, inbound.SyntaxReason(err))
+		return
+	}
+	ctx := r.Context()
+	switch e.EventType {
+	case EventSendMessage:
+		m, err := e.Message()
+		if err != nil {
+			inbound.BadRequest(w, inbound.SyntaxReason(err))
+			return
+		}
+		if h.cb.OnMessage != nil {
+			if err := recovered(func() error { return h.cb.OnMessage(ctx, e, m) }); err != nil {
+				h.fail(ctx, w, "OnMessage", err)
+				return
+			}
+		}
+	case EventEscalate:
+		x, err := e.Escalation()
+		if err != nil {
+			inbound.BadRequest(w, inbound.SyntaxReason(err))
+			return
+		}
+		if h.cb.OnEscalate == nil {
+			h.fail(ctx, w, "escalate", notImplemented)
+			return
+		}
+		if err := recovered(func() error { return h.cb.OnEscalate(ctx, e, x) }); err != nil {
+			h.fail(ctx, w, "OnEscalate", err)
+			return
+		}
+	case EventIsTeamOnline:
+		q, err := e.TeamOnlineQuery()
+		if err != nil {
+			inbound.BadRequest(w, inbound.SyntaxReason(err))
+			return
+		}
+		if h.cb.OnTeamOnline == nil {
+			h.fail(ctx, w, "isTeamOnline", notImplemented)
+			return
+		}
+		var online bool
+		if err := recovered(func() (err error) { online, err = h.cb.OnTeamOnline(ctx, e, q); return err }); err != nil {
+			h.fail(ctx, w, "OnTeamOnline", err)
+			return
+		}
+		if online {
+			inbound.JSONBytes(w, http.StatusOK, []byte(`{"isOnline":true}`))
+		} else {
+			inbound.JSONBytes(w, http.StatusOK, []byte(`{"isOnline":false}`))
+		}
+		return
+	case EventWidgetMessage, EventWidgetEscalate, EventWidgetEndSession:
+		we, err := e.WidgetEvent()
+		if err != nil {
+			inbound.BadRequest(w, inbound.SyntaxReason(err))
+			return
+		}
+		if h.cb.OnWidgetEvent != nil {
+			if err := recovered(func() error { return h.cb.OnWidgetEvent(ctx, e, we) }); err != nil {
+				h.fail(ctx, w, "OnWidgetEvent", err)
+				return
+			}
+		}
+	default:
+		if h.cb.OnUnknown != nil {
+			if err := recovered(func() error { return h.cb.OnUnknown(ctx, e) }); err != nil {
+				h.fail(ctx, w, "OnUnknown", err)
+				return
+			}
+		} else {
+			h.logger.DebugContext(ctx, "ultimate: ignored unknown chat event", "eventType", e.EventType)
+		}
+	}
+	inbound.OK(w)
+}
+
+// ActionFunc runs an action and returns the session parameters to store.
+type ActionFunc func(ctx context.Context, r *ActionRequest) ([]ActionResult, error)
+
+// ActionHandler is the http.Handler of the actions webhook. Actions are
+// synchronous: it answers 200 {"results": [...]} with what fn returns, 500
+// (or a WithStatus code) when fn fails, and otherwise the rows of
+// ChatHandler's table (405, 401, 413, 400).
+type ActionHandler struct {
+	base
+	fn ActionFunc
+}
+
+// NewActionHandler returns the actions webhook handler; authentication is
+// required as for NewChatHandler.
+func NewActionHandler(fn ActionFunc, opts ...Option) (*ActionHandler, error) {
+	if fn == nil {
+		return nil, errors.New("ultimate: NewActionHandler needs a callback")
+	}
+	b, err := newBase(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &ActionHandler{base: b, fn: fn}, nil
+}
+
+// String describes the handler without its credentials.
+func (h *ActionHandler) String() string {
+	return fmt.Sprintf("ultimate.ActionHandler{auth: %s, maxBody: %d}", h.auth.String(), h.maxBody)
+}
+
+// GoString describes the handler without its credentials (for %#v).
+func (h *ActionHandler) GoString() string { return h.String() }
+
+// ServeHTTP implements http.Handler.
+func (h *ActionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	data, ok := h.begin(w, r)
+	if !ok {
+		return
+	}
+	req, err := decodeActionRequest(data)
+	if err != nil {
+		inbound.BadRequest(w, inbound.SyntaxReason(err))
+		return
+	}
+	var results []ActionResult
+	if err := recovered(func() (err error) { results, err = h.fn(r.Context(), req); return err }); err != nil {
+		h.fail(r.Context(), w, "action "+req.Name, err)
+		return
+	}
+	if results == nil {
+		results = []ActionResult{}
+	}
+	b, err := json.Marshal(ActionResponse{Results: results})
+	if err != nil {
+		h.fail(r.Context(), w, "encode action results", err)
+		return
+	}
+	inbound.JSONBytes(w, http.StatusOK, b)
+}

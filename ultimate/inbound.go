@@ -1,0 +1,303 @@
+package ultimate
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/botwire/botwire/internal/jsonx"
+)
+
+// Chat webhook event types (data.eventType).
+const (
+	EventSendMessage  = "sendMessage"
+	EventEscalate     = "escalate"
+	EventIsTeamOnline = "isTeamOnline"
+	// The widget events reach only customers using Ultimate's chat widget.
+	EventWidgetMessage    = "widgetMessage"
+	EventWidgetEscalate   = "widgetEscalate"
+	EventWidgetEndSession = "widgetEndSession"
+)
+
+// Message types of a sendMessage event.
+const (
+	MessageText     = "text"
+	MessageCarousel = "carousel"
+)
+
+// Button types.
+const (
+	ButtonReply = "button" // send its text back with SendText or SelectCard
+	ButtonLink  = "link"   // opens a link; nothing is sent back
+)
+
+// ChatEvent is one call of the chat webhook: the envelope, with the event's
+// data kept raw for the typed accessors (Message, Escalation, ...).
+type ChatEvent struct {
+	BotID string `json:"botId"`
+	// Channel is always "chat" when present; the doc's examples omit it.
+	Channel   string          `json:"channel,omitempty"`
+	EventType string          `json:"-"` // data.eventType
+	Data      json.RawMessage `json:"data"`
+
+	// Raw is the body as received.
+	Raw json.RawMessage `json:"-"`
+}
+
+// Message is the data of a sendMessage event: the virtual agent's reply, to
+// show to the visitor. Buttons of type "button" are answered with
+// Client.SendText (or Client.SelectCard inside a carousel).
+type Message struct {
+	EventType              string         `json:"eventType"`
+	PlatformConversationID string         `json:"platformConversationId"`
+	Type                   string         `json:"type"` // MessageText or MessageCarousel
+	ReplyID                string         `json:"replyId,omitempty"`
+	Buttons                []Button       `json:"buttons"`
+	Text                   string         `json:"text"` // may be "" for a carousel
+	CarouselCards          []CarouselCard `json:"carouselCards"`
+	// Confidence (0 to 1) and MessageID are newer than the doc.
+	Confidence *float64 `json:"confidence,omitempty"`
+	MessageID  string   `json:"messageId,omitempty"`
+}
+
+// Button is a button of a message or a card. The doc's table types buttons
+// as strings while every example sends objects; a string decodes as a
+// reply button with that text.
+type Button struct {
+	Type string `json:"type"` // ButtonReply or ButtonLink
+	Text string `json:"text"`
+}
+
+// UnmarshalJSON accepts {"type", "text"} or a bare string.
+func (b *Button) UnmarshalJSON(data []byte) error {
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '"' {
+		*b = Button{Type: ButtonReply}
+		return json.Unmarshal(t, &b.Text)
+	}
+	type button Button
+	var v button
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*b = Button(v)
+	return nil
+}
+
+// CarouselCard is one card of a carousel.
+type CarouselCard struct {
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	ImageURL    string   `json:"imageUrl,omitempty"`
+	Buttons     []Button `json:"buttons"`
+}
+
+// Escalation is the data of an escalate event: hand the conversation to a
+// human. It is synchronous: the handler's answer tells Ultimate whether the
+// escalation worked.
+type Escalation struct {
+	EventType              string `json:"eventType"`
+	PlatformConversationID string `json:"platformConversationId"`
+	// EscalateTo is set when an escalation target is defined in Ultimate's
+	// dashboard.
+	EscalateTo string `json:"escalateTo,omitempty"`
+}
+
+// TeamOnlineQuery is the data of an isTeamOnline event. The doc's example
+// has no platformConversationId; the official template requires one.
+type TeamOnlineQuery struct {
+	EventType              string `json:"eventType"`
+	PlatformConversationID string `json:"platformConversationId,omitempty"`
+	TeamID                 string `json:"teamId,omitempty"`
+}
+
+// WidgetEvent is the data of widgetMessage, widgetEscalate and
+// widgetEndSession, sent only to customers using Ultimate's chat widget.
+type WidgetEvent struct {
+	EventType              string `json:"eventType"`
+	PlatformConversationID string `json:"platformConversationId"`
+	Text                   string `json:"text,omitempty"`       // widgetMessage
+	EscalateTo             string `json:"escalateTo,omitempty"` // widgetEscalate
+}
+
+// Known reports whether the event type is one this package models.
+func (e *ChatEvent) Known() bool {
+	switch e.EventType {
+	case EventSendMessage, EventEscalate, EventIsTeamOnline, EventWidgetMessage, EventWidgetEscalate, EventWidgetEndSession:
+		return true
+	}
+	return false
+}
+
+// ErrWrongEvent is returned by a data accessor called on another event.
+var ErrWrongEvent = errors.New("ultimate: wrong event for this data")
+
+func data[T any](e *ChatEvent, types ...string) (*T, error) {
+	for _, t := range types {
+		if e.EventType == t {
+			v := new(T)
+			if err := json.Unmarshal(e.Data, v); err != nil {
+				return nil, fmt.Errorf("ultimate: decode %s: %w", e.EventType, err)
+			}
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %s data of a %q event", ErrWrongEvent, types[0], e.EventType)
+}
+
+// Message returns the data of a sendMessage event.
+func (e *ChatEvent) Message() (*Message, error) { return data[Message](e, EventSendMessage) }
+
+// Escalation returns the data of an escalate event.
+func (e *ChatEvent) Escalation() (*Escalation, error) { return data[Escalation](e, EventEscalate) }
+
+// TeamOnlineQuery returns the data of an isTeamOnline event.
+func (e *ChatEvent) TeamOnlineQuery() (*TeamOnlineQuery, error) {
+	return data[TeamOnlineQuery](e, EventIsTeamOnline)
+}
+
+// WidgetEvent returns the data of a widgetMessage, widgetEscalate or
+// widgetEndSession event.
+func (e *ChatEvent) WidgetEvent() (*WidgetEvent, error) {
+	return data[WidgetEvent](e, EventWidgetMessage, EventWidgetEscalate, EventWidgetEndSession)
+}
+
+// ErrMalformed reports a webhook body that is not Ultimate's JSON.
+var ErrMalformed = errors.New("ultimate: malformed webhook body")
+
+var errNoData = errors.New("data is missing or not an object")
+
+// ParseChatEvent decodes a chat webhook body. Unknown event types and fields
+// are not errors; a body without a data object is. Raw refers to body.
+func ParseChatEvent(body []byte) (*ChatEvent, error) {
+	e, err := decodeChatEvent(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return e, nil
+}
+
+func decodeChatEvent(body []byte) (*ChatEvent, error) {
+	e := new(ChatEvent)
+	if err := json.Unmarshal(body, e); err != nil {
+		return nil, err
+	}
+	if t := bytes.TrimSpace(e.Data); len(t) == 0 || t[0] != '{' {
+		return nil, errNoData
+	}
+	var head struct {
+		EventType string `json:"eventType"`
+	}
+	if err := json.Unmarshal(e.Data, &head); err != nil {
+		return nil, err
+	}
+	e.EventType = head.EventType
+	e.Raw = body
+	return e, nil
+}
+
+// ActionRequest is a call of the actions webhook: run the action Name with
+// its parameters and answer with results to store on the session.
+type ActionRequest struct {
+	BotID string `json:"botId"`
+	// ConversationID is Ultimate's internal id ("can be ignored").
+	ConversationID         string        `json:"conversationId,omitempty"`
+	PlatformConversationID string        `json:"platformConversationId"`
+	Name                   string        `json:"name"`
+	Data                   []ActionParam `json:"data"`
+
+	// Raw is the body as received.
+	Raw json.RawMessage `json:"-"`
+}
+
+// ActionParam is one parameter of an action. Value is a list ("a list with
+// a single value" in practice) of any JSON values, kept raw; String reads
+// the first one.
+type ActionParam struct {
+	Key      string                           `json:"key"`
+	Value    jsonx.OneOrMany[json.RawMessage] `json:"value"`
+	SaveAs   string                           `json:"saveAs,omitempty"`
+	Sanitize bool                             `json:"sanitize,omitempty"`
+}
+
+// UnmarshalJSON also reads the doc example's literal key "saveAs?".
+func (p *ActionParam) UnmarshalJSON(b []byte) error {
+	type param ActionParam
+	var v struct {
+		param
+		SaveAsQ string `json:"saveAs?"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if v.SaveAs == "" {
+		v.SaveAs = v.SaveAsQ
+	}
+	*p = ActionParam(v.param)
+	return nil
+}
+
+// String returns the first value: a JSON string as its text, anything else
+// (a number, true) as its JSON literal; "" when there is none.
+func (p *ActionParam) String() string {
+	if len(p.Value) == 0 || jsonx.IsNull(p.Value[0]) {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(p.Value[0], &s) == nil {
+		return s
+	}
+	return string(bytes.TrimSpace(p.Value[0]))
+}
+
+// Param returns the parameter named key.
+func (r *ActionRequest) Param(key string) (ActionParam, bool) {
+	for _, p := range r.Data {
+		if p.Key == key {
+			return p, true
+		}
+	}
+	return ActionParam{}, false
+}
+
+// String returns the first value of the parameter named key, or "".
+func (r *ActionRequest) String(key string) string {
+	p, ok := r.Param(key)
+	if !ok {
+		return ""
+	}
+	return p.String()
+}
+
+// ParseActionRequest decodes an actions webhook body. Raw refers to body.
+func ParseActionRequest(body []byte) (*ActionRequest, error) {
+	r, err := decodeActionRequest(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return r, nil
+}
+
+func decodeActionRequest(body []byte) (*ActionRequest, error) {
+	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	r := new(ActionRequest)
+	if err := json.Unmarshal(body, r); err != nil {
+		return nil, err
+	}
+	r.Raw = body
+	return r, nil
+}
+
+// ActionResult is a session parameter the action hands back to Ultimate.
+type ActionResult struct {
+	Key      string `json:"key"`
+	Value    any    `json:"value"`
+	Sanitize bool   `json:"sanitize,omitempty"` // true for personal data
+}
+
+// ActionResponse is the actions webhook's answer.
+type ActionResponse struct {
+	Results []ActionResult `json:"results"`
+}

@@ -1,0 +1,193 @@
+package ultimate
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/botwire/botwire/internal/transport"
+)
+
+// Option configures a Handler or a Client. Each option says which of the two
+// it applies to; NewHandler and NewClient refuse an option meant for the
+// other, so a misplaced option is an error rather than silently ignored.
+type Option func(*config)
+
+type config struct {
+	forClient bool
+	misplaced []string
+
+	// client
+	transport transport.Config
+
+	baseURL string
+
+	// handler
+	maxBody   int64
+	logger    *slog.Logger
+	headers   []struct{ name, value string }
+	basicUser string
+	basicPass string
+	basic     bool
+	noAuth    bool
+}
+
+func newConfig(forClient bool, opts []Option) (*config, error) {
+	c := &config{forClient: forClient}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	if len(c.misplaced) > 0 {
+		kind := "NewHandler"
+		if forClient {
+			kind = "NewClient"
+		}
+		return nil, fmt.Errorf("ultimate: %s does not take %s", kind, strings.Join(c.misplaced, ", "))
+	}
+	return c, nil
+}
+
+func (c *config) clientOnly(name string) bool {
+	if !c.forClient {
+		c.misplaced = append(c.misplaced, name)
+	}
+	return c.forClient
+}
+
+func (c *config) handlerOnly(name string) bool {
+	if c.forClient {
+		c.misplaced = append(c.misplaced, name)
+	}
+	return !c.forClient
+}
+
+// WithLogger sends diagnostics to l. Handler: callback errors and panics
+// (default slog.Default()). Client: retries (default: no logging). Neither
+// ever logs a secret or a whole body.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if c.forClient {
+			c.transport.Logger = l
+		} else {
+			c.logger = l
+		}
+	}
+}
+
+// WithMaxBodyBytes limits the inbound body (default 1 MiB); a larger body
+// gets 413. Handler only.
+func WithMaxBodyBytes(n int64) Option {
+	return func(c *config) {
+		if c.handlerOnly("WithMaxBodyBytes") {
+			c.maxBody = n
+		}
+	}
+}
+
+// WithWebhookHeader makes the handler require header name with value on
+// every webhook call, compared in constant time. Ultimate does not document
+// how it authenticates its webhook calls, so use a header your setup sends
+// (a proxy in front, say). Give it more than once to require several
+// headers. Handler only.
+func WithWebhookHeader(name, value string) Option {
+	return func(c *config) {
+		if c.handlerOnly("WithWebhookHeader") {
+			c.headers = append(c.headers, struct{ name, value string }{name, value})
+		}
+	}
+}
+
+// WithoutAuthentication builds a handler that accepts webhook calls without
+// checking any header. Only for tests and for deployments that
+// authenticate in front of the handler. Handler only.
+func WithoutAuthentication() Option {
+	return func(c *config) {
+		if c.handlerOnly("WithoutAuthentication") {
+			c.noAuth = true
+		}
+	}
+}
+
+// WithHTTPClient sends requests with hc (its transport, proxy, TLS
+// settings); the client copies it and never changes it. Client only.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) {
+		if c.clientOnly("WithHTTPClient") {
+			c.transport.HTTPClient = hc
+		}
+	}
+}
+
+// WithTimeout bounds each attempt (default 10 s). Client only.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if c.clientOnly("WithTimeout") {
+			c.transport.Timeout = d
+		}
+	}
+}
+
+// WithMaxRetries sets how many times a failed call may be retried (default
+// 3, so 4 attempts); 0 disables retries. Client only.
+func WithMaxRetries(n int) Option {
+	return func(c *config) {
+		if c.clientOnly("WithMaxRetries") {
+			c.transport.SetMaxRetries(n)
+		}
+	}
+}
+
+// WithRetryWait sets the exponential backoff range (default 200 ms to 5 s).
+// Client only.
+func WithRetryWait(minWait, maxWait time.Duration) Option {
+	return func(c *config) {
+		if c.clientOnly("WithRetryWait") {
+			c.transport.WaitMin, c.transport.WaitMax = minWait, maxWait
+		}
+	}
+}
+
+// WithRetryPolicy chooses which failures are retried (default
+// RetryIdempotent: a message is never sent twice). Client only.
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *config) {
+		if c.clientOnly("WithRetryPolicy") {
+			c.transport.RetryPolicy = p
+		}
+	}
+}
+
+// WithUserAgent sets the User-Agent header. Client only.
+func WithUserAgent(ua string) Option {
+	return func(c *config) {
+		if c.clientOnly("WithUserAgent") {
+			c.transport.UserAgent = ua
+		}
+	}
+}
+
+// WithBaseURL overrides the API base URL (default https://api.ultimate.ai),
+// for a proxy or a fake. Client only.
+func WithBaseURL(u string) Option {
+	return func(c *config) {
+		if c.clientOnly("WithBaseURL") {
+			c.baseURL = u
+		}
+	}
+}
+
+// WithBasicAuth makes the handler require HTTP basic authentication with
+// user and password (compared in constant time). Ultimate does not document
+// how it authenticates its webhook calls; credentials in the webhook URL
+// (https://user:pass@host/path) are one way to get them sent. Handler only.
+func WithBasicAuth(user, password string) Option {
+	return func(c *config) {
+		if c.handlerOnly("WithBasicAuth") {
+			c.basic, c.basicUser, c.basicPass = true, user, password
+		}
+	}
+}
