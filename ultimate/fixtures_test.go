@@ -80,8 +80,8 @@ func TestEveryFixtureIsTested(t *testing.T) {
 	}
 }
 
-// chatData decodes a chat event's data into its typed struct.
-func chatData(t *testing.T, e *ChatEvent) any {
+// typedData decodes a chat event's data into its typed struct.
+func typedData(t *testing.T, e *ChatEvent) any {
 	t.Helper()
 	var v any
 	var err error
@@ -131,7 +131,7 @@ func TestFixturesRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				typed := chatData(t, e)
+				typed := typedData(t, e)
 				got, err = json.Marshal(typed)
 				if err != nil {
 					t.Fatal(err)

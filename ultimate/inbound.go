@@ -32,17 +32,57 @@ const (
 	ButtonLink  = "link"   // opens a link; nothing is sent back
 )
 
-// ChatEvent is one call of the chat webhook: the envelope, with the event's
-// data kept raw for the typed accessors (Message, Escalation, ...).
+// ChatEvent is one call of the chat webhook: the envelope and the event's
+// data, read through the typed accessors (Message, Escalation, ...).
 type ChatEvent struct {
-	BotID string `json:"botId"`
+	BotID string
 	// Channel is always "chat" when present; the doc's examples omit it.
-	Channel   string          `json:"channel,omitempty"`
-	EventType string          `json:"-"` // data.eventType
-	Data      json.RawMessage `json:"data"`
+	Channel   string
+	EventType string // data.eventType
 
-	// Raw is the body as received.
-	Raw json.RawMessage `json:"-"`
+	// Raw is the body as received; RawData returns its data object.
+	Raw json.RawMessage
+
+	data chatData
+}
+
+// chatData holds the fields of every chat event type, so a body is decoded
+// in one pass whatever its type; the accessors hand out typed views.
+type chatData struct {
+	EventType              string         `json:"eventType"`
+	PlatformConversationID string         `json:"platformConversationId"`
+	Type                   string         `json:"type"`
+	ReplyID                string         `json:"replyId"`
+	Buttons                []Button       `json:"buttons"`
+	Text                   string         `json:"text"`
+	CarouselCards          []CarouselCard `json:"carouselCards"`
+	Confidence             *float64       `json:"confidence"`
+	MessageID              string         `json:"messageId"`
+	EscalateTo             string         `json:"escalateTo"`
+	TeamID                 string         `json:"teamId"`
+}
+
+// MarshalJSON writes the event as Ultimate sends it: Raw when the event was
+// decoded.
+func (e ChatEvent) MarshalJSON() ([]byte, error) {
+	if len(e.Raw) > 0 {
+		return e.Raw, nil
+	}
+	return json.Marshal(struct {
+		BotID   string   `json:"botId"`
+		Channel string   `json:"channel,omitempty"`
+		Data    chatData `json:"data"`
+	}{e.BotID, e.Channel, e.data})
+}
+
+// RawData returns the event's data object as received, for fields this
+// package does not model.
+func (e *ChatEvent) RawData() json.RawMessage {
+	var v struct {
+		Data json.RawMessage `json:"data"`
+	}
+	_ = json.Unmarshal(e.Raw, &v)
+	return v.Data
 }
 
 // Message is the data of a sendMessage event: the virtual agent's reply, to
@@ -132,34 +172,50 @@ func (e *ChatEvent) Known() bool {
 // ErrWrongEvent is returned by a data accessor called on another event.
 var ErrWrongEvent = errors.New("ultimate: wrong event for this data")
 
-func data[T any](e *ChatEvent, types ...string) (*T, error) {
+func (e *ChatEvent) want(types ...string) error {
 	for _, t := range types {
 		if e.EventType == t {
-			v := new(T)
-			if err := json.Unmarshal(e.Data, v); err != nil {
-				return nil, fmt.Errorf("ultimate: decode %s: %w", e.EventType, err)
-			}
-			return v, nil
+			return nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %s data of a %q event", ErrWrongEvent, types[0], e.EventType)
+	return fmt.Errorf("%w: %s data of a %q event", ErrWrongEvent, types[0], e.EventType)
 }
 
 // Message returns the data of a sendMessage event.
-func (e *ChatEvent) Message() (*Message, error) { return data[Message](e, EventSendMessage) }
+func (e *ChatEvent) Message() (*Message, error) {
+	if err := e.want(EventSendMessage); err != nil {
+		return nil, err
+	}
+	d := &e.data
+	return &Message{EventType: d.EventType, PlatformConversationID: d.PlatformConversationID, Type: d.Type,
+		ReplyID: d.ReplyID, Buttons: d.Buttons, Text: d.Text, CarouselCards: d.CarouselCards,
+		Confidence: d.Confidence, MessageID: d.MessageID}, nil
+}
 
 // Escalation returns the data of an escalate event.
-func (e *ChatEvent) Escalation() (*Escalation, error) { return data[Escalation](e, EventEscalate) }
+func (e *ChatEvent) Escalation() (*Escalation, error) {
+	if err := e.want(EventEscalate); err != nil {
+		return nil, err
+	}
+	return &Escalation{EventType: e.EventType, PlatformConversationID: e.data.PlatformConversationID, EscalateTo: e.data.EscalateTo}, nil
+}
 
 // TeamOnlineQuery returns the data of an isTeamOnline event.
 func (e *ChatEvent) TeamOnlineQuery() (*TeamOnlineQuery, error) {
-	return data[TeamOnlineQuery](e, EventIsTeamOnline)
+	if err := e.want(EventIsTeamOnline); err != nil {
+		return nil, err
+	}
+	return &TeamOnlineQuery{EventType: e.EventType, PlatformConversationID: e.data.PlatformConversationID, TeamID: e.data.TeamID}, nil
 }
 
 // WidgetEvent returns the data of a widgetMessage, widgetEscalate or
 // widgetEndSession event.
 func (e *ChatEvent) WidgetEvent() (*WidgetEvent, error) {
-	return data[WidgetEvent](e, EventWidgetMessage, EventWidgetEscalate, EventWidgetEndSession)
+	if err := e.want(EventWidgetMessage, EventWidgetEscalate, EventWidgetEndSession); err != nil {
+		return nil, err
+	}
+	return &WidgetEvent{EventType: e.EventType, PlatformConversationID: e.data.PlatformConversationID,
+		Text: e.data.Text, EscalateTo: e.data.EscalateTo}, nil
 }
 
 // ErrMalformed reports a webhook body that is not Ultimate's JSON.
@@ -178,22 +234,18 @@ func ParseChatEvent(body []byte) (*ChatEvent, error) {
 }
 
 func decodeChatEvent(body []byte) (*ChatEvent, error) {
-	e := new(ChatEvent)
-	if err := json.Unmarshal(body, e); err != nil {
+	var w struct {
+		BotID   string    `json:"botId"`
+		Channel string    `json:"channel"`
+		Data    *chatData `json:"data"`
+	}
+	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, err
 	}
-	if t := bytes.TrimSpace(e.Data); len(t) == 0 || t[0] != '{' {
+	if w.Data == nil {
 		return nil, errNoData
 	}
-	var head struct {
-		EventType string `json:"eventType"`
-	}
-	if err := json.Unmarshal(e.Data, &head); err != nil {
-		return nil, err
-	}
-	e.EventType = head.EventType
-	e.Raw = body
-	return e, nil
+	return &ChatEvent{BotID: w.BotID, Channel: w.Channel, EventType: w.Data.EventType, Raw: body, data: *w.Data}, nil
 }
 
 // ActionRequest is a call of the actions webhook: run the action Name with
