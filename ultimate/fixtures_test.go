@@ -140,9 +140,9 @@ func TestFixturesRoundTrip(t *testing.T) {
 				_ = json.Unmarshal(data, &envelope)
 				want = envelope.Data
 			case "action":
-				r, err := ParseActionRequest(data)
-				if err != nil {
-					t.Fatal(err)
+				r, perr := ParseActionRequest(data)
+				if perr != nil {
+					t.Fatal(perr)
 				}
 				got, err = json.Marshal(r)
 			case "converse":

@@ -18,9 +18,12 @@ import (
 	"github.com/botwire/botwire/easydialog/easydialogtest"
 	edecho "github.com/botwire/botwire/examples/easydialog-echo/echo"
 	"github.com/botwire/botwire/examples/onetalk-echo/echo"
+	"github.com/botwire/botwire/examples/ultimate-relay/relay"
 	"github.com/botwire/botwire/examples/userlike-faq/faq"
 	"github.com/botwire/botwire/onetalk"
 	"github.com/botwire/botwire/onetalk/onetalktest"
+	"github.com/botwire/botwire/ultimate"
+	"github.com/botwire/botwire/ultimate/ultimatetest"
 	"github.com/botwire/botwire/userlike"
 	"github.com/botwire/botwire/userlike/userliketest"
 )
@@ -46,6 +49,10 @@ func run(out io.Writer) error {
 	fmt.Fprintln(out, "\n== Userlike: a contact talks to the FAQ bot through a fake Userlike ==")
 	if err := userLike(ctx, out); err != nil {
 		return fmt.Errorf("userlike: %w", err)
+	}
+	fmt.Fprintln(out, "\n== Ultimate: a web chat relays a visitor to a fake Ultimate's scripted virtual agent ==")
+	if err := ultimateRelay(ctx, out); err != nil {
+		return fmt.Errorf("ultimate: %w", err)
 	}
 	return nil
 }
@@ -276,4 +283,78 @@ func describeAction(a userlike.Action) string {
 		return fmt.Sprintf("bubbles %q %s", p.Body, strings.Join(labels, " "))
 	}
 	return a.Name
+}
+
+// ultimateRelay sends the visitor's events to the fake Ultimate; its agent
+// answers on the relay's webhooks, asynchronously, as Ultimate does.
+func ultimateRelay(ctx context.Context, out io.Writer) error {
+	const key, botID, user, pass = "quickstart-api-key", "618a30beee4e8e87d2f94015", "ultimate", "quickstart-webhook-pass"
+	r := &relay.Relay{TeamOnline: func(string) bool { return true }, OrderStatus: func(string) string { return "shipped today" }}
+	chat, err := ultimate.NewChatHandler(r.Callbacks(), ultimate.WithBasicAuth(user, pass))
+	if err != nil {
+		return err
+	}
+	actions, err := ultimate.NewActionHandler(r.Action, ultimate.WithBasicAuth(user, pass))
+	if err != nil {
+		return err
+	}
+	fake := ultimatetest.NewServer(ultimatetest.Config{APIKey: key, BotID: botID, ChatWebhook: chat, ActionWebhook: actions,
+		WebhookUser: user, WebhookPassword: pass})
+	defer fake.Close()
+	if r.Client, err = ultimate.NewClient(key, botID, ultimate.WithBaseURL(fake.URL)); err != nil {
+		return err
+	}
+
+	const conv = "13427e90-f76a-47c2-a26d-ea0b4f1836c5"
+	one := 1
+	steps := []struct {
+		say        string
+		do         func() error
+		deliveries int // webhook calls the agent makes for it
+	}{
+		{"opens the chat", func() error { return r.Start(ctx, conv) }, 1},
+		{`clicks "Products"`, func() error { return r.Say(ctx, conv, "Products", nil) }, 1},
+		{`clicks "Tell me more" on card 2`, func() error { return r.Say(ctx, conv, "Tell me more", &one) }, 1},
+		{`clicks "Order status"`, func() error { return r.Say(ctx, conv, "Order status", nil) }, 1},
+		{`text "A-1001"`, func() error { return r.Say(ctx, conv, "A-1001", nil) }, 2},
+		{`clicks "Talk to a human"`, func() error { return r.Say(ctx, conv, "Talk to a human", nil) }, 2},
+	}
+	seen, shown := 0, 0
+	for _, st := range steps {
+		fmt.Fprintf(out, "visitor   %s\n", st.say)
+		if err := st.do(); err != nil {
+			return err
+		}
+		seen += st.deliveries
+		ds, err := fake.WaitDeliveries(ctx, seen)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds[seen-st.deliveries:] {
+			if d.Webhook == "actions" {
+				fmt.Fprintf(out, "          (agent ran action %s on the actions webhook: %s)\n", d.EventType, strings.TrimSpace(string(d.Response)))
+			}
+			if d.EventType == ultimate.EventIsTeamOnline {
+				fmt.Fprintf(out, "          (agent asked isTeamOnline: %s)\n", strings.TrimSpace(string(d.Response)))
+			}
+		}
+		for _, e := range r.Transcript(conv, shown) {
+			if e.From != "visitor" {
+				fmt.Fprintf(out, "%-9s %s\n", e.From, describeEntry(e))
+			}
+			shown++
+		}
+	}
+	return nil
+}
+
+func describeEntry(e relay.Entry) string {
+	s := fmt.Sprintf("%q", e.Text)
+	for _, b := range e.Buttons {
+		s += " [" + b + "]"
+	}
+	for _, c := range e.Cards {
+		s += " {card " + c.Title + "}"
+	}
+	return s
 }

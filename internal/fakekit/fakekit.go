@@ -103,14 +103,19 @@ func (k *Kit) Serve(w http.ResponseWriter, r *http.Request, h Handler, errBody f
 	k.mu.Unlock()
 
 	rec.Status, rec.Err = k.answer(w, r, body, fault, h, errBody)
+	k.Record(rec)
+}
 
+// Record adds rec to the recorded requests and wakes Wait. Fakes that make
+// calls themselves (a scripted agent calling webhooks) record them with it.
+func (k *Kit) Record(rec Recorded) {
 	k.mu.Lock()
+	defer k.mu.Unlock()
 	k.requests = append(k.requests, rec)
 	if k.changed != nil {
 		close(k.changed)
 	}
 	k.changed = make(chan struct{})
-	k.mu.Unlock()
 }
 
 func (k *Kit) answer(w http.ResponseWriter, r *http.Request, body []byte, f *Fault, h Handler,

@@ -1,0 +1,92 @@
+// Command ultimate-relay connects a web chat to an Ultimate.ai virtual agent:
+// the web chat posts to a small JSON API, the relay forwards visitor events
+// to Ultimate, and serves the agent's answers from the chat webhook.
+//
+//	ULTIMATE_API_KEY=... ULTIMATE_BOT_ID=... \
+//	ULTIMATE_WEBHOOK_USER=ultimate ULTIMATE_WEBHOOK_PASSWORD=... PORT=8080 go run ./examples/ultimate-relay
+//
+// In the Custom CRM integration, set the chat webhook to
+// https://ultimate:PASSWORD@<host>/ultimate/chat and the actions webhook to
+// https://ultimate:PASSWORD@<host>/ultimate/actions: Ultimate documents no
+// authentication of its own for webhooks, so the relay asks for basic
+// authentication carried in the URL.
+//
+// The web chat's API: POST /chat/start {"conversationId"}, POST /chat/send
+// {"conversationId", "text", "cardIndex"}, GET /chat/messages?conversationId=...&after=N.
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/botwire/botwire/examples/ultimate-relay/relay"
+	"github.com/botwire/botwire/ultimate"
+)
+
+func main() {
+	if err := run(); err != nil {
+		slog.Error("ultimate-relay", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	key, botID := os.Getenv("ULTIMATE_API_KEY"), os.Getenv("ULTIMATE_BOT_ID")
+	user, pass := os.Getenv("ULTIMATE_WEBHOOK_USER"), os.Getenv("ULTIMATE_WEBHOOK_PASSWORD")
+	if key == "" || botID == "" {
+		return errors.New("set ULTIMATE_API_KEY and ULTIMATE_BOT_ID")
+	}
+	if user == "" || pass == "" {
+		return errors.New("set ULTIMATE_WEBHOOK_USER and ULTIMATE_WEBHOOK_PASSWORD: the webhooks must not be open to anyone")
+	}
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	client, err := ultimate.NewClient(key, botID, ultimate.WithLogger(slog.Default()))
+	if err != nil {
+		return err
+	}
+	r := &relay.Relay{
+		Client:      client,
+		TeamOnline:  func(string) bool { return isOfficeHours(time.Now()) },
+		OrderStatus: func(id string) string { return "shipped" },
+	}
+	chat, err := ultimate.NewChatHandler(r.Callbacks(), ultimate.WithBasicAuth(user, pass))
+	if err != nil {
+		return err
+	}
+	actions, err := ultimate.NewActionHandler(r.Action, ultimate.WithBasicAuth(user, pass))
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ultimate/chat", chat)
+	mux.Handle("/ultimate/actions", actions)
+	mux.Handle("/chat/", r.ChatAPI())
+	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	slog.Info("ultimate-relay listening", "addr", srv.Addr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+func isOfficeHours(t time.Time) bool {
+	return t.Weekday() != time.Saturday && t.Weekday() != time.Sunday && t.Hour() >= 9 && t.Hour() < 17
+}

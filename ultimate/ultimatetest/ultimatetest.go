@@ -1,0 +1,397 @@
+// Package ultimatetest is a fake Ultimate for testing systems built with
+// package ultimate.
+//
+// A Server stands in for https://api.ultimate.ai: point a client at it with
+// ultimate.WithBaseURL(server.URL). It accepts converse and widget calls,
+// checking Authorization and botid as Ultimate does (401, 404 for another
+// bot, 400 for a body Ultimate would refuse), records them, and can inject
+// faults. Behind it a scripted virtual agent answers asynchronously on the
+// chat and actions webhooks you configure, the way Ultimate does:
+//
+//   - startSession: a welcome text with reply buttons "Order status",
+//     "Products" and "Talk to a human";
+//   - "Products": a carousel of two cards; a card click (cardIndex) is
+//     answered with the card's title;
+//   - "Order status": asks for the order number, then calls the action
+//     "getOrderStatus" with it and answers with the action's "status"
+//     result;
+//   - "Talk to a human": asks isTeamOnline, then escalates when the team is
+//     online (and says so when it is not);
+//   - anything else: "You said: ...".
+//
+// Every webhook call and its answer is recorded (Deliveries, WaitDeliveries).
+package ultimatetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+
+	"github.com/botwire/botwire/internal/fakekit"
+	"github.com/botwire/botwire/ultimate"
+)
+
+// Config sets up the fake: the credentials it accepts, the webhooks its
+// agent calls (a handler or a URL each), and how it authenticates them.
+type Config struct {
+	APIKey string
+	BotID  string
+
+	ChatWebhook      http.Handler
+	ChatWebhookURL   string
+	ActionWebhook    http.Handler
+	ActionWebhookURL string
+
+	// Sent with every webhook call, to match the handler's options.
+	WebhookHeader, WebhookToken  string
+	WebhookUser, WebhookPassword string
+}
+
+// Fault is an answer the fake API gives instead of the normal one.
+type Fault = fakekit.Fault
+
+// Call is one request the client sent to the fake API.
+type Call struct {
+	Path   string
+	Header http.Header
+	Body   []byte
+	// Converse is the decoded body of a converse call; Widget of a widget
+	// call.
+	Converse *ultimate.ConverseRequest
+	Widget   *ultimate.WidgetUpdate
+	Status   int
+	Err      error
+}
+
+// Delivery is one webhook call the agent made and the answer it got.
+type Delivery struct {
+	Webhook    string // "chat" or "actions"
+	EventType  string // the chat event type, or the action name
+	Body       []byte
+	StatusCode int
+	Response   []byte
+	Err        error // a transport error, if the call failed
+}
+
+// Server is a fake Ultimate. Its methods are safe for concurrent use.
+type Server struct {
+	// URL is the fake's base URL, for ultimate.WithBaseURL.
+	URL string
+
+	cfg Config
+	srv *httptest.Server
+	kit fakekit.Kit
+	out fakekit.Kit // counts deliveries for WaitDeliveries
+
+	mu         sync.Mutex
+	deliveries []Delivery
+	waiting    map[string]bool // conversations asked for an order number
+	cards      map[string][]ultimate.CarouselCard
+
+	jobs   chan job
+	closed chan struct{}
+	done   sync.WaitGroup
+}
+
+type job struct {
+	req ultimate.ConverseRequest
+}
+
+// NewServer starts a fake Ultimate. Close it when done.
+func NewServer(cfg Config) *Server {
+	s := &Server{cfg: cfg, waiting: map[string]bool{}, cards: map[string][]ultimate.CarouselCard{},
+		jobs: make(chan job, 1024), closed: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc(ultimate.ConversePath, func(w http.ResponseWriter, r *http.Request) {
+		s.kit.Serve(w, r, s.converse, writeError)
+	})
+	mux.HandleFunc(ultimate.WidgetMessagePath, func(w http.ResponseWriter, r *http.Request) {
+		s.kit.Serve(w, r, s.widget, writeError)
+	})
+	s.srv = httptest.NewServer(mux)
+	s.URL = s.srv.URL
+	s.done.Add(1)
+	go s.agent()
+	return s
+}
+
+// Close stops the agent (after the events already accepted) and the server.
+func (s *Server) Close() {
+	select {
+	case <-s.closed:
+	default:
+		close(s.closed)
+	}
+	s.done.Wait()
+	s.srv.CloseClientConnections()
+	s.srv.Close()
+}
+
+// Inject makes the next n API calls get fault f.
+func (s *Server) Inject(n int, f Fault) { s.kit.Inject(n, f) }
+
+// FailNext makes the next n API calls get status.
+func (s *Server) FailNext(n, status int) { s.Inject(n, Fault{Status: status}) }
+
+// Calls returns the API calls received so far.
+func (s *Server) Calls() []Call {
+	recs := s.kit.Requests()
+	out := make([]Call, len(recs))
+	for i, r := range recs {
+		out[i] = Call{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err}
+		var c ultimate.ConverseRequest
+		var w ultimate.WidgetUpdate
+		if json.Unmarshal(r.Body, &w) == nil && w.EventType != "" && isWidgetEvent(w.EventType) {
+			out[i].Widget, out[i].Path = &w, ultimate.WidgetMessagePath
+		} else if json.Unmarshal(r.Body, &c) == nil {
+			out[i].Converse, out[i].Path = &c, ultimate.ConversePath
+		}
+	}
+	return out
+}
+
+func isWidgetEvent(t string) bool {
+	switch t {
+	case ultimate.WidgetEscalationSuccess, ultimate.WidgetEscalationFailed, ultimate.WidgetEscalationQueueUpdate, ultimate.WidgetAgentDisconnect:
+		return true
+	}
+	return false
+}
+
+// Deliveries returns the webhook calls the agent made so far.
+func (s *Server) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.deliveries...)
+}
+
+// WaitDeliveries waits until the agent made at least n webhook calls.
+func (s *Server) WaitDeliveries(ctx context.Context, n int) ([]Delivery, error) {
+	if _, err := s.out.Wait(ctx, n); err != nil {
+		return s.Deliveries(), fmt.Errorf("ultimatetest: deliveries: %w", err)
+	}
+	return s.Deliveries(), nil
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": err.Error()})
+}
+
+func (s *Server) check(w http.ResponseWriter, r *http.Request) (int, error) {
+	fail := func(status int, err error) (int, error) {
+		writeError(w, status, err)
+		return status, err
+	}
+	switch {
+	case r.Method != http.MethodPost:
+		return fail(http.StatusMethodNotAllowed, errors.New("method not allowed"))
+	case s.cfg.APIKey == "" || r.Header.Get("Authorization") != s.cfg.APIKey:
+		return fail(http.StatusUnauthorized, errors.New("authorization required"))
+	case r.Header.Get("botid") != s.cfg.BotID:
+		return fail(http.StatusNotFound, errors.New("bot not found"))
+	}
+	return 0, nil
+}
+
+func (s *Server) converse(w http.ResponseWriter, r *http.Request, body []byte) (int, error) {
+	if status, err := s.check(w, r); err != nil {
+		return status, err
+	}
+	var req ultimate.ConverseRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return http.StatusBadRequest, err
+	}
+	if err := req.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return http.StatusBadRequest, err
+	}
+	select {
+	case s.jobs <- job{req: req}:
+	default:
+		err := errors.New("agent queue full")
+		writeError(w, http.StatusServiceUnavailable, err)
+		return http.StatusServiceUnavailable, err
+	}
+	w.WriteHeader(http.StatusOK)
+	return http.StatusOK, nil
+}
+
+func (s *Server) widget(w http.ResponseWriter, r *http.Request, body []byte) (int, error) {
+	if status, err := s.check(w, r); err != nil {
+		return status, err
+	}
+	var u ultimate.WidgetUpdate
+	if err := json.Unmarshal(body, &u); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return http.StatusBadRequest, err
+	}
+	if err := u.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return http.StatusBadRequest, err
+	}
+	w.WriteHeader(http.StatusOK)
+	return http.StatusOK, nil
+}
+
+// agent runs the script, one event at a time, in the order accepted.
+func (s *Server) agent() {
+	defer s.done.Done()
+	for {
+		select {
+		case j := <-s.jobs:
+			s.play(j.req)
+		case <-s.closed:
+			for {
+				select {
+				case j := <-s.jobs:
+					s.play(j.req)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+var replyButtons = []ultimate.Button{
+	{Type: ultimate.ButtonReply, Text: "Order status"},
+	{Type: ultimate.ButtonReply, Text: "Products"},
+	{Type: ultimate.ButtonReply, Text: "Talk to a human"},
+}
+
+var productCards = []ultimate.CarouselCard{
+	{Title: "MacBook Air", Description: "Power. It's in the Air.", ImageURL: "https://example.com/air.jpg",
+		Buttons: []ultimate.Button{{Type: ultimate.ButtonReply, Text: "Tell me more"}, {Type: ultimate.ButtonLink, Text: "Open shop"}}},
+	{Title: "Apple Watch", Description: "Full screen ahead.", ImageURL: "https://example.com/watch.jpg",
+		Buttons: []ultimate.Button{{Type: ultimate.ButtonReply, Text: "Tell me more"}}},
+}
+
+func (s *Server) play(req ultimate.ConverseRequest) {
+	id := req.PlatformConversationID
+	switch req.EventType {
+	case ultimate.ConverseStartSession:
+		s.say(id, "Hi! I am the virtual agent. How can I help?", replyButtons)
+		return
+	case ultimate.ConverseMessage:
+	default:
+		return
+	}
+	text := strings.TrimSpace(req.Text)
+	s.mu.Lock()
+	waiting, cards := s.waiting[id], s.cards[id]
+	delete(s.waiting, id)
+	s.mu.Unlock()
+	switch {
+	case req.CardIndex != nil && *req.CardIndex < len(cards):
+		s.say(id, fmt.Sprintf("You picked %s (%s).", cards[*req.CardIndex].Title, text), nil)
+	case waiting:
+		results := s.action(id, "getOrderStatus", text)
+		status := "unknown"
+		for _, r := range results {
+			if r.Key == "status" {
+				status = fmt.Sprint(r.Value)
+			}
+		}
+		s.say(id, fmt.Sprintf("Order %s: %s.", text, status), nil)
+	case strings.EqualFold(text, "Order status"):
+		s.mu.Lock()
+		s.waiting[id] = true
+		s.mu.Unlock()
+		s.say(id, "What is your order number?", nil)
+	case strings.EqualFold(text, "Products"):
+		s.mu.Lock()
+		s.cards[id] = productCards
+		s.mu.Unlock()
+		s.chat(id, map[string]any{"eventType": ultimate.EventSendMessage, "platformConversationId": id,
+			"type": ultimate.MessageCarousel, "replyId": "61e5439dce4387001311d6db", "buttons": []any{}, "text": "",
+			"carouselCards": productCards, "confidence": 0.93, "messageId": "msg-products"})
+	case strings.EqualFold(text, "Talk to a human"):
+		status, resp := s.chat(id, map[string]any{"eventType": ultimate.EventIsTeamOnline, "platformConversationId": id, "teamId": "support"})
+		var online struct {
+			IsOnline bool `json:"isOnline"`
+		}
+		if status != http.StatusOK || json.Unmarshal(resp, &online) != nil || !online.IsOnline {
+			s.say(id, "Our team is offline right now. Please try again later.", nil)
+			return
+		}
+		if status, _ := s.chat(id, map[string]any{"eventType": ultimate.EventEscalate, "platformConversationId": id, "escalateTo": "support"}); status != http.StatusOK {
+			s.say(id, "Sorry, I could not reach a human. Please try again.", nil)
+		}
+	default:
+		s.say(id, "You said: "+text, nil)
+	}
+}
+
+func (s *Server) say(id, text string, buttons []ultimate.Button) {
+	if buttons == nil {
+		buttons = []ultimate.Button{}
+	}
+	s.chat(id, map[string]any{"eventType": ultimate.EventSendMessage, "platformConversationId": id, "type": ultimate.MessageText,
+		"replyId": "618a30be1c2ffe001ab1078f", "buttons": buttons, "text": text, "carouselCards": []any{}})
+}
+
+func (s *Server) chat(id string, data map[string]any) (int, []byte) {
+	body, _ := json.Marshal(map[string]any{"botId": s.cfg.BotID, "channel": "chat", "data": data})
+	return s.deliver("chat", fmt.Sprint(data["eventType"]), s.cfg.ChatWebhook, s.cfg.ChatWebhookURL, body)
+}
+
+func (s *Server) action(id, name, value string) []ultimate.ActionResult {
+	body, _ := json.Marshal(map[string]any{"botId": s.cfg.BotID, "conversationId": "ultimate-" + id,
+		"platformConversationId": id, "name": name, "data": []any{map[string]any{"key": "orderId", "value": []string{value}}}})
+	status, resp := s.deliver("actions", name, s.cfg.ActionWebhook, s.cfg.ActionWebhookURL, body)
+	var out ultimate.ActionResponse
+	if status == http.StatusOK {
+		_ = json.Unmarshal(resp, &out)
+	}
+	return out.Results
+}
+
+// deliver calls a webhook and records the call.
+func (s *Server) deliver(kind, eventType string, h http.Handler, url string, body []byte) (int, []byte) {
+	d := Delivery{Webhook: kind, EventType: eventType, Body: body}
+	req := httptest.NewRequest(http.MethodPost, "/"+kind, bytes.NewReader(body))
+	if url != "" {
+		req, d.Err = http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	}
+	if d.Err == nil {
+		req.Header.Set("Content-Type", "application/json")
+		if s.cfg.WebhookHeader != "" {
+			req.Header.Set(s.cfg.WebhookHeader, s.cfg.WebhookToken)
+		}
+		if s.cfg.WebhookUser != "" {
+			req.SetBasicAuth(s.cfg.WebhookUser, s.cfg.WebhookPassword)
+		}
+		switch {
+		case h != nil:
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			d.StatusCode, d.Response = rec.Code, rec.Body.Bytes()
+		case url != "":
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				d.Err = err
+				break
+			}
+			d.Response, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			d.StatusCode = resp.StatusCode
+		default:
+			d.Err = fmt.Errorf("ultimatetest: no %s webhook configured", kind)
+		}
+	}
+	s.mu.Lock()
+	s.deliveries = append(s.deliveries, d)
+	s.mu.Unlock()
+	s.out.Record(fakekit.Recorded{Body: body, Status: d.StatusCode, Err: d.Err}) // wakes WaitDeliveries
+	return d.StatusCode, d.Response
+}
