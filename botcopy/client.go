@@ -1,0 +1,184 @@
+package botcopy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/botwire/botwire/internal/transport"
+)
+
+// Version is the botwire release, sent in the default User-Agent.
+const Version = "0.1.0"
+
+// DefaultBaseURL is Botcopy's API, and PushPath its handover push endpoint.
+const (
+	DefaultBaseURL = "https://api.botcopy.com"
+	PushPath       = "/webhooks/handover/push"
+)
+
+// TypingInterval is how often KeepTyping re-sends the indicator: Botcopy
+// hides it after 10 s.
+const TypingInterval = 9 * time.Second
+
+// ErrNoAPIKey: NewClient was given an empty API key.
+var ErrNoAPIKey = errors.New("botcopy: empty API key")
+
+// APIError is a non-2xx answer from the push endpoint, returned after the
+// last attempt: StatusCode, Header, Body (at most 64 KiB), RetryAfter. Use
+// errors.As to get it. Its message never contains the key.
+type APIError = transport.APIError
+
+// RetryPolicy chooses which failures the client retries; see WithRetryPolicy.
+type RetryPolicy = transport.RetryPolicy
+
+// Retry policies.
+const (
+	// RetryIdempotent (the default) retries connection failures before
+	// sending, 429 and 503 for every push, and other 5xx or ambiguous
+	// failures only for channel updates and typing indicators: a message is
+	// never sent twice.
+	RetryIdempotent = transport.RetryIdempotent
+	// RetryAlways also retries messages.
+	RetryAlways = transport.RetryAlways
+	// RetryNever makes one attempt.
+	RetryNever = transport.RetryNever
+)
+
+// Target is the conversation a push goes to.
+type Target struct {
+	UserID string
+	BotID  string
+}
+
+// Client pushes live-agent events to Botcopy. It is immutable and safe for
+// concurrent use.
+type Client struct {
+	url     string
+	minutes int
+	http    *transport.Client // holds the Authorization header
+	logger  *slog.Logger
+	every   time.Duration // KeepTyping interval; TypingInterval outside tests
+}
+
+// NewClient returns a client authenticating with the portal's API key, sent
+// raw in Authorization.
+func NewClient(apiKey string, opts ...Option) (*Client, error) {
+	if apiKey == "" {
+		return nil, ErrNoAPIKey
+	}
+	cfg, err := newConfig(true, opts)
+	if err != nil {
+		return nil, err
+	}
+	base := cfg.baseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("botcopy: base URL must be an absolute http(s) URL, got %q", base)
+	}
+	minutes := cfg.minutesPaused
+	if minutes <= 0 {
+		minutes = DefaultMinutesPaused
+	}
+	cfg.transport.Header = http.Header{"Authorization": {apiKey}}
+	return &Client{
+		url:     strings.TrimRight(base, "/") + PushPath,
+		minutes: minutes,
+		http:    transport.New(cfg.transport, "botcopy-go/"+Version),
+		logger:  cfg.transport.Logger,
+		every:   TypingInterval,
+	}, nil
+}
+
+// String describes the client without its key.
+func (c *Client) String() string {
+	return fmt.Sprintf("botcopy.Client{url: %q, apiKey: [REDACTED]}", c.url)
+}
+
+// GoString describes the client without its key (for %#v).
+func (c *Client) GoString() string { return c.String() }
+
+// SendMessage sends the live agent's text to the user, keeping the bot
+// paused.
+func (c *Client) SendMessage(ctx context.Context, to Target, text string) error {
+	return c.Push(ctx, &PushEvent{EventType: PushMessage, UserID: to.UserID, BotID: to.BotID, Paused: true, MinutesPaused: c.minutes, Text: text})
+}
+
+// Pause shows the user they are chatting with agent ("You are now chatting
+// with an Agent.") and keeps the bot paused.
+func (c *Client) Pause(ctx context.Context, to Target, agent AgentProfile) error {
+	e := &PushEvent{EventType: PushChannelUpdate, UserID: to.UserID, BotID: to.BotID, Paused: true, MinutesPaused: c.minutes}
+	if agent != (AgentProfile{}) {
+		e.AgentProfile = &agent
+	}
+	return c.Push(ctx, e)
+}
+
+// Resume gives the conversation back to the bot. unpause is UnpauseDefault
+// (or "") to show "... has left the conversation", UnpauseNone to resume
+// silently, or a Dialogflow event name to fire.
+func (c *Client) Resume(ctx context.Context, to Target, unpause string) error {
+	return c.Push(ctx, &PushEvent{EventType: PushChannelUpdate, UserID: to.UserID, BotID: to.BotID, UnpauseChatEvent: unpause})
+}
+
+// Typing shows the agent's typing indicator for 10 s.
+func (c *Client) Typing(ctx context.Context, to Target) error {
+	return c.Push(ctx, &PushEvent{EventType: PushTyping, UserID: to.UserID, BotID: to.BotID, Paused: true, MinutesPaused: c.minutes})
+}
+
+// KeepTyping shows the typing indicator now and every 9 s until stop is
+// called or ctx ends. stop waits for the last push to finish; calling it
+// more than once is safe. Failed pushes go to the logger and do not stop
+// the loop.
+func (c *Client) KeepTyping(ctx context.Context, to Target) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(c.every)
+		defer t.Stop()
+		for {
+			if err := c.Typing(ctx, to); err != nil && ctx.Err() == nil && c.logger != nil {
+				c.logger.WarnContext(ctx, "botcopy: typing indicator failed", "userId", to.UserID, "error", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+		})
+	}
+}
+
+// Push validates e and posts it. Channel updates and typing indicators are
+// retried after ambiguous failures; messages are not (RetryIdempotent).
+func (c *Client) Push(ctx context.Context, e *PushEvent) error {
+	if e == nil {
+		return fmt.Errorf("botcopy: nil push: %w", ErrInvalidPush)
+	}
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	_, err := c.http.PostJSON(ctx, transport.Request{URL: c.url, Body: e, Idempotent: e.EventType != PushMessage})
+	if err != nil {
+		return fmt.Errorf("botcopy: push %s: %w", e.EventType, err)
+	}
+	return nil
+}

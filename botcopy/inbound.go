@@ -1,0 +1,147 @@
+package botcopy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Token is a secret that arrived in a body (the legacy accessToken). It
+// prints as [REDACTED] under every fmt verb and marshals as itself.
+type Token string
+
+// String redacts the token.
+func (Token) String() string { return "[REDACTED]" }
+
+// GoString redacts the token.
+func (Token) GoString() string { return "[REDACTED]" }
+
+// Format redacts the token for every verb.
+func (Token) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, "[REDACTED]") }
+
+// Kinds of webhook call.
+const (
+	// KindTrigger is step one: Dialogflow's answer carried the handover
+	// trigger; the body has the Dialogflow response and the message history.
+	KindTrigger Kind = "trigger"
+	// KindUserMessage is step two: the bot is paused and the user wrote.
+	KindUserMessage Kind = "user_message"
+	// KindUserTyping is the newer typing event (the portal's "Live Chat
+	// User Events", at most every 4 s).
+	KindUserTyping Kind = "user_typing"
+	// KindUnknown is an eventType this package does not know.
+	KindUnknown Kind = "unknown"
+)
+
+// Kind says which webhook call a HandoverRequest is.
+type Kind string
+
+// Webhook event types (eventType, newer than the doc; absent on older
+// bodies).
+const (
+	EventMessage    = "message"
+	EventUserTyping = "user_typing"
+)
+
+// HandoverRequest is a call of the proxy's Live Chat Endpoint Webhook.
+type HandoverRequest struct {
+	// AccessToken is the legacy copy of the access token in the body.
+	AccessToken Token `json:"accessToken,omitempty"`
+	// EventType is "message" or "user_typing" when user typing events are
+	// enabled in the portal, and absent otherwise.
+	EventType string `json:"eventType,omitempty"`
+	UserID    string `json:"userId"`              // the customer
+	BotID     string `json:"botId"`               // the bot invoking live chat
+	SessionID string `json:"sessionId,omitempty"` // a session of this user with the bot
+	// Session is the Dialogflow session path.
+	Session string `json:"session,omitempty"`
+	// DialogflowResponse is Dialogflow's detectIntent response, unchanged
+	// (ES v2 or CX v3). Dialogflow reads its common fields.
+	DialogflowResponse json.RawMessage `json:"dialogflowResponse,omitempty"`
+	// MessageHistory is the conversation so far (step one only, when the
+	// portal stores it). Transcript turns it into readable lines.
+	MessageHistory []HistoryItem `json:"messageHistory,omitempty"`
+	QueryInput     *QueryInput   `json:"queryInput,omitempty"`
+	QueryParams    *QueryParams  `json:"queryParams,omitempty"`
+
+	// Raw is the body as received.
+	Raw json.RawMessage `json:"-"`
+}
+
+// QueryInput is the customer's message.
+type QueryInput struct {
+	Text *TextInput `json:"text,omitempty"`
+}
+
+// TextInput is a text and its language ("en").
+type TextInput struct {
+	Text         string `json:"text"`
+	LanguageCode string `json:"languageCode,omitempty"`
+}
+
+// QueryParams are the Dialogflow query parameters Botcopy would have sent.
+type QueryParams struct {
+	Contexts       json.RawMessage `json:"contexts,omitempty"`
+	Payload        json.RawMessage `json:"payload,omitempty"`
+	WebhookHeaders json.RawMessage `json:"webhookHeaders,omitempty"`
+}
+
+// Kind classifies the call: a user_typing event, a trigger (step one, which
+// carries Dialogflow's response), or a user message (step two).
+func (r *HandoverRequest) Kind() Kind {
+	switch r.EventType {
+	case EventUserTyping:
+		return KindUserTyping
+	case "", EventMessage:
+	default:
+		return KindUnknown
+	}
+	if len(r.DialogflowResponse) > 0 || r.MessageHistory != nil {
+		return KindTrigger
+	}
+	return KindUserMessage
+}
+
+// Text returns the customer's message (queryInput.text.text).
+func (r *HandoverRequest) Text() string {
+	if r.QueryInput != nil && r.QueryInput.Text != nil {
+		return r.QueryInput.Text.Text
+	}
+	return ""
+}
+
+// Dialogflow returns a typed view of the common fields of the Dialogflow
+// response, ES or CX, or nil when there is none.
+func (r *HandoverRequest) Dialogflow() (*DialogflowView, error) {
+	if len(bytes.TrimSpace(r.DialogflowResponse)) == 0 || string(bytes.TrimSpace(r.DialogflowResponse)) == "null" {
+		return nil, nil
+	}
+	return parseDialogflow(r.DialogflowResponse)
+}
+
+// ErrMalformed reports a webhook body that is not Botcopy's JSON.
+var ErrMalformed = errors.New("botcopy: malformed webhook body")
+
+// ParseRequest decodes a webhook body. Unknown and legacy fields are not
+// errors. Raw refers to body.
+func ParseRequest(body []byte) (*HandoverRequest, error) {
+	r, err := decodeRequest(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return r, nil
+}
+
+func decodeRequest(body []byte) (*HandoverRequest, error) {
+	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	r := new(HandoverRequest)
+	if err := json.Unmarshal(body, r); err != nil {
+		return nil, err
+	}
+	r.Raw = body
+	return r, nil
+}
