@@ -181,38 +181,33 @@ type outcome struct {
 }
 
 // decide runs the callback under the deadline. A late callback keeps
-// running with a cancelled context until it returns; its result is logged
-// and dropped, since Botcopy has stopped listening.
+// running with a cancelled context until it returns; its result is dropped,
+// since Botcopy has stopped listening. A callback that finishes only once
+// the deadline has passed counts as late too.
 func (h *Handler) decide(ctx context.Context, req *HandoverRequest) (Decision, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.deadline)
+	defer cancel()
 	done := make(chan outcome, 1)
 	go func() {
-		defer cancel()
 		var o outcome
 		o.err = recovered(func() (err error) { o.d, err = h.fn(ctx, req); return err })
 		done <- o
 	}()
 	select {
 	case o := <-done:
+		if ctx.Err() != nil {
+			return h.late(ctx, req), nil
+		}
 		return o.d, o.err
 	case <-ctx.Done():
-		if o, ok := raced(done); ok {
-			return o.d, o.err
-		}
-		h.logger.WarnContext(ctx, "botcopy: callback missed the response deadline; answered the fallback",
-			"deadline", h.deadline, "fallback", h.fallback.String(), "userId", req.UserID)
-		return h.fallback, nil
+		return h.late(ctx, req), nil
 	}
 }
 
-// raced returns an outcome that arrived together with the deadline.
-func raced(done chan outcome) (outcome, bool) {
-	select {
-	case o := <-done:
-		return o, true
-	default:
-		return outcome{}, false
-	}
+func (h *Handler) late(ctx context.Context, req *HandoverRequest) Decision {
+	h.logger.WarnContext(ctx, "botcopy: callback missed the response deadline; answered the fallback",
+		"deadline", h.deadline, "fallback", h.fallback.String(), "userId", req.UserID)
+	return h.fallback
 }
 
 func recovered(fn func() error) (err error) {

@@ -90,7 +90,7 @@ type QueryParams struct {
 
 // Kind classifies the call: a user_typing event, a trigger (step one, which
 // carries Dialogflow's response), or a user message (step two).
-func (r *HandoverRequest) Kind() Kind {
+func (r HandoverRequest) Kind() Kind {
 	switch r.EventType {
 	case EventUserTyping:
 		return KindUserTyping
@@ -104,8 +104,19 @@ func (r *HandoverRequest) Kind() Kind {
 	return KindUserMessage
 }
 
+// String describes the request without its token: Raw holds the body as
+// received, legacy accessToken included, so the request must not be
+// printed field by field.
+func (r HandoverRequest) String() string {
+	return fmt.Sprintf("botcopy.HandoverRequest{kind: %s, userId: %q, botId: %q, sessionId: %q, text: %q, history: %d items}",
+		r.Kind(), r.UserID, r.BotID, r.SessionID, r.Text(), len(r.MessageHistory))
+}
+
+// GoString is String, for %#v.
+func (r HandoverRequest) GoString() string { return r.String() }
+
 // Text returns the customer's message (queryInput.text.text).
-func (r *HandoverRequest) Text() string {
+func (r HandoverRequest) Text() string {
 	if r.QueryInput != nil && r.QueryInput.Text != nil {
 		return r.QueryInput.Text.Text
 	}

@@ -1,0 +1,187 @@
+package botcopy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/botwire/botwire/internal/golden"
+)
+
+const accessToken = "BOT_ACCESS_TOKEN"
+
+func testLogger(buf *bytes.Buffer) *slog.Logger {
+	if buf == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(buf, nil))
+}
+
+func hook(body, auth string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/botcopy", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	if auth != "" {
+		r.Header.Set("Authorization", auth)
+	}
+	return r
+}
+
+func TestHandlerBehaviourTable(t *testing.T) {
+	step1 := string(golden.Read(t, "botcopy/doc/webhook_step_one.json"))
+	step2 := string(golden.Read(t, "botcopy/doc/webhook_step_two.json"))
+	noBodyToken := `{"userId":"u","botId":"b","queryInput":{"text":{"text":"hi"}}}`
+	tests := []struct {
+		name     string
+		req      *http.Request
+		decision Decision
+		cbErr    error
+		maxBody  int64
+		status   int
+		body     string
+		calls    int
+	}{
+		{name: "GET is 405", req: httptest.NewRequest(http.MethodGet, "/", nil), status: 405},
+		{name: "over the limit is 413", req: hook(step1, accessToken), maxBody: 100, status: 413},
+		{name: "wrong Authorization is 401", req: hook(step1, "nope"), status: 401},
+		{name: "no header and no body token is 401", req: hook(noBodyToken, ""), status: 401},
+		{name: "legacy body token is accepted", req: hook(step2, ""), decision: Pause(5), status: 200, body: `{"paused":true,"minutesPaused":5}`, calls: 1},
+		{name: "Bearer prefix is tolerated", req: hook(step2, "Bearer "+accessToken), decision: Continue(), status: 200, body: `{"paused":false}`, calls: 1},
+		{name: "malformed JSON after auth is 400", req: hook(`{"userId":`, accessToken), status: 400},
+		{name: "typing event is 200 without callback", req: hook(`{"userId":"u","botId":"b","eventType":"user_typing"}`, accessToken), status: 200, body: `{}`},
+		{name: "unknown event is 200 without callback", req: hook(`{"userId":"u","eventType":"user_left"}`, accessToken), status: 200, body: `{}`},
+		{name: "callback error is 500", req: hook(step1, accessToken), cbErr: errors.New("ticket system down"), status: 500, calls: 1},
+		{name: "trigger answers the decision", req: hook(step1, accessToken), decision: Pause(10), status: 200, body: `{"paused":true,"minutesPaused":10}`, calls: 1},
+		{name: "end live chat", req: hook(step2, accessToken), decision: EndLiveChat(), status: 200, body: `{"paused":false,"minutesPaused":0}`, calls: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			var logs bytes.Buffer
+			opts := []Option{WithLogger(testLogger(&logs))}
+			if tt.maxBody > 0 {
+				opts = append(opts, WithMaxBodyBytes(tt.maxBody))
+			}
+			h, err := NewHandler(accessToken, func(_ context.Context, r *HandoverRequest) (Decision, error) {
+				calls++
+				assert.Equal(t, "user-123", r.UserID)
+				return tt.decision, tt.cbErr
+			}, opts...)
+			require.NoError(t, err)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, tt.req)
+			assert.Equal(t, tt.status, rec.Code, rec.Body.String())
+			assert.Equal(t, tt.calls, calls)
+			if tt.body != "" {
+				golden.JSONEq(t, []byte(tt.body), rec.Body.Bytes())
+				assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+			}
+			assert.NotContains(t, logs.String(), accessToken)
+			assert.NotContains(t, rec.Body.String(), accessToken)
+		})
+	}
+}
+
+func TestCustomHeader(t *testing.T) {
+	h, err := NewHandler(accessToken, func(context.Context, *HandoverRequest) (Decision, error) { return Pause(1), nil },
+		WithCustomHeader("X-Proxy-Key", "custom-value"))
+	require.NoError(t, err)
+	body := string(golden.Read(t, "botcopy/doc/webhook_step_two.json"))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, hook(body, accessToken))
+	assert.Equal(t, 401, rec.Code, "the custom header is required once configured")
+	r := hook(body, accessToken)
+	r.Header.Set("X-Proxy-Key", "custom-value")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	assert.Equal(t, 200, rec.Code)
+}
+
+func TestDeadlineAnswersFallback(t *testing.T) {
+	var cancelled atomic.Bool
+	release := make(chan struct{})
+	var logs bytes.Buffer
+	h, err := NewHandler(accessToken, func(ctx context.Context, r *HandoverRequest) (Decision, error) {
+		select {
+		case <-ctx.Done():
+			cancelled.Store(true)
+		case <-release:
+		}
+		return Continue(), nil
+	}, WithResponseDeadline(20*time.Millisecond), WithFallbackDecision(Pause(3)), WithLogger(testLogger(&logs)))
+	require.NoError(t, err)
+	start := time.Now()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, hook(string(golden.Read(t, "botcopy/doc/webhook_step_one.json")), accessToken))
+	elapsed := time.Since(start)
+	close(release)
+	assert.Equal(t, 200, rec.Code)
+	golden.JSONEq(t, []byte(`{"paused":true,"minutesPaused":3}`), rec.Body.Bytes())
+	assert.Less(t, elapsed, 2*time.Second, "the handler must answer at the deadline, not wait for the callback")
+	assert.Eventually(t, cancelled.Load, 2*time.Second, time.Millisecond, "the late callback's context is cancelled")
+	assert.Contains(t, logs.String(), "missed the response deadline")
+}
+
+func TestDefaultFallbackIsPause(t *testing.T) {
+	h, err := NewHandler(accessToken, func(ctx context.Context, r *HandoverRequest) (Decision, error) {
+		<-ctx.Done()
+		return Decision{}, ctx.Err()
+	}, WithResponseDeadline(10*time.Millisecond), WithLogger(testLogger(nil)))
+	require.NoError(t, err)
+	assert.Equal(t, DefaultResponseDeadline, 4500*time.Millisecond)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, hook(string(golden.Read(t, "botcopy/doc/webhook_step_two.json")), accessToken))
+	golden.JSONEq(t, []byte(`{"paused":true,"minutesPaused":10}`), rec.Body.Bytes())
+}
+
+func TestCallbackPanicIs500(t *testing.T) {
+	h, err := NewHandler(accessToken, func(context.Context, *HandoverRequest) (Decision, error) { panic("boom") },
+		WithLogger(testLogger(nil)))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, hook(string(golden.Read(t, "botcopy/doc/webhook_step_two.json")), accessToken))
+	assert.Equal(t, 500, rec.Code)
+}
+
+func TestTypingCallback(t *testing.T) {
+	var got string
+	h, err := NewHandler(accessToken, func(context.Context, *HandoverRequest) (Decision, error) {
+		t.Error("decision callback called for typing")
+		return Continue(), nil
+	}, WithOnUserTyping(func(_ context.Context, r *HandoverRequest) error { got = r.UserID; return nil }))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, hook(`{"userId":"u7","botId":"b","sessionId":"s","eventType":"user_typing"}`, accessToken))
+	assert.Equal(t, 200, rec.Code)
+	assert.Equal(t, "u7", got)
+}
+
+func TestNewHandlerFailsClosed(t *testing.T) {
+	fn := func(context.Context, *HandoverRequest) (Decision, error) { return Continue(), nil }
+	_, err := NewHandler("", fn)
+	assert.ErrorIs(t, err, ErrNoAccessToken)
+	_, err = NewHandler("t", nil)
+	assert.Error(t, err)
+	_, err = NewHandler("t", fn, WithCustomHeader("X", ""))
+	assert.Error(t, err)
+	_, err = NewHandler("t", fn, WithMinutesPaused(3))
+	assert.ErrorContains(t, err, "NewHandler does not take WithMinutesPaused")
+	h, err := NewHandler("token-xyz", fn, WithCustomHeader("X-C", "value-xyz"))
+	require.NoError(t, err)
+	for _, f := range []string{"%v", "%+v", "%#v"} {
+		s := fmt.Sprintf(f, h) + fmt.Sprintf(f, *h)
+		assert.NotContains(t, s, "token-xyz")
+		assert.NotContains(t, s, "value-xyz")
+	}
+}
