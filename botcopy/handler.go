@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/botwire/botwire/internal/inbound"
@@ -55,6 +57,7 @@ type Handler struct {
 	onUnknown   func(context.Context, *HandoverRequest) error
 	maxBody     int64
 	logger      *slog.Logger
+	watchdogs   *sync.Pool // of *watchdog, each with its timer, reused when stopped in time
 }
 
 // NewHandler returns a Handler that authenticates Botcopy with accessToken
@@ -78,6 +81,7 @@ func NewHandler(accessToken string, fn HandlerFunc, opts ...Option) (*Handler, e
 		token: inbound.NewSecret(accessToken), customName: cfg.customName, customValue: inbound.NewSecret(cfg.customValue),
 		fn: fn, deadline: cfg.deadline, fallback: Pause(DefaultMinutesPaused),
 		onTyping: cfg.onUserTyping, onUnknown: cfg.onUnknown, maxBody: cfg.maxBody, logger: cfg.logger,
+		watchdogs: new(sync.Pool),
 	}
 	if cfg.fallback != nil {
 		h.fallback = *cfg.fallback
@@ -165,43 +169,101 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		inbound.JSONBytes(w, http.StatusOK, emptyObject)
 		return
 	}
-	d, err := h.decide(r.Context(), req)
-	if err != nil {
-		h.logger.ErrorContext(r.Context(), "botcopy: callback failed", "kind", req.Kind(), "userId", req.UserID, "error", err)
-		inbound.CallbackFailed(w)
+	h.decide(w, r.Context(), req)
+}
+
+// watchdog answers the fallback decision when the deadline passes before
+// the callback returns. Exactly one of the two answers: whoever moves state
+// from pending first.
+type watchdog struct {
+	state  atomic.Int32 // pending, answered, or fellBack
+	mu     sync.Mutex   // held while the fallback is written
+	timer  *time.Timer  // runs fire; created once per watchdog
+	h      *Handler
+	w      http.ResponseWriter
+	req    *HandoverRequest
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+const (
+	pending int32 = iota
+	answered
+	fellBack
+)
+
+// fire runs when the deadline passes: it cancels the callback's context
+// and, unless the callback has answered already, writes the fallback and
+// flushes it so Botcopy gets it in time.
+func (wd *watchdog) fire() {
+	wd.cancel()
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	if !wd.state.CompareAndSwap(pending, fellBack) {
 		return
 	}
+	wd.h.writeDecision(wd.w, wd.h.late(wd.ctx, wd.req))
+	if f, ok := wd.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// decide runs the callback on the request's goroutine under the deadline;
+// a timer answers the fallback when the callback is late (see watchdog).
+// A callback that returns only after the deadline is late too, whichever
+// goroutine gets to answer. No goroutine is started on the fast path.
+func (h *Handler) decide(w http.ResponseWriter, parent context.Context, req *HandoverRequest) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	wd, _ := h.watchdogs.Get().(*watchdog)
+	if wd == nil {
+		wd = &watchdog{h: h}
+	}
+	wd.state.Store(pending)
+	wd.w, wd.req, wd.ctx, wd.cancel = w, req, ctx, cancel
+	if wd.timer == nil {
+		wd.timer = time.AfterFunc(h.deadline, wd.fire)
+	} else {
+		wd.timer.Reset(h.deadline)
+	}
+	d, err := h.call(ctx, req)
+	inTime := wd.timer.Stop()
+	if inTime {
+		// fire will not run for this arming: the watchdog can serve again.
+		defer func() {
+			wd.w, wd.req, wd.ctx, wd.cancel = nil, nil, nil, nil
+			h.watchdogs.Put(wd)
+		}()
+	}
+	if !wd.state.CompareAndSwap(pending, answered) {
+		wd.mu.Lock() // wait until the fallback is written: w must not outlive ServeHTTP
+		wd.mu.Unlock()
+		return
+	}
+	switch {
+	case !inTime:
+		h.writeDecision(w, h.late(ctx, req))
+	case err != nil:
+		h.logger.ErrorContext(parent, "botcopy: callback failed", "kind", req.Kind(), "userId", req.UserID, "error", err)
+		inbound.CallbackFailed(w)
+	default:
+		h.writeDecision(w, d)
+	}
+}
+
+// call runs the callback, turning a panic into an error.
+func (h *Handler) call(ctx context.Context, req *HandoverRequest) (d Decision, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("botcopy: callback panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return h.fn(ctx, req)
+}
+
+func (h *Handler) writeDecision(w http.ResponseWriter, d Decision) {
 	b, _ := json.Marshal(d) // a Decision always marshals
 	inbound.JSONBytes(w, http.StatusOK, b)
-}
-
-type outcome struct {
-	d   Decision
-	err error
-}
-
-// decide runs the callback under the deadline. A late callback keeps
-// running with a cancelled context until it returns; its result is dropped,
-// since Botcopy has stopped listening. A callback that finishes only once
-// the deadline has passed counts as late too.
-func (h *Handler) decide(ctx context.Context, req *HandoverRequest) (Decision, error) {
-	ctx, cancel := context.WithTimeout(ctx, h.deadline)
-	defer cancel()
-	done := make(chan outcome, 1)
-	go func() {
-		var o outcome
-		o.err = recovered(func() (err error) { o.d, err = h.fn(ctx, req); return err })
-		done <- o
-	}()
-	select {
-	case o := <-done:
-		if ctx.Err() != nil {
-			return h.late(ctx, req), nil
-		}
-		return o.d, o.err
-	case <-ctx.Done():
-		return h.late(ctx, req), nil
-	}
 }
 
 func (h *Handler) late(ctx context.Context, req *HandoverRequest) Decision {

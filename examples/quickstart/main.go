@@ -14,8 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/botwire/botwire/botcopy"
+	"github.com/botwire/botwire/botcopy/botcopytest"
 	"github.com/botwire/botwire/easydialog"
 	"github.com/botwire/botwire/easydialog/easydialogtest"
+	"github.com/botwire/botwire/examples/botcopy-handover/desk"
 	edecho "github.com/botwire/botwire/examples/easydialog-echo/echo"
 	"github.com/botwire/botwire/examples/onetalk-echo/echo"
 	"github.com/botwire/botwire/examples/ultimate-relay/relay"
@@ -53,6 +56,10 @@ func run(out io.Writer) error {
 	fmt.Fprintln(out, "\n== Ultimate: a web chat relays a visitor to a fake Ultimate's scripted virtual agent ==")
 	if err := ultimateRelay(ctx, out); err != nil {
 		return fmt.Errorf("ultimate: %w", err)
+	}
+	fmt.Fprintln(out, "\n== Botcopy: a fake Botcopy hands a user over to the console agent desk ==")
+	if err := botcopyHandover(ctx, out); err != nil {
+		return fmt.Errorf("botcopy: %w", err)
 	}
 	return nil
 }
@@ -357,4 +364,101 @@ func describeEntry(e relay.Entry) string {
 		s += " {card " + c.Title + "}"
 	}
 	return s
+}
+
+// botcopyHandover plays a handover: Botcopy calls the desk's webhook, the
+// agent's lines go back as pushes, and /bot resumes the bot.
+func botcopyHandover(ctx context.Context, out io.Writer) error {
+	const token, key, user, bot = "quickstart-access-token", "quickstart-api-key", "user-123", "bot-456"
+	var deskOut strings.Builder
+	fake := botcopytest.NewServer(botcopytest.Config{AccessToken: token, APIKey: key})
+	defer fake.Close()
+	client, err := botcopy.NewClient(key, botcopy.WithBaseURL(fake.URL))
+	if err != nil {
+		return err
+	}
+	d := &desk.Desk{Client: client, Agent: botcopy.AgentProfile{Name: "Jane"}, Out: &deskOut}
+	h, err := botcopy.NewHandler(token, d.Handle)
+	if err != nil {
+		return err
+	}
+	fake.SetProxy(h)
+
+	flush := func() {
+		for _, line := range strings.Split(strings.TrimRight(deskOut.String(), "\n"), "\n") {
+			if line != "" {
+				fmt.Fprintf(out, "desk      %s\n", line)
+			}
+		}
+		deskOut.Reset()
+	}
+	pushes := 0
+	showPushes := func(n int) error {
+		ps, err := fake.WaitPushes(ctx, pushes+n)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps[pushes:] {
+			fmt.Fprintf(out, "push      %s\n", describePush(p.Event))
+		}
+		pushes = len(ps)
+		return nil
+	}
+
+	fmt.Fprintln(out, "user      \"I want to talk to a human\" (Dialogflow answers with the handover context)")
+	o, err := fake.Trigger(ctx, user, bot)
+	if err != nil {
+		return err
+	}
+	flush()
+	if err := showPushes(1); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "webhook   answered %s (bot paused: %v)\n", o.Decision, o.Paused)
+	if err := d.Reply(ctx, "Hi, I'm Jane. What is your order number?"); err != nil {
+		return err
+	}
+	if err := showPushes(1); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "user      \"A-1001\"")
+	if o, err = fake.UserMessage(ctx, user, bot, "A-1001"); err != nil {
+		return err
+	}
+	flush()
+	fmt.Fprintf(out, "webhook   answered %s (to Dialogflow: %v)\n", o.Decision, o.ToDialogflow)
+	if err := showPushes(1); err != nil { // the typing indicator
+		return err
+	}
+	for _, line := range []string{"It ships today. Anything else?", "/bot"} {
+		if err := d.Reply(ctx, line); err != nil {
+			return err
+		}
+		if err := showPushes(1); err != nil {
+			return err
+		}
+	}
+	flush()
+	fmt.Fprintln(out, "user      \"thanks!\"")
+	if o, err = fake.UserMessage(ctx, user, bot, "thanks!"); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "botcopy   sends it to Dialogflow: %v (bot paused: %v)\n", o.ToDialogflow, o.Paused)
+	return nil
+}
+
+func describePush(e *botcopy.PushEvent) string {
+	switch {
+	case e == nil:
+		return "(not JSON)"
+	case e.EventType == botcopy.PushMessage:
+		return fmt.Sprintf("message %q", e.Text)
+	case e.EventType == botcopy.PushTyping:
+		return "typing indicator"
+	case e.Paused && e.AgentProfile != nil:
+		return "channel_update: paused, chatting with " + e.AgentProfile.Name
+	case !e.Paused:
+		return "channel_update: resumed (" + e.UnpauseChatEvent + ")"
+	}
+	return e.EventType
 }

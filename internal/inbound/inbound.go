@@ -49,38 +49,40 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // ReadBody reads at most limit bytes of r's body. It returns ErrBodyTooLarge
 // without reading further when the declared or actual length passes limit.
-func ReadBody(r *http.Request, limit int64) (*Body, error) {
+//
+// The Body is a value so that reading one costs no allocation of its own.
+func ReadBody(r *http.Request, limit int64) (Body, error) {
 	if limit <= 0 {
 		limit = DefaultMaxBody
 	}
 	if r.ContentLength > limit {
-		return nil, ErrBodyTooLarge
+		return Body{}, ErrBodyTooLarge
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength))
 	}
-	b := &Body{buf: buf}
+	b := Body{buf: buf}
 	if r.Body == nil {
 		return b, nil
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		b.Release()
-		return nil, err
+		return Body{}, err
 	}
 	if n > limit {
 		b.Release()
-		return nil, ErrBodyTooLarge
+		return Body{}, ErrBodyTooLarge
 	}
 	return b, nil
 }
 
 // Begin runs the first rows of the handler table: AllowPost, then Read.
 // When it returns ok == false it has written the answer.
-func Begin(w http.ResponseWriter, r *http.Request, limit int64) (body *Body, ok bool) {
+func Begin(w http.ResponseWriter, r *http.Request, limit int64) (body Body, ok bool) {
 	if !AllowPost(w, r) {
-		return nil, false
+		return Body{}, false
 	}
 	return Read(w, r, limit)
 }
@@ -100,15 +102,15 @@ func AllowPost(w http.ResponseWriter, r *http.Request) bool {
 // and 400 for an unreadable one. When it returns ok == false it has written
 // the answer. Handlers whose secret is a header check it before Read, so an
 // unauthenticated caller cannot make them read a large body.
-func Read(w http.ResponseWriter, r *http.Request, limit int64) (body *Body, ok bool) {
+func Read(w http.ResponseWriter, r *http.Request, limit int64) (body Body, ok bool) {
 	body, err := ReadBody(r, limit)
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
 		Error(w, http.StatusRequestEntityTooLarge, "request body too large")
-		return nil, false
+		return Body{}, false
 	case err != nil:
 		Error(w, http.StatusBadRequest, "unreadable request body")
-		return nil, false
+		return Body{}, false
 	}
 	return body, true
 }

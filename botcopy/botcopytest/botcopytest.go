@@ -1,0 +1,381 @@
+// Package botcopytest is a fake Botcopy for testing a live-chat proxy built
+// with package botcopy.
+//
+// A Server plays Botcopy on loopback: Trigger starts a handover with a
+// realistic message history and Dialogflow response; UserMessage forwards
+// the user's messages to the proxy while the bot is paused, and reports
+// them as going to Dialogflow once the pause expired or the proxy answered
+// paused: false; answers later than 5 s are ignored, as Botcopy ignores
+// them. Its URL stands in for https://api.botcopy.com: it records every
+// push, checks the API key and the body, extends or ends the pause like
+// Botcopy, and injects faults.
+package botcopytest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/botwire/botwire/botcopy"
+	"github.com/botwire/botwire/internal/fakekit"
+)
+
+// Config sets up the fake Botcopy.
+type Config struct {
+	AccessToken string // sent in Authorization to the proxy
+	// CustomHeader and CustomValue are the portal's optional custom header.
+	CustomHeader, CustomValue string
+	APIKey                    string // expected on pushes
+
+	// The proxy's webhook: a handler, or a URL.
+	Proxy    http.Handler
+	ProxyURL string
+
+	// Deadline after which Botcopy ignores the proxy's answer (default 5 s).
+	Deadline time.Duration
+	// Now is the fake's clock for pauses (default time.Now).
+	Now func() time.Time
+}
+
+// Fault is an answer the fake push endpoint gives instead of the normal one.
+type Fault = fakekit.Fault
+
+// Outcome is what happened to a webhook call.
+type Outcome struct {
+	StatusCode int
+	// Decision is the proxy's answer, nil when it was not a decision or
+	// came too late.
+	Decision *botcopy.Decision
+	Late     bool // answered after the deadline: ignored
+	// ToDialogflow says the user's message went to Dialogflow (the bot was
+	// not paused, or the proxy did not keep it paused).
+	ToDialogflow bool
+	// Paused is the bot's state after the call.
+	Paused bool
+}
+
+// Push is one push the proxy's client sent.
+type Push struct {
+	Header http.Header
+	Body   []byte
+	Event  *botcopy.PushEvent // nil when the body was not JSON
+	Status int
+	Err    error
+}
+
+// Server is a fake Botcopy. Its methods are safe for concurrent use.
+type Server struct {
+	// URL is the fake's base URL, for botcopy.WithBaseURL.
+	URL string
+
+	cfg Config
+	srv *httptest.Server
+	kit fakekit.Kit
+
+	mu     sync.Mutex
+	paused map[string]time.Time // userID → pause end
+}
+
+// NewServer starts a fake Botcopy. Close it when done.
+func NewServer(cfg Config) *Server {
+	if cfg.Deadline <= 0 {
+		cfg.Deadline = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, paused: map[string]time.Time{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc(botcopy.PushPath, func(w http.ResponseWriter, r *http.Request) {
+		s.kit.Serve(w, r, s.push, writeError)
+	})
+	s.srv = httptest.NewServer(mux)
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close shuts the server down.
+func (s *Server) Close() {
+	s.srv.CloseClientConnections()
+	s.srv.Close()
+}
+
+// Inject makes the next n pushes get fault f.
+func (s *Server) Inject(n int, f Fault) { s.kit.Inject(n, f) }
+
+// FailNext makes the next n pushes get status.
+func (s *Server) FailNext(n, status int) { s.Inject(n, Fault{Status: status}) }
+
+// Pushes returns the pushes received so far.
+func (s *Server) Pushes() []Push { return convert(s.kit.Requests()) }
+
+// WaitPushes waits until at least n pushes were received.
+func (s *Server) WaitPushes(ctx context.Context, n int) ([]Push, error) {
+	recs, err := s.kit.Wait(ctx, n)
+	if err != nil {
+		err = fmt.Errorf("botcopytest: %w", err)
+	}
+	return convert(recs), err
+}
+
+// SetProxy makes the fake call h as the proxy's webhook (the proxy's
+// client usually needs the fake's URL first, so it can be set afterwards).
+func (s *Server) SetProxy(h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.Proxy, s.cfg.ProxyURL = h, ""
+}
+
+// SetProxyURL makes the fake call the proxy's webhook at url.
+func (s *Server) SetProxyURL(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.Proxy, s.cfg.ProxyURL = nil, url
+}
+
+// Paused reports whether the bot is paused for userID.
+func (s *Server) Paused(userID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.paused[userID]
+	return ok && s.cfg.Now().Before(until)
+}
+
+func (s *Server) setPause(userID string, minutes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if minutes <= 0 {
+		delete(s.paused, userID)
+		return
+	}
+	s.paused[userID] = s.cfg.Now().Add(time.Duration(minutes) * time.Minute)
+}
+
+func convert(recs []fakekit.Recorded) []Push {
+	out := make([]Push, len(recs))
+	for i, r := range recs {
+		out[i] = Push{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err}
+		var e botcopy.PushEvent
+		if json.Unmarshal(r.Body, &e) == nil {
+			out[i].Event = &e
+		}
+	}
+	return out
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+}
+
+// push plays the push endpoint for a request no fault intercepted.
+func (s *Server) push(w http.ResponseWriter, r *http.Request, body []byte) (int, error) {
+	fail := func(status int, err error) (int, error) {
+		writeError(w, status, err)
+		return status, err
+	}
+	if r.Method != http.MethodPost {
+		return fail(http.StatusMethodNotAllowed, errors.New("method not allowed"))
+	}
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		return fail(http.StatusUnsupportedMediaType, errors.New("content type must be application/json"))
+	}
+	key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if s.cfg.APIKey == "" || key != s.cfg.APIKey {
+		return fail(http.StatusUnauthorized, errors.New("invalid API key"))
+	}
+	var e botcopy.PushEvent
+	if err := json.Unmarshal(body, &e); err != nil {
+		return fail(http.StatusBadRequest, err)
+	}
+	if err := e.Validate(); err != nil {
+		return fail(http.StatusBadRequest, err)
+	}
+	switch {
+	case e.Paused:
+		s.setPause(e.UserID, e.MinutesPaused) // every push with a pause extends it
+	case e.EventType == botcopy.PushChannelUpdate:
+		s.setPause(e.UserID, 0) // resumed
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(`{"success":true}`))
+	return http.StatusOK, nil
+}
+
+// Trigger starts a handover for userID, as when Dialogflow's answer carries
+// the trigger context: the proxy gets the message history and Dialogflow's
+// response. A pause decision pauses the bot.
+func (s *Server) Trigger(ctx context.Context, userID, botID string) (*Outcome, error) {
+	body, err := json.Marshal(TriggerRequest(s.cfg.AccessToken, userID, botID))
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.call(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	s.apply(userID, o)
+	return o, nil
+}
+
+// UserMessage delivers the user's text: to the proxy while the bot is
+// paused (step two), to Dialogflow otherwise.
+func (s *Server) UserMessage(ctx context.Context, userID, botID, text string) (*Outcome, error) {
+	if !s.Paused(userID) {
+		return &Outcome{ToDialogflow: true}, nil
+	}
+	req := UserMessageRequest(s.cfg.AccessToken, userID, botID, text)
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.call(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	s.apply(userID, o)
+	o.ToDialogflow = !o.Paused
+	return o, nil
+}
+
+// UserTyping sends the typing event (when enabled in the portal).
+func (s *Server) UserTyping(ctx context.Context, userID, botID string) (*Outcome, error) {
+	body, _ := json.Marshal(map[string]string{"userId": userID, "botId": botID, "sessionId": sessionID(userID), "eventType": botcopy.EventUserTyping})
+	o, err := s.call(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	o.Paused = s.Paused(userID)
+	return o, nil
+}
+
+// apply updates the pause after a decision; a late or failed answer does
+// not pause (Botcopy ignores it).
+func (s *Server) apply(userID string, o *Outcome) {
+	d := o.Decision
+	switch {
+	case o.Late || d == nil:
+		if o.Late || o.StatusCode != http.StatusOK {
+			s.setPause(userID, 0)
+		}
+	case d.Paused:
+		minutes := botcopy.DefaultMinutesPaused
+		if d.MinutesPaused != nil && *d.MinutesPaused > 0 {
+			minutes = *d.MinutesPaused
+		}
+		s.setPause(userID, minutes)
+	default:
+		s.setPause(userID, 0)
+	}
+	o.Paused = s.Paused(userID)
+}
+
+// call posts body to the proxy with Botcopy's headers under the deadline.
+func (s *Server) call(ctx context.Context, body []byte) (*Outcome, error) {
+	s.mu.Lock()
+	proxy, proxyURL := s.cfg.Proxy, s.cfg.ProxyURL
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Deadline)
+	defer cancel()
+	var req *http.Request
+	var err error
+	switch {
+	case proxy != nil:
+		req = httptest.NewRequestWithContext(ctx, http.MethodPost, "/botcopy", bytes.NewReader(body))
+	case proxyURL != "":
+		if req, err = http.NewRequestWithContext(ctx, http.MethodPost, proxyURL, bytes.NewReader(body)); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, errors.New("botcopytest: no proxy configured")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", s.cfg.AccessToken)
+	if s.cfg.CustomHeader != "" {
+		req.Header.Set(s.cfg.CustomHeader, s.cfg.CustomValue)
+	}
+	start := time.Now()
+	o := &Outcome{}
+	var out []byte
+	if proxy != nil {
+		rec := httptest.NewRecorder()
+		proxy.ServeHTTP(rec, req)
+		o.StatusCode, out = rec.Code, rec.Body.Bytes()
+	} else {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				o.Late = true
+				return o, nil
+			}
+			return nil, err
+		}
+		out, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		o.StatusCode = resp.StatusCode
+	}
+	if time.Since(start) > s.cfg.Deadline {
+		o.Late = true
+		return o, nil
+	}
+	var d botcopy.Decision
+	if o.StatusCode == http.StatusOK && json.Unmarshal(out, &d) == nil && bytes.Contains(out, []byte(`"paused"`)) {
+		o.Decision = &d
+	}
+	return o, nil
+}
+
+func sessionID(userID string) string { return "session-" + userID }
+
+// TriggerRequest returns a realistic step-one body: a conversation in which
+// the user asked for a human and Dialogflow answered with the handover
+// context.
+func TriggerRequest(accessToken, userID, botID string) *botcopy.HandoverRequest {
+	now := time.Now().UTC()
+	at := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339Nano) }
+	item := func(id, dir, payload string, ago time.Duration) botcopy.HistoryItem {
+		return botcopy.HistoryItem{ID: id, BotPlatform: "dialogflowES", Direction: dir, Payload: json.RawMessage(payload), CreatedAt: at(ago)}
+	}
+	session := "projects/botwire-demo/agent/sessions/" + sessionID(userID)
+	response := `{"responseId":"a1b2c3d4-0000-4000-8000-000000000002","queryResult":{"queryText":"I want to talk to a human",
+		"fulfillmentMessages":[{"text":{"text":["Let me connect you with a human agent."]}}],
+		"outputContexts":[{"name":"` + session + `/contexts/bc-human-handover","lifespanCount":1}],
+		"intent":{"displayName":"Human Handover"},"intentDetectionConfidence":0.94,"languageCode":"en"}}`
+	return &botcopy.HandoverRequest{
+		AccessToken: botcopy.Token(accessToken),
+		UserID:      userID, BotID: botID, SessionID: sessionID(userID), Session: session,
+		DialogflowResponse: json.RawMessage(response),
+		MessageHistory: []botcopy.HistoryItem{
+			item("h1", "in", `{"queryParameters":{},"event":{"name":"WELCOME","data":{}},"lang":"en","sessionId":"`+sessionID(userID)+`"}`, 3*time.Minute),
+			item("h2", "out", `{"responseId":"r1","queryResult":{"fulfillmentMessages":[{"text":{"text":["Hi! How can I help?"]}}]}}`, 3*time.Minute),
+			item("h3", "in", `{"queryParameters":{"queryParameters":{},"query":"My order has not arrived","lang":"en","sessionId":"`+sessionID(userID)+`"}}`, 2*time.Minute),
+			item("h4", "out", `{"responseId":"r2","queryResult":{"fulfillmentMessages":[{"text":{"text":["Sorry to hear that. What is your order number?"]}}]}}`, 2*time.Minute),
+			item("h5", "in", `{"queryParameters":{"queryParameters":{},"query":"I want to talk to a human","lang":"en","sessionId":"`+sessionID(userID)+`"}}`, time.Minute),
+			item("h6", "out", response, time.Minute),
+		},
+		QueryInput:  &botcopy.QueryInput{Text: &botcopy.TextInput{Text: "I want to talk to a human", LanguageCode: "en"}},
+		QueryParams: &botcopy.QueryParams{Contexts: json.RawMessage(`[]`)},
+	}
+}
+
+// UserMessageRequest returns a step-two body: the user wrote text while
+// the bot is paused.
+func UserMessageRequest(accessToken, userID, botID, text string) *botcopy.HandoverRequest {
+	return &botcopy.HandoverRequest{
+		AccessToken: botcopy.Token(accessToken),
+		UserID:      userID, BotID: botID, SessionID: sessionID(userID),
+		Session:     "projects/botwire-demo/agent/sessions/" + sessionID(userID),
+		QueryInput:  &botcopy.QueryInput{Text: &botcopy.TextInput{Text: text, LanguageCode: "en"}},
+		QueryParams: &botcopy.QueryParams{Contexts: json.RawMessage(`[]`), Payload: json.RawMessage(`{}`), WebhookHeaders: json.RawMessage(`{}`)},
+	}
+}

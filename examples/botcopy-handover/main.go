@@ -1,0 +1,72 @@
+// Command botcopy-handover is a live-chat proxy for Botcopy with a console
+// "agent": when the bot hands a conversation over, the transcript is shown
+// here, each line you type is sent to the user (with a typing indicator
+// while you write), and /bot gives the conversation back to the bot.
+//
+//	BOTCOPY_ACCESS_TOKEN=... BOTCOPY_API_KEY=... PORT=8080 go run ./examples/botcopy-handover
+//
+// In the Botcopy portal, set the Live Chat Endpoint Webhook URL to
+// https://<host>/botcopy, the access token to BOTCOPY_ACCESS_TOKEN, and
+// generate the API key.
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/botwire/botwire/botcopy"
+	"github.com/botwire/botwire/examples/botcopy-handover/desk"
+)
+
+func main() {
+	if err := run(); err != nil {
+		slog.Error("botcopy-handover", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	token, key := os.Getenv("BOTCOPY_ACCESS_TOKEN"), os.Getenv("BOTCOPY_API_KEY")
+	if token == "" || key == "" {
+		return errors.New("set BOTCOPY_ACCESS_TOKEN and BOTCOPY_API_KEY")
+	}
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	client, err := botcopy.NewClient(key, botcopy.WithLogger(slog.Default()))
+	if err != nil {
+		return err
+	}
+	d := &desk.Desk{Client: client, Agent: botcopy.AgentProfile{Name: "Console agent"}, Out: os.Stdout}
+	h, err := botcopy.NewHandler(token, d.Handle)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/botcopy", h)
+	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 2)
+	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- d.Run(ctx, os.Stdin) }()
+	slog.Info("botcopy-handover listening", "addr", srv.Addr, "path", "/botcopy")
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
