@@ -176,9 +176,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the callback returns. Exactly one of the two answers: whoever moves state
 // from pending first.
 type watchdog struct {
-	state  atomic.Int32 // pending, answered, or fellBack
-	mu     sync.Mutex   // held while the fallback is written
-	timer  *time.Timer  // runs fire; created once per watchdog
+	state  atomic.Int32  // pending, answered, or fellBack
+	done   chan struct{} // closed once the fallback is written
+	timer  *time.Timer   // runs fire; created once per watchdog
 	h      *Handler
 	w      http.ResponseWriter
 	req    *HandoverRequest
@@ -195,13 +195,14 @@ const (
 // fire runs when the deadline passes: it cancels the callback's context
 // and, unless the callback has answered already, writes the fallback and
 // flushes it so Botcopy gets it in time.
+//
+// A watchdog that fired is never reused, so done is closed at most once.
 func (wd *watchdog) fire() {
 	wd.cancel()
-	wd.mu.Lock()
-	defer wd.mu.Unlock()
 	if !wd.state.CompareAndSwap(pending, fellBack) {
 		return
 	}
+	defer close(wd.done)
 	wd.h.writeDecision(wd.w, wd.h.late(wd.ctx, wd.req))
 	if f, ok := wd.w.(http.Flusher); ok {
 		f.Flush()
@@ -217,7 +218,7 @@ func (h *Handler) decide(w http.ResponseWriter, parent context.Context, req *Han
 	defer cancel()
 	wd, _ := h.watchdogs.Get().(*watchdog)
 	if wd == nil {
-		wd = &watchdog{h: h}
+		wd = &watchdog{h: h, done: make(chan struct{})}
 	}
 	wd.state.Store(pending)
 	wd.w, wd.req, wd.ctx, wd.cancel = w, req, ctx, cancel
@@ -236,8 +237,7 @@ func (h *Handler) decide(w http.ResponseWriter, parent context.Context, req *Han
 		}()
 	}
 	if !wd.state.CompareAndSwap(pending, answered) {
-		wd.mu.Lock() // wait until the fallback is written: w must not outlive ServeHTTP
-		wd.mu.Unlock()
+		<-wd.done // the fallback is being written: w must not outlive ServeHTTP
 		return
 	}
 	switch {
