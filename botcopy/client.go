@@ -89,12 +89,12 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if minutes <= 0 {
 		minutes = DefaultMinutesPaused
 	}
-	cfg.transport.Header = http.Header{"Authorization": {apiKey}}
+	cfg.Transport.Header = http.Header{"Authorization": {apiKey}}
 	return &Client{
 		url:     strings.TrimRight(base, "/") + PushPath,
 		minutes: minutes,
-		http:    transport.New(cfg.transport, "botcopy-go/"+Version),
-		logger:  cfg.transport.Logger,
+		http:    transport.New(cfg.Transport, "botcopy-go/"+Version),
+		logger:  cfg.Transport.Logger,
 		every:   TypingInterval,
 	}, nil
 }

@@ -2,13 +2,11 @@ package botcopy
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/botwire/botwire/internal/transport"
+	"github.com/botwire/botwire/internal/optkit"
 )
 
 // Option configures a Handler or a Client. Each option says which of the two
@@ -17,18 +15,14 @@ import (
 type Option func(*config)
 
 type config struct {
-	forClient bool
-	misplaced []string
+	optkit.Scope
 
 	// client
-	transport transport.Config
 
 	baseURL       string
 	minutesPaused int
 
 	// handler
-	maxBody      int64
-	logger       *slog.Logger
 	customName   string
 	customValue  string
 	deadline     time.Duration
@@ -38,65 +32,24 @@ type config struct {
 }
 
 func newConfig(forClient bool, opts []Option) (*config, error) {
-	c := &config{forClient: forClient}
-	for _, o := range opts {
-		if o != nil {
-			o(c)
-		}
-	}
-	if len(c.misplaced) > 0 {
-		kind := "NewHandler"
-		if forClient {
-			kind = "NewClient"
-		}
-		return nil, fmt.Errorf("botcopy: %s does not take %s", kind, strings.Join(c.misplaced, ", "))
-	}
-	return c, nil
-}
-
-func (c *config) clientOnly(name string) bool {
-	if !c.forClient {
-		c.misplaced = append(c.misplaced, name)
-	}
-	return c.forClient
-}
-
-func (c *config) handlerOnly(name string) bool {
-	if c.forClient {
-		c.misplaced = append(c.misplaced, name)
-	}
-	return !c.forClient
+	return optkit.Apply[config]("botcopy", forClient, opts)
 }
 
 // WithLogger sends diagnostics to l. Handler: callback errors, panics and
 // late callbacks (default slog.Default()). Client: retries and KeepTyping
 // failures (default: no logging). Client: retries (default: no logging). Neither
 // ever logs a secret or a whole body.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if c.forClient {
-			c.transport.Logger = l
-		} else {
-			c.logger = l
-		}
-	}
-}
+func WithLogger(l *slog.Logger) Option { return optkit.Logger[*config](l) }
 
 // WithMaxBodyBytes limits the inbound body (default 1 MiB); a larger body
 // gets 413. Handler only.
-func WithMaxBodyBytes(n int64) Option {
-	return func(c *config) {
-		if c.handlerOnly("WithMaxBodyBytes") {
-			c.maxBody = n
-		}
-	}
-}
+func WithMaxBodyBytes(n int64) Option { return optkit.MaxBodyBytes[*config](n) }
 
 // WithCustomHeader makes the handler also require the custom header set in
 // the portal (name and value, compared in constant time). Handler only.
 func WithCustomHeader(name, value string) Option {
 	return func(c *config) {
-		if c.handlerOnly("WithCustomHeader") {
+		if c.HandlerOnly("WithCustomHeader") {
 			c.customName, c.customValue = name, value
 		}
 	}
@@ -108,7 +61,7 @@ func WithCustomHeader(name, value string) Option {
 // cancelled. Handler only.
 func WithResponseDeadline(d time.Duration) Option {
 	return func(c *config) {
-		if c.handlerOnly("WithResponseDeadline") {
+		if c.HandlerOnly("WithResponseDeadline") {
 			c.deadline = d
 		}
 	}
@@ -119,7 +72,7 @@ func WithResponseDeadline(d time.Duration) Option {
 // quiet). Handler only.
 func WithFallbackDecision(d Decision) Option {
 	return func(c *config) {
-		if c.handlerOnly("WithFallbackDecision") {
+		if c.HandlerOnly("WithFallbackDecision") {
 			c.fallback = &d
 		}
 	}
@@ -130,7 +83,7 @@ func WithFallbackDecision(d Decision) Option {
 // they are acknowledged and dropped. Handler only.
 func WithOnUserTyping(fn func(context.Context, *HandoverRequest) error) Option {
 	return func(c *config) {
-		if c.handlerOnly("WithOnUserTyping") {
+		if c.HandlerOnly("WithOnUserTyping") {
 			c.onUserTyping = fn
 		}
 	}
@@ -140,7 +93,7 @@ func WithOnUserTyping(fn func(context.Context, *HandoverRequest) error) Option {
 // not know. Without it they are acknowledged and dropped. Handler only.
 func WithOnUnknown(fn func(context.Context, *HandoverRequest) error) Option {
 	return func(c *config) {
-		if c.handlerOnly("WithOnUnknown") {
+		if c.HandlerOnly("WithOnUnknown") {
 			c.onUnknown = fn
 		}
 	}
@@ -148,67 +101,33 @@ func WithOnUnknown(fn func(context.Context, *HandoverRequest) error) Option {
 
 // WithHTTPClient sends requests with hc (its transport, proxy, TLS
 // settings); the client copies it and never changes it. Client only.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) {
-		if c.clientOnly("WithHTTPClient") {
-			c.transport.HTTPClient = hc
-		}
-	}
-}
+func WithHTTPClient(hc *http.Client) Option { return optkit.HTTPClient[*config](hc) }
 
 // WithTimeout bounds each attempt (default 10 s). Client only.
-func WithTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if c.clientOnly("WithTimeout") {
-			c.transport.Timeout = d
-		}
-	}
-}
+func WithTimeout(d time.Duration) Option { return optkit.Timeout[*config](d) }
 
 // WithMaxRetries sets how many times a failed call may be retried (default
 // 3, so 4 attempts); 0 disables retries. Client only.
-func WithMaxRetries(n int) Option {
-	return func(c *config) {
-		if c.clientOnly("WithMaxRetries") {
-			c.transport.SetMaxRetries(n)
-		}
-	}
-}
+func WithMaxRetries(n int) Option { return optkit.MaxRetries[*config](n) }
 
 // WithRetryWait sets the exponential backoff range (default 200 ms to 5 s).
 // Client only.
 func WithRetryWait(minWait, maxWait time.Duration) Option {
-	return func(c *config) {
-		if c.clientOnly("WithRetryWait") {
-			c.transport.WaitMin, c.transport.WaitMax = minWait, maxWait
-		}
-	}
+	return optkit.RetryWait[*config](minWait, maxWait)
 }
 
 // WithRetryPolicy chooses which failures are retried (default
 // RetryIdempotent: a message is never sent twice). Client only.
-func WithRetryPolicy(p RetryPolicy) Option {
-	return func(c *config) {
-		if c.clientOnly("WithRetryPolicy") {
-			c.transport.RetryPolicy = p
-		}
-	}
-}
+func WithRetryPolicy(p RetryPolicy) Option { return optkit.RetryPolicy[*config](p) }
 
 // WithUserAgent sets the User-Agent header. Client only.
-func WithUserAgent(ua string) Option {
-	return func(c *config) {
-		if c.clientOnly("WithUserAgent") {
-			c.transport.UserAgent = ua
-		}
-	}
-}
+func WithUserAgent(ua string) Option { return optkit.UserAgent[*config](ua) }
 
 // WithBaseURL overrides the API base URL (default https://api.botcopy.com),
 // for a proxy or a fake. Client only.
 func WithBaseURL(u string) Option {
 	return func(c *config) {
-		if c.clientOnly("WithBaseURL") {
+		if c.ClientOnly("WithBaseURL") {
 			c.baseURL = u
 		}
 	}
@@ -219,7 +138,7 @@ func WithBaseURL(u string) Option {
 // by that much. Client only.
 func WithMinutesPaused(n int) Option {
 	return func(c *config) {
-		if c.clientOnly("WithMinutesPaused") {
+		if c.ClientOnly("WithMinutesPaused") {
 			c.minutesPaused = n
 		}
 	}

@@ -46,8 +46,8 @@ func NewClient(oneTalkURL, secretKey string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.transport.Header = http.Header{ClientSecretHeader: {secretKey}}
-	return &Client{url: oneTalkURL, http: transport.New(cfg.transport, "botwire-onetalk/"+Version)}, nil
+	cfg.Transport.Header = http.Header{ClientSecretHeader: {secretKey}}
+	return &Client{url: oneTalkURL, http: transport.New(cfg.Transport, "botwire-onetalk/"+Version)}, nil
 }
 
 // String describes the client without its secret key.

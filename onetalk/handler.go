@@ -61,8 +61,8 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 		secret:    inbound.NewSecret(secret),
 		fn:        fn,
 		onUnknown: cfg.onUnknown,
-		maxBody:   cfg.maxBody,
-		logger:    cfg.logger,
+		maxBody:   cfg.MaxBody,
+		logger:    cfg.Logger,
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = inbound.DefaultMaxBody

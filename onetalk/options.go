@@ -1,13 +1,11 @@
 package onetalk
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/botwire/botwire/internal/transport"
+	"github.com/botwire/botwire/internal/optkit"
 )
 
 // Option configures a Handler or a Client. Each option says which of the two
@@ -16,15 +14,9 @@ import (
 type Option func(*config)
 
 type config struct {
-	forClient bool
-	misplaced []string
-
-	// client
-	transport transport.Config
+	optkit.Scope
 
 	// handler
-	maxBody      int64
-	logger       *slog.Logger
 	workers      int
 	queue        int
 	onUnknown    HandlerFunc
@@ -32,58 +24,17 @@ type config struct {
 }
 
 func newConfig(forClient bool, opts []Option) (*config, error) {
-	c := &config{forClient: forClient}
-	for _, o := range opts {
-		if o != nil {
-			o(c)
-		}
-	}
-	if len(c.misplaced) > 0 {
-		kind := "NewHandler"
-		if forClient {
-			kind = "NewClient"
-		}
-		return nil, fmt.Errorf("onetalk: %s does not take %s", kind, strings.Join(c.misplaced, ", "))
-	}
-	return c, nil
-}
-
-func (c *config) clientOnly(name string) bool {
-	if !c.forClient {
-		c.misplaced = append(c.misplaced, name)
-	}
-	return c.forClient
-}
-
-func (c *config) handlerOnly(name string) bool {
-	if c.forClient {
-		c.misplaced = append(c.misplaced, name)
-	}
-	return !c.forClient
+	return optkit.Apply[config]("onetalk", forClient, opts)
 }
 
 // WithLogger sends diagnostics to l. Handler: callback errors and panics
 // (default slog.Default()). Client: retries (default: no logging). Neither
 // ever logs a secret or a whole body.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if c.forClient {
-			c.transport.Logger = l
-		} else {
-			c.logger = l
-		}
-	}
-}
+func WithLogger(l *slog.Logger) Option { return optkit.Logger[*config](l) }
 
 // WithMaxBodyBytes limits the inbound body (default 1 MiB); a larger body
 // gets 413. Handler only.
-func WithMaxBodyBytes(n int64) Option {
-	return func(c *config) {
-		if c.handlerOnly("WithMaxBodyBytes") {
-			c.maxBody = n
-		}
-	}
-}
+func WithMaxBodyBytes(n int64) Option { return optkit.MaxBodyBytes[*config](n) }
 
 // WithAsync makes the handler acknowledge each valid message at once with
 // 200 and run the callback on a pool of workers fed by a queue of the given
@@ -93,7 +44,7 @@ func WithMaxBodyBytes(n int64) Option {
 // Call Handler.Shutdown to drain the queue. Handler only.
 func WithAsync(workers, queue int) Option {
 	return func(c *config) {
-		if c.handlerOnly("WithAsync") {
+		if c.HandlerOnly("WithAsync") {
 			c.workers, c.queue = max(workers, 1), max(queue, 0)
 		}
 	}
@@ -104,7 +55,7 @@ func WithAsync(workers, queue int) Option {
 // context. Handler only.
 func WithCallbackTimeout(d time.Duration) Option {
 	return func(c *config) {
-		if c.handlerOnly("WithCallbackTimeout") {
+		if c.HandlerOnly("WithCallbackTimeout") {
 			c.asyncTimeout = d
 		}
 	}
@@ -115,7 +66,7 @@ func WithCallbackTimeout(d time.Duration) Option {
 // messages are acknowledged with 200 and dropped. Handler only.
 func WithOnUnknown(fn HandlerFunc) Option {
 	return func(c *config) {
-		if c.handlerOnly("WithOnUnknown") {
+		if c.HandlerOnly("WithOnUnknown") {
 			c.onUnknown = fn
 		}
 	}
@@ -123,58 +74,24 @@ func WithOnUnknown(fn HandlerFunc) Option {
 
 // WithHTTPClient sends requests with hc (its transport, proxy, TLS
 // settings); the client copies it and never changes it. Client only.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) {
-		if c.clientOnly("WithHTTPClient") {
-			c.transport.HTTPClient = hc
-		}
-	}
-}
+func WithHTTPClient(hc *http.Client) Option { return optkit.HTTPClient[*config](hc) }
 
 // WithTimeout bounds each attempt (default 10 s). Client only.
-func WithTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if c.clientOnly("WithTimeout") {
-			c.transport.Timeout = d
-		}
-	}
-}
+func WithTimeout(d time.Duration) Option { return optkit.Timeout[*config](d) }
 
 // WithMaxRetries sets how many times a failed call may be retried (default
 // 3, so 4 attempts); 0 disables retries. Client only.
-func WithMaxRetries(n int) Option {
-	return func(c *config) {
-		if c.clientOnly("WithMaxRetries") {
-			c.transport.SetMaxRetries(n)
-		}
-	}
-}
+func WithMaxRetries(n int) Option { return optkit.MaxRetries[*config](n) }
 
 // WithRetryWait sets the exponential backoff range (default 200 ms to 5 s).
 // Client only.
 func WithRetryWait(minWait, maxWait time.Duration) Option {
-	return func(c *config) {
-		if c.clientOnly("WithRetryWait") {
-			c.transport.WaitMin, c.transport.WaitMax = minWait, maxWait
-		}
-	}
+	return optkit.RetryWait[*config](minWait, maxWait)
 }
 
 // WithRetryPolicy chooses which failures are retried (default
 // RetryIdempotent: a message is never sent twice). Client only.
-func WithRetryPolicy(p RetryPolicy) Option {
-	return func(c *config) {
-		if c.clientOnly("WithRetryPolicy") {
-			c.transport.RetryPolicy = p
-		}
-	}
-}
+func WithRetryPolicy(p RetryPolicy) Option { return optkit.RetryPolicy[*config](p) }
 
 // WithUserAgent sets the User-Agent header. Client only.
-func WithUserAgent(ua string) Option {
-	return func(c *config) {
-		if c.clientOnly("WithUserAgent") {
-			c.transport.UserAgent = ua
-		}
-	}
-}
+func WithUserAgent(ua string) Option { return optkit.UserAgent[*config](ua) }

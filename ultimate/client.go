@@ -87,11 +87,11 @@ func NewClient(apiKey, botID string, opts ...Option) (*Client, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("ultimate: base URL must be an absolute http(s) URL, got %q", base)
 	}
-	cfg.transport.Header = http.Header{authorizationField: {apiKey}, botIDHeader: {botID}}
+	cfg.Transport.Header = http.Header{authorizationField: {apiKey}, botIDHeader: {botID}}
 	return &Client{
 		base:  strings.TrimRight(base, "/"),
 		botID: botID,
-		http:  transport.New(cfg.transport, "botwire-ultimate/"+Version),
+		http:  transport.New(cfg.Transport, "botwire-ultimate/"+Version),
 	}, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 
 	"github.com/botwire/botwire/internal/inbound"
 )
@@ -42,6 +41,7 @@ type StatusError struct {
 	Err  error
 }
 
+// Error reports the status and the wrapped error.
 func (e *StatusError) Error() string { return fmt.Sprintf("status %d: %v", e.Code, e.Err) }
 
 // Unwrap returns the wrapped error.
@@ -63,77 +63,9 @@ func statusOf(err error) int {
 // authentication option or an explicit WithoutAuthentication.
 var ErrNoAuthentication = errors.New("ultimate: the webhook needs WithWebhookHeader or WithBasicAuth (or WithoutAuthentication)")
 
-// auth checks webhook calls. Ultimate documents no authentication of its
-// own, so the user picks one.
-type auth struct {
-	headers []headerCheck
-	user    inbound.Secret
-	pass    inbound.Secret
-	basic   bool
-}
-
-type headerCheck struct {
-	name   string
-	secret inbound.Secret
-}
-
-func newAuth(cfg *config) (auth, error) {
-	var a auth
-	switch {
-	case len(cfg.headers) == 0 && !cfg.basic && !cfg.noAuth:
-		return a, ErrNoAuthentication
-	case cfg.noAuth && (len(cfg.headers) > 0 || cfg.basic):
-		return a, errors.New("ultimate: WithoutAuthentication excludes the other authentication options")
-	}
-	for _, h := range cfg.headers {
-		if h.name == "" || h.value == "" {
-			return a, errors.New("ultimate: WithWebhookHeader needs a header name and a value")
-		}
-		a.headers = append(a.headers, headerCheck{h.name, inbound.NewSecret(h.value)})
-	}
-	if cfg.basic {
-		if cfg.basicUser == "" || cfg.basicPass == "" {
-			return a, errors.New("ultimate: WithBasicAuth needs a user and a password")
-		}
-		a.basic, a.user, a.pass = true, inbound.NewSecret(cfg.basicUser), inbound.NewSecret(cfg.basicPass)
-	}
-	return a, nil
-}
-
-func (a *auth) ok(r *http.Request) bool {
-	for _, h := range a.headers {
-		if !h.secret.Equal(r.Header.Get(h.name)) {
-			return false
-		}
-	}
-	if a.basic {
-		u, p, ok := r.BasicAuth()
-		// Both comparisons always run, so timing does not tell which failed.
-		userOK, passOK := a.user.Equal(u), a.pass.Equal(p)
-		if !ok || !userOK || !passOK {
-			return false
-		}
-	}
-	return true
-}
-
-func (a *auth) String() string {
-	var parts []string
-	for _, h := range a.headers {
-		parts = append(parts, h.name+": [REDACTED]")
-	}
-	if a.basic {
-		parts = append(parts, "basic auth [REDACTED]")
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
-}
-
 // base is what both webhook handlers share.
 type base struct {
-	auth    auth
+	auth    inbound.Auth
 	maxBody int64
 	logger  *slog.Logger
 }
@@ -143,11 +75,15 @@ func newBase(opts []Option) (base, error) {
 	if err != nil {
 		return base{}, err
 	}
-	a, err := newAuth(cfg)
-	if err != nil {
-		return base{}, err
+	a, err := inbound.NewAuth(inbound.AuthConfig{Headers: cfg.headers, Basic: cfg.basic,
+		User: cfg.basicUser, Password: cfg.basicPass, None: cfg.noAuth})
+	switch {
+	case errors.Is(err, inbound.ErrNoAuth):
+		return base{}, ErrNoAuthentication
+	case err != nil:
+		return base{}, fmt.Errorf("ultimate: %w", err)
 	}
-	b := base{auth: a, maxBody: cfg.maxBody, logger: cfg.logger}
+	b := base{auth: a, maxBody: cfg.MaxBody, logger: cfg.Logger}
 	if b.maxBody <= 0 {
 		b.maxBody = inbound.DefaultMaxBody
 	}
@@ -163,7 +99,7 @@ func (b *base) begin(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if !inbound.AllowPost(w, r) {
 		return nil, false
 	}
-	if !b.auth.ok(r) {
+	if !b.auth.OK(r) {
 		inbound.Unauthorized(w)
 		return nil, false
 	}

@@ -65,10 +65,10 @@ func NewClient(apiURL, securityToken string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.transport.Header = http.Header{TokenHeader: {securityToken}}
+	cfg.Transport.Header = http.Header{TokenHeader: {securityToken}}
 	return &Client{
 		url:     apiURL,
-		http:    transport.New(cfg.transport, "botwire-userlike/"+Version),
+		http:    transport.New(cfg.Transport, "botwire-userlike/"+Version),
 		limiter: newLimiter(cfg.rateLimit, cfg.ratePer, cfg.rateNoWait),
 		batch:   cfg.batch,
 	}, nil

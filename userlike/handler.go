@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 
 	"github.com/botwire/botwire/internal/inbound"
 )
@@ -40,16 +39,11 @@ var ErrNoAuthentication = errors.New("userlike: NewHandler needs WithWebhookHead
 // A body holding a list of events runs the callback once per event, in
 // order, and answers with all their actions.
 type Handler struct {
-	headers   []headerCheck
+	auth      inbound.Auth
 	fn        HandlerFunc
 	onUnknown HandlerFunc
 	maxBody   int64
 	logger    *slog.Logger
-}
-
-type headerCheck struct {
-	name   string
-	secret inbound.Secret
 }
 
 // NewHandler returns a Handler that passes every webhook event to fn.
@@ -64,19 +58,14 @@ func NewHandler(fn HandlerFunc, opts ...Option) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(cfg.headers) == 0 && !cfg.noAuth {
+	a, err := inbound.NewAuth(inbound.AuthConfig{Headers: cfg.headers, None: cfg.noAuth})
+	switch {
+	case errors.Is(err, inbound.ErrNoAuth):
 		return nil, ErrNoAuthentication
+	case err != nil:
+		return nil, fmt.Errorf("userlike: %w", err)
 	}
-	if len(cfg.headers) > 0 && cfg.noAuth {
-		return nil, errors.New("userlike: WithWebhookHeader and WithoutAuthentication exclude each other")
-	}
-	h := &Handler{fn: fn, onUnknown: cfg.onUnknown, maxBody: cfg.maxBody, logger: cfg.logger}
-	for _, hc := range cfg.headers {
-		if hc.name == "" || hc.value == "" {
-			return nil, errors.New("userlike: WithWebhookHeader needs a header name and a value")
-		}
-		h.headers = append(h.headers, headerCheck{name: hc.name, secret: inbound.NewSecret(hc.value)})
-	}
+	h := &Handler{auth: a, fn: fn, onUnknown: cfg.onUnknown, maxBody: cfg.MaxBody, logger: cfg.Logger}
 	if h.maxBody <= 0 {
 		h.maxBody = inbound.DefaultMaxBody
 	}
@@ -88,31 +77,18 @@ func NewHandler(fn HandlerFunc, opts ...Option) (*Handler, error) {
 
 // String describes the handler without its header values.
 func (h *Handler) String() string {
-	names := make([]string, len(h.headers))
-	for i, hc := range h.headers {
-		names[i] = hc.name + ": [REDACTED]"
-	}
-	return fmt.Sprintf("userlike.Handler{headers: [%s], maxBody: %d}", strings.Join(names, ", "), h.maxBody)
+	return fmt.Sprintf("userlike.Handler{auth: %s, maxBody: %d}", h.auth.String(), h.maxBody)
 }
 
 // GoString describes the handler without its header values (for %#v).
 func (h *Handler) GoString() string { return h.String() }
-
-func (h *Handler) authorized(r *http.Request) bool {
-	for _, hc := range h.headers {
-		if !hc.secret.Equal(r.Header.Get(hc.name)) {
-			return false
-		}
-	}
-	return true
-}
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !inbound.AllowPost(w, r) {
 		return
 	}
-	if !h.authorized(r) {
+	if !h.auth.OK(r) {
 		inbound.Unauthorized(w)
 		return
 	}

@@ -1,13 +1,12 @@
 package userlike
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/botwire/botwire/internal/transport"
+	"github.com/botwire/botwire/internal/inbound"
+	"github.com/botwire/botwire/internal/optkit"
 )
 
 // Option configures a Handler or a Client. Each option says which of the two
@@ -16,11 +15,9 @@ import (
 type Option func(*config)
 
 type config struct {
-	forClient bool
-	misplaced []string
+	optkit.Scope
 
 	// client
-	transport transport.Config
 
 	rateLimit  int
 	ratePer    time.Duration
@@ -28,66 +25,23 @@ type config struct {
 	batch      bool
 
 	// handler
-	maxBody   int64
-	logger    *slog.Logger
 	onUnknown HandlerFunc
-	headers   []struct{ name, value string }
+	headers   []inbound.Header
 	noAuth    bool
 }
 
 func newConfig(forClient bool, opts []Option) (*config, error) {
-	c := &config{forClient: forClient}
-	for _, o := range opts {
-		if o != nil {
-			o(c)
-		}
-	}
-	if len(c.misplaced) > 0 {
-		kind := "NewHandler"
-		if forClient {
-			kind = "NewClient"
-		}
-		return nil, fmt.Errorf("userlike: %s does not take %s", kind, strings.Join(c.misplaced, ", "))
-	}
-	return c, nil
-}
-
-func (c *config) clientOnly(name string) bool {
-	if !c.forClient {
-		c.misplaced = append(c.misplaced, name)
-	}
-	return c.forClient
-}
-
-func (c *config) handlerOnly(name string) bool {
-	if c.forClient {
-		c.misplaced = append(c.misplaced, name)
-	}
-	return !c.forClient
+	return optkit.Apply[config]("userlike", forClient, opts)
 }
 
 // WithLogger sends diagnostics to l. Handler: callback errors, panics and
 // channel warnings (default slog.Default()). Client: retries (default: no logging). Neither
 // ever logs a secret or a whole body.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if c.forClient {
-			c.transport.Logger = l
-		} else {
-			c.logger = l
-		}
-	}
-}
+func WithLogger(l *slog.Logger) Option { return optkit.Logger[*config](l) }
 
 // WithMaxBodyBytes limits the inbound body (default 1 MiB); a larger body
 // gets 413. Handler only.
-func WithMaxBodyBytes(n int64) Option {
-	return func(c *config) {
-		if c.handlerOnly("WithMaxBodyBytes") {
-			c.maxBody = n
-		}
-	}
-}
+func WithMaxBodyBytes(n int64) Option { return optkit.MaxBodyBytes[*config](n) }
 
 // WithWebhookHeader makes the handler require header name with value on
 // every webhook call, compared in constant time. Set the same header under
@@ -95,8 +49,8 @@ func WithMaxBodyBytes(n int64) Option {
 // require several headers. Handler only.
 func WithWebhookHeader(name, value string) Option {
 	return func(c *config) {
-		if c.handlerOnly("WithWebhookHeader") {
-			c.headers = append(c.headers, struct{ name, value string }{name, value})
+		if c.HandlerOnly("WithWebhookHeader") {
+			c.headers = append(c.headers, inbound.Header{Name: name, Value: value})
 		}
 	}
 }
@@ -106,7 +60,7 @@ func WithWebhookHeader(name, value string) Option {
 // authenticate in front of the handler. Handler only.
 func WithoutAuthentication() Option {
 	return func(c *config) {
-		if c.handlerOnly("WithoutAuthentication") {
+		if c.HandlerOnly("WithoutAuthentication") {
 			c.noAuth = true
 		}
 	}
@@ -116,7 +70,7 @@ func WithoutAuthentication() Option {
 // Without it they are acknowledged with 200 and nothing else. Handler only.
 func WithOnUnknown(fn HandlerFunc) Option {
 	return func(c *config) {
-		if c.handlerOnly("WithOnUnknown") {
+		if c.HandlerOnly("WithOnUnknown") {
 			c.onUnknown = fn
 		}
 	}
@@ -124,68 +78,34 @@ func WithOnUnknown(fn HandlerFunc) Option {
 
 // WithHTTPClient sends requests with hc (its transport, proxy, TLS
 // settings); the client copies it and never changes it. Client only.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) {
-		if c.clientOnly("WithHTTPClient") {
-			c.transport.HTTPClient = hc
-		}
-	}
-}
+func WithHTTPClient(hc *http.Client) Option { return optkit.HTTPClient[*config](hc) }
 
 // WithTimeout bounds each attempt (default 10 s). Client only.
-func WithTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if c.clientOnly("WithTimeout") {
-			c.transport.Timeout = d
-		}
-	}
-}
+func WithTimeout(d time.Duration) Option { return optkit.Timeout[*config](d) }
 
 // WithMaxRetries sets how many times a failed call may be retried (default
 // 3, so 4 attempts); 0 disables retries. Client only.
-func WithMaxRetries(n int) Option {
-	return func(c *config) {
-		if c.clientOnly("WithMaxRetries") {
-			c.transport.SetMaxRetries(n)
-		}
-	}
-}
+func WithMaxRetries(n int) Option { return optkit.MaxRetries[*config](n) }
 
 // WithRetryWait sets the exponential backoff range (default 200 ms to 5 s).
 // Client only.
 func WithRetryWait(minWait, maxWait time.Duration) Option {
-	return func(c *config) {
-		if c.clientOnly("WithRetryWait") {
-			c.transport.WaitMin, c.transport.WaitMax = minWait, maxWait
-		}
-	}
+	return optkit.RetryWait[*config](minWait, maxWait)
 }
 
 // WithRetryPolicy chooses which failures are retried (default
 // RetryIdempotent: a message is never sent twice). Client only.
-func WithRetryPolicy(p RetryPolicy) Option {
-	return func(c *config) {
-		if c.clientOnly("WithRetryPolicy") {
-			c.transport.RetryPolicy = p
-		}
-	}
-}
+func WithRetryPolicy(p RetryPolicy) Option { return optkit.RetryPolicy[*config](p) }
 
 // WithUserAgent sets the User-Agent header. Client only.
-func WithUserAgent(ua string) Option {
-	return func(c *config) {
-		if c.clientOnly("WithUserAgent") {
-			c.transport.UserAgent = ua
-		}
-	}
-}
+func WithUserAgent(ua string) Option { return optkit.UserAgent[*config](ua) }
 
 // WithRateLimitWait chooses what Send does when a cid has used its 20
 // requests of the last minute: wait for a free slot (true, the default) or
 // fail at once with an error wrapping ErrRateLimited (false). Client only.
 func WithRateLimitWait(wait bool) Option {
 	return func(c *config) {
-		if c.clientOnly("WithRateLimitWait") {
+		if c.ClientOnly("WithRateLimitWait") {
 			c.rateNoWait = !wait
 		}
 	}
@@ -195,7 +115,7 @@ func WithRateLimitWait(wait bool) Option {
 // Userlike's limit). Client only.
 func WithRateLimit(n int, per time.Duration) Option {
 	return func(c *config) {
-		if c.clientOnly("WithRateLimit") {
+		if c.ClientOnly("WithRateLimit") {
 			c.rateLimit, c.ratePer = n, per
 		}
 	}
@@ -207,7 +127,7 @@ func WithRateLimit(n int, per time.Duration) Option {
 // Client only.
 func WithBatch(batch bool) Option {
 	return func(c *config) {
-		if c.clientOnly("WithBatch") {
+		if c.ClientOnly("WithBatch") {
 			c.batch = batch
 		}
 	}

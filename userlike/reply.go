@@ -254,6 +254,7 @@ type Warning struct {
 	Message string
 }
 
+// String returns "action on channel: message".
 func (w Warning) String() string { return w.Action + " on " + w.Channel + ": " + w.Message }
 
 // Warnings reports where a bubbles message exceeds the WhatsApp (10

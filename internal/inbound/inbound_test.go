@@ -99,3 +99,26 @@ func TestSyntaxReason(t *testing.T) {
 	err = json.Unmarshal([]byte(`{"A":"s"}`), &v)
 	assert.Equal(t, "wrong JSON type for field A", SyntaxReason(err))
 }
+
+func TestAuth(t *testing.T) {
+	_, err := NewAuth(AuthConfig{})
+	assert.ErrorIs(t, err, ErrNoAuth)
+	_, err = NewAuth(AuthConfig{None: true, Basic: true, User: "u", Password: "p"})
+	assert.Error(t, err)
+	_, err = NewAuth(AuthConfig{Headers: []Header{{Name: "X", Value: ""}}})
+	assert.Error(t, err)
+	a, err := NewAuth(AuthConfig{Headers: []Header{{Name: "X-Token", Value: "tok"}}, Basic: true, User: "u", Password: "pw"})
+	require.NoError(t, err)
+	r := httptest.NewRequest("POST", "/", nil)
+	r.Header.Set("X-Token", "tok")
+	assert.False(t, a.OK(r), "basic auth is missing")
+	r.SetBasicAuth("u", "pw")
+	assert.True(t, a.OK(r))
+	r.SetBasicAuth("u", "guess")
+	assert.False(t, a.OK(r))
+	assert.NotContains(t, a.String(), "tok")
+	assert.NotContains(t, a.String(), "pw")
+	none, err := NewAuth(AuthConfig{None: true})
+	require.NoError(t, err)
+	assert.True(t, none.OK(httptest.NewRequest("POST", "/", nil)))
+}

@@ -1,0 +1,138 @@
+// Package optkit is the option plumbing every vendor package shares. A
+// vendor package has one Option type for its client and its handlers (as
+// DESIGN.md names them); each option knows which of the two it is for, and
+// the constructors refuse a misplaced option instead of ignoring it. The
+// options common to every client are written once here; each vendor
+// package declares them under its own name and doc comment.
+package optkit
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/botwire/botwire/internal/transport"
+)
+
+// Scope is embedded in a vendor package's option config.
+type Scope struct {
+	ForClient bool
+	misplaced []string
+	// Transport is the client's configuration; Logger and MaxBody are the
+	// handler's.
+	Transport transport.Config
+	Logger    *slog.Logger
+	MaxBody   int64
+}
+
+// ClientOnly reports whether a client option applies, recording it as
+// misplaced when the options are for a handler.
+func (s *Scope) ClientOnly(name string) bool {
+	if !s.ForClient {
+		s.misplaced = append(s.misplaced, name)
+	}
+	return s.ForClient
+}
+
+// HandlerOnly is ClientOnly's mirror.
+func (s *Scope) HandlerOnly(name string) bool {
+	if s.ForClient {
+		s.misplaced = append(s.misplaced, name)
+	}
+	return !s.ForClient
+}
+
+// Err reports the misplaced options, naming the constructor of pkg.
+func (s *Scope) Err(pkg string) error {
+	if len(s.misplaced) == 0 {
+		return nil
+	}
+	kind := "NewHandler"
+	if s.ForClient {
+		kind = "NewClient"
+	}
+	return fmt.Errorf("%s: %s does not take %s", pkg, kind, strings.Join(s.misplaced, ", "))
+}
+
+// Scoped is what the shared options need of a vendor config.
+type Scoped interface{ scope() *Scope }
+
+func (s *Scope) scope() *Scope { return s }
+
+// Apply builds a config with the options, for a client or a handler.
+func Apply[C any, PC interface {
+	*C
+	Scoped
+}, O ~func(PC)](pkg string, forClient bool, opts []O) (PC, error) {
+	c := PC(new(C))
+	c.scope().ForClient = forClient
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	if err := c.scope().Err(pkg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func client[C Scoped](name string, set func(*transport.Config)) func(C) {
+	return func(c C) {
+		if s := c.scope(); s.ClientOnly(name) {
+			set(&s.Transport)
+		}
+	}
+}
+
+// Logger sets the client's logger or the handler's, depending on the scope.
+func Logger[C Scoped](l *slog.Logger) func(C) {
+	return func(c C) {
+		if s := c.scope(); s.ForClient {
+			s.Transport.Logger = l
+		} else {
+			s.Logger = l
+		}
+	}
+}
+
+// HTTPClient is WithHTTPClient.
+func HTTPClient[C Scoped](hc *http.Client) func(C) {
+	return client[C]("WithHTTPClient", func(t *transport.Config) { t.HTTPClient = hc })
+}
+
+// Timeout is WithTimeout.
+func Timeout[C Scoped](d time.Duration) func(C) {
+	return client[C]("WithTimeout", func(t *transport.Config) { t.Timeout = d })
+}
+
+// MaxRetries is WithMaxRetries.
+func MaxRetries[C Scoped](n int) func(C) {
+	return client[C]("WithMaxRetries", func(t *transport.Config) { t.SetMaxRetries(n) })
+}
+
+// RetryWait is WithRetryWait.
+func RetryWait[C Scoped](minWait, maxWait time.Duration) func(C) {
+	return client[C]("WithRetryWait", func(t *transport.Config) { t.WaitMin, t.WaitMax = minWait, maxWait })
+}
+
+// RetryPolicy is WithRetryPolicy.
+func RetryPolicy[C Scoped](p transport.RetryPolicy) func(C) {
+	return client[C]("WithRetryPolicy", func(t *transport.Config) { t.RetryPolicy = p })
+}
+
+// UserAgent is WithUserAgent.
+func UserAgent[C Scoped](ua string) func(C) {
+	return client[C]("WithUserAgent", func(t *transport.Config) { t.UserAgent = ua })
+}
+
+// MaxBodyBytes is WithMaxBodyBytes (handlers only).
+func MaxBodyBytes[C Scoped](n int64) func(C) {
+	return func(c C) {
+		if s := c.scope(); s.HandlerOnly("WithMaxBodyBytes") {
+			s.MaxBody = n
+		}
+	}
+}
