@@ -1,7 +1,6 @@
 package botcopy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -142,13 +141,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data := bytes.Clone(body.Bytes()) // Raw outlives the pooled buffer
-	body.Release()
-	if h.authorize(r, data) != nil {
+
+	if h.authorize(r, body) != nil {
 		inbound.Unauthorized(w)
 		return
 	}
-	req, err := decodeRequest(data)
+	req, err := decodeRequest(body)
 	if err != nil {
 		inbound.BadRequest(w, inbound.SyntaxReason(err))
 		return

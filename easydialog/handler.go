@@ -1,7 +1,6 @@
 package easydialog
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -105,14 +104,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The signature covers the raw bytes, so the body is read before it is
 	// checked; the size limit still bounds what an unsigned caller costs.
-	if h.verifier.verify(body.Bytes(), r.Header.Get(SignatureHeader)) != nil {
-		body.Release()
+	if h.verifier.verify(body, r.Header.Get(SignatureHeader)) != nil {
 		inbound.Unauthorized(w)
 		return
 	}
-	data := bytes.Clone(body.Bytes()) // Request.Raw outlives the pooled buffer
-	body.Release()
-	req, err := ParseRequest(data)
+
+	req, err := ParseRequest(body)
 	if err != nil {
 		inbound.BadRequest(w, inbound.SyntaxReason(errors.Unwrap(err)))
 		return

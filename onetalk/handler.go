@@ -1,7 +1,6 @@
 package onetalk
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -102,11 +101,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// The request outlives the pooled buffer (Raw, async mode): copy once.
-	data := bytes.Clone(body.Bytes())
-	body.Release()
 
-	req, err := decodeInbound(data)
+	req, err := decodeInbound(body)
 	switch {
 	case errors.Is(err, errNoCaseID):
 		inbound.BadRequest(w, "caseID is missing")

@@ -1,7 +1,6 @@
 package ultimate
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -107,9 +106,7 @@ func (b *base) begin(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	data := bytes.Clone(body.Bytes()) // Raw outlives the pooled buffer
-	body.Release()
-	return data, true
+	return body, true
 }
 
 func (b *base) fail(ctx context.Context, w http.ResponseWriter, what string, err error) {

@@ -1,7 +1,6 @@
 package userlike
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -96,9 +95,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data := bytes.Clone(body.Bytes()) // Event.Raw outlives the pooled buffer
-	body.Release()
-	events, err := decodeEvents(data)
+
+	events, err := decodeEvents(body)
 	switch {
 	case errors.Is(err, errNoCID):
 		inbound.BadRequest(w, "info.cid is missing")

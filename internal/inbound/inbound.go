@@ -1,5 +1,6 @@
 // Package inbound is the webhook plumbing shared by every vendor package:
-// the method check, a bounded body read into pooled buffers, constant-time
+// the method check, a bounded body read (exact-size, or through pooled
+// buffers when the length is unknown), constant-time
 // secret comparison, the status mapping of DESIGN.md's handler table, and
 // JSON answers.
 package inbound
@@ -23,66 +24,52 @@ const DefaultMaxBody int64 = 1 << 20
 // ErrBodyTooLarge is returned by ReadBody when the body passes the limit.
 var ErrBodyTooLarge = errors.New("request body too large")
 
-// Body is a request body read into a pooled buffer. Bytes is valid until
-// Release; copy what must outlive the request.
-type Body struct {
-	buf *bytes.Buffer
-}
-
-// Bytes returns the body's bytes.
-func (b *Body) Bytes() []byte { return b.buf.Bytes() }
-
-// Release returns the buffer to the pool. The Body must not be used after.
-func (b *Body) Release() {
-	if b.buf == nil {
-		return
-	}
-	// Do not keep huge buffers alive in the pool.
-	if b.buf.Cap() <= 64<<10 {
-		b.buf.Reset()
-		bufPool.Put(b.buf)
-	}
-	b.buf = nil
-}
-
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// ReadBody reads at most limit bytes of r's body. It returns ErrBodyTooLarge
-// without reading further when the declared or actual length passes limit.
-//
-// The Body is a value so that reading one costs no allocation of its own.
-func ReadBody(r *http.Request, limit int64) (Body, error) {
+// ReadBody reads at most limit bytes of r's body and returns them; the
+// slice is the caller's to keep (handlers keep it as the request's Raw). A
+// declared Content-Length is read straight into a slice of that size, one
+// allocation and one copy; a body of unknown length is gathered in a pooled
+// buffer first. It returns ErrBodyTooLarge without reading further when the
+// declared or actual length passes limit.
+func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxBody
 	}
-	if r.ContentLength > limit {
-		return Body{}, ErrBodyTooLarge
-	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	b := Body{buf: buf}
-	if r.Body == nil {
+	switch {
+	case r.ContentLength > limit:
+		return nil, ErrBodyTooLarge
+	case r.Body == nil || r.ContentLength == 0:
+		return []byte{}, nil
+	case r.ContentLength > 0:
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, err
+		}
 		return b, nil
 	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 { // do not keep huge buffers alive
+			buf.Reset()
+			bufPool.Put(buf)
+		}
+	}()
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		b.Release()
-		return Body{}, err
+		return nil, err
 	}
 	if n > limit {
-		b.Release()
-		return Body{}, ErrBodyTooLarge
+		return nil, ErrBodyTooLarge
 	}
-	return b, nil
+	return bytes.Clone(buf.Bytes()), nil
 }
 
 // Begin runs the first rows of the handler table: AllowPost, then Read.
 // When it returns ok == false it has written the answer.
-func Begin(w http.ResponseWriter, r *http.Request, limit int64) (body Body, ok bool) {
+func Begin(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, ok bool) {
 	if !AllowPost(w, r) {
-		return Body{}, false
+		return nil, false
 	}
 	return Read(w, r, limit)
 }
@@ -102,15 +89,15 @@ func AllowPost(w http.ResponseWriter, r *http.Request) bool {
 // and 400 for an unreadable one. When it returns ok == false it has written
 // the answer. Handlers whose secret is a header check it before Read, so an
 // unauthenticated caller cannot make them read a large body.
-func Read(w http.ResponseWriter, r *http.Request, limit int64) (body Body, ok bool) {
+func Read(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, ok bool) {
 	body, err := ReadBody(r, limit)
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
 		Error(w, http.StatusRequestEntityTooLarge, "request body too large")
-		return Body{}, false
+		return nil, false
 	case err != nil:
 		Error(w, http.StatusBadRequest, "unreadable request body")
-		return Body{}, false
+		return nil, false
 	}
 	return body, true
 }

@@ -20,9 +20,24 @@ func TestReadBodyLimit(t *testing.T) {
 	r := httptest.NewRequest("POST", "/", strings.NewReader("12345"))
 	b, err := ReadBody(r, 5)
 	require.NoError(t, err)
-	assert.Equal(t, "12345", string(b.Bytes()))
-	b.Release()
-	b.Release() // twice is harmless
+	assert.Equal(t, "12345", string(b))
+
+	// Unknown length goes through the pool and still returns owned bytes.
+	r = httptest.NewRequest("POST", "/", io.MultiReader(strings.NewReader("ab"), strings.NewReader("c")))
+	r.ContentLength = -1
+	b, err = ReadBody(r, 5)
+	require.NoError(t, err)
+	r = httptest.NewRequest("POST", "/", io.MultiReader(strings.NewReader("xy"), strings.NewReader("z")))
+	r.ContentLength = -1
+	_, err = ReadBody(r, 5)
+	require.NoError(t, err)
+	assert.Equal(t, "abc", string(b), "a later read must not overwrite an earlier body")
+
+	// A body shorter than its Content-Length is an error, not a short read.
+	r = httptest.NewRequest("POST", "/", strings.NewReader("12"))
+	r.ContentLength = 4
+	_, err = ReadBody(r, 5)
+	assert.Error(t, err)
 
 	r = httptest.NewRequest("POST", "/", strings.NewReader("123456"))
 	_, err = ReadBody(r, 5)
