@@ -74,8 +74,7 @@ func newBase(opts []Option) (base, error) {
 	if err != nil {
 		return base{}, err
 	}
-	a, err := inbound.NewAuth(inbound.AuthConfig{Headers: cfg.headers, Basic: cfg.basic,
-		User: cfg.basicUser, Password: cfg.basicPass, None: cfg.noAuth})
+	a, err := inbound.NewAuth(cfg.Auth)
 	switch {
 	case errors.Is(err, inbound.ErrNoAuth):
 		return base{}, ErrNoAuthentication

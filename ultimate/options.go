@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/optkit"
 )
 
@@ -15,18 +14,8 @@ import (
 type Option func(*config)
 
 type config struct {
-	optkit.Scope
-
-	// client
-
-	baseURL string
-
-	// handler
-	headers   []inbound.Header
-	basicUser string
-	basicPass string
-	basic     bool
-	noAuth    bool
+	optkit.Scope        // shared client and handler settings, webhook auth
+	baseURL      string // client
 }
 
 func newConfig(forClient bool, opts []Option) (*config, error) {
@@ -47,24 +36,12 @@ func WithMaxBodyBytes(n int64) Option { return optkit.MaxBodyBytes[*config](n) }
 // how it authenticates its webhook calls, so use a header your setup sends
 // (a proxy in front, say). Give it more than once to require several
 // headers. Handler only.
-func WithWebhookHeader(name, value string) Option {
-	return func(c *config) {
-		if c.HandlerOnly("WithWebhookHeader") {
-			c.headers = append(c.headers, inbound.Header{Name: name, Value: value})
-		}
-	}
-}
+func WithWebhookHeader(name, value string) Option { return optkit.WebhookHeader[*config](name, value) }
 
 // WithoutAuthentication builds a handler that accepts webhook calls without
 // checking any header. Only for tests and for deployments that
 // authenticate in front of the handler. Handler only.
-func WithoutAuthentication() Option {
-	return func(c *config) {
-		if c.HandlerOnly("WithoutAuthentication") {
-			c.noAuth = true
-		}
-	}
-}
+func WithoutAuthentication() Option { return optkit.NoAuth[*config]() }
 
 // WithHTTPClient sends requests with hc (its transport, proxy, TLS
 // settings); the client copies it and never changes it. Client only.
@@ -104,10 +81,4 @@ func WithBaseURL(u string) Option {
 // user and password (compared in constant time). Ultimate does not document
 // how it authenticates its webhook calls; credentials in the webhook URL
 // (https://user:pass@host/path) are one way to get them sent. Handler only.
-func WithBasicAuth(user, password string) Option {
-	return func(c *config) {
-		if c.HandlerOnly("WithBasicAuth") {
-			c.basic, c.basicUser, c.basicPass = true, user, password
-		}
-	}
-}
+func WithBasicAuth(user, password string) Option { return optkit.BasicAuth[*config](user, password) }

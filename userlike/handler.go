@@ -57,7 +57,7 @@ func NewHandler(fn HandlerFunc, opts ...Option) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := inbound.NewAuth(inbound.AuthConfig{Headers: cfg.headers, None: cfg.noAuth})
+	a, err := inbound.NewAuth(cfg.Auth)
 	switch {
 	case errors.Is(err, inbound.ErrNoAuth):
 		return nil, ErrNoAuthentication

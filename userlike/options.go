@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/optkit"
 )
 
@@ -18,7 +17,6 @@ type config struct {
 	optkit.Scope
 
 	// client
-
 	rateLimit  int
 	ratePer    time.Duration
 	rateNoWait bool
@@ -26,8 +24,6 @@ type config struct {
 
 	// handler
 	onUnknown HandlerFunc
-	headers   []inbound.Header
-	noAuth    bool
 }
 
 func newConfig(forClient bool, opts []Option) (*config, error) {
@@ -35,8 +31,8 @@ func newConfig(forClient bool, opts []Option) (*config, error) {
 }
 
 // WithLogger sends diagnostics to l. Handler: callback errors, panics and
-// channel warnings (default slog.Default()). Client: retries (default: no logging). Neither
-// ever logs a secret or a whole body.
+// channel warnings (default slog.Default()). Client: retries (default: no
+// logging). Neither ever logs a secret or a whole body.
 func WithLogger(l *slog.Logger) Option { return optkit.Logger[*config](l) }
 
 // WithMaxBodyBytes limits the inbound body (default 1 MiB); a larger body
@@ -47,24 +43,12 @@ func WithMaxBodyBytes(n int64) Option { return optkit.MaxBodyBytes[*config](n) }
 // every webhook call, compared in constant time. Set the same header under
 // "Webhook headers" in the Userlike dashboard. Give it more than once to
 // require several headers. Handler only.
-func WithWebhookHeader(name, value string) Option {
-	return func(c *config) {
-		if c.HandlerOnly("WithWebhookHeader") {
-			c.headers = append(c.headers, inbound.Header{Name: name, Value: value})
-		}
-	}
-}
+func WithWebhookHeader(name, value string) Option { return optkit.WebhookHeader[*config](name, value) }
 
 // WithoutAuthentication builds a handler that accepts webhook calls without
 // checking any header. Only for tests and for deployments that
 // authenticate in front of the handler. Handler only.
-func WithoutAuthentication() Option {
-	return func(c *config) {
-		if c.HandlerOnly("WithoutAuthentication") {
-			c.noAuth = true
-		}
-	}
-}
+func WithoutAuthentication() Option { return optkit.NoAuth[*config]() }
 
 // WithOnUnknown routes webhook events this package does not model to fn.
 // Without it they are acknowledged with 200 and nothing else. Handler only.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/transport"
 )
 
@@ -25,6 +26,9 @@ type Scope struct {
 	Transport transport.Config
 	Logger    *slog.Logger
 	MaxBody   int64
+	// Auth is the webhook authentication the user chose, for platforms
+	// that leave it to them.
+	Auth inbound.AuthConfig
 }
 
 // ClientOnly reports whether a client option applies, recording it as
@@ -130,9 +134,32 @@ func UserAgent[C Scoped](ua string) func(C) {
 
 // MaxBodyBytes is WithMaxBodyBytes (handlers only).
 func MaxBodyBytes[C Scoped](n int64) func(C) {
+	return handler[C]("WithMaxBodyBytes", func(s *Scope) { s.MaxBody = n })
+}
+
+func handler[C Scoped](name string, set func(*Scope)) func(C) {
 	return func(c C) {
-		if s := c.scope(); s.HandlerOnly("WithMaxBodyBytes") {
-			s.MaxBody = n
+		if s := c.scope(); s.HandlerOnly(name) {
+			set(s)
 		}
 	}
+}
+
+// WebhookHeader is WithWebhookHeader (handlers only).
+func WebhookHeader[C Scoped](name, value string) func(C) {
+	return handler[C]("WithWebhookHeader", func(s *Scope) {
+		s.Auth.Headers = append(s.Auth.Headers, inbound.Header{Name: name, Value: value})
+	})
+}
+
+// BasicAuth is WithBasicAuth (handlers only).
+func BasicAuth[C Scoped](user, password string) func(C) {
+	return handler[C]("WithBasicAuth", func(s *Scope) {
+		s.Auth.Basic, s.Auth.User, s.Auth.Password = true, user, password
+	})
+}
+
+// NoAuth is WithoutAuthentication (handlers only).
+func NoAuth[C Scoped]() func(C) {
+	return handler[C]("WithoutAuthentication", func(s *Scope) { s.Auth.None = true })
 }
