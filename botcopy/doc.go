@@ -10,13 +10,23 @@
 // and resume updates, and typing indicators with NewClient.
 //
 //	h, err := botcopy.NewHandler(accessToken, func(ctx context.Context, r *botcopy.HandoverRequest) (botcopy.Decision, error) {
+//		// ctx ends at the response deadline: pass it to every call that
+//		// can be slow, so late work stops when the fallback is answered.
+//		var err error
 //		if r.Kind() == botcopy.KindTrigger {
-//			desk.Open(r.UserID, botcopy.FormatTranscript(botcopy.Transcript(r.MessageHistory)))
+//			err = desk.Open(ctx, r.UserID, botcopy.FormatTranscript(botcopy.Transcript(r.MessageHistory)))
 //		} else {
-//			desk.Show(r.UserID, r.Text())
+//			err = desk.Show(ctx, r.UserID, r.Text())
 //		}
-//		return botcopy.Pause(10), nil
+//		return botcopy.Pause(10), err
 //	})
+//
+// The answer (the decision, or the fallback at the deadline) is complete on
+// the wire by the deadline whatever the callback does; until the callback
+// returns, though, its connection serves no other request, so a callback
+// that ignores ctx only delays the next webhook on that connection. Work
+// that must outlive the answer belongs on a goroutine of its own with
+// context.WithoutCancel(ctx).
 //
 // The doc's auth history is tolerated (Authorization raw, with "Bearer ",
 // or the legacy body accessToken), and so are its inconsistent history

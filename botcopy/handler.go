@@ -45,6 +45,13 @@ var (
 //   - 500 when the callback fails; the error goes to the logger;
 //   - 200 with the callback's decision, or with the fallback decision when
 //     the callback misses the response deadline (default 4.5 s).
+//
+// Serve it from an http.Server with ReadHeaderTimeout and ReadTimeout set
+// (a few seconds: webhook bodies are small), so a caller that sends slowly
+// cannot hold a connection; IdleTimeout, so idle kept-alive connections
+// close; and a WriteTimeout above the response deadline. The body is read
+// into memory that grows with the bytes received, never with the declared
+// Content-Length alone.
 type Handler struct {
 	token       inbound.Secret
 	customName  string

@@ -185,3 +185,37 @@ func TestNewHandlerFailsClosed(t *testing.T) {
 		assert.NotContains(t, s, "value-xyz")
 	}
 }
+
+// Botcopy reads the whole answer within 5 s: the fallback must be complete
+// on the wire at the deadline, even while a callback that ignores its
+// context is still running. Before the fallback declared its length it went
+// out chunked and its last chunk left only when the callback returned.
+func TestDeadlineFallbackIsCompleteOverTCP(t *testing.T) {
+	release := make(chan struct{})
+	h, err := NewHandler(accessToken, func(context.Context, *HandoverRequest) (Decision, error) {
+		<-release // slow work that ignores ctx
+		return Continue(), nil
+	}, WithResponseDeadline(50*time.Millisecond), WithLogger(testLogger(nil)))
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer close(release)
+
+	step1 := golden.Read(t, "botcopy/doc/webhook_step_one.json")
+	req, err := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(step1))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", accessToken)
+	// The callback is released only by the deferred close, after this read:
+	// a body that waits for the callback hits the client timeout instead.
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err, "the whole fallback must arrive while the callback still runs")
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, []string(nil), resp.TransferEncoding, "not chunked")
+	assert.Equal(t, int64(len(body)), resp.ContentLength)
+	assert.JSONEq(t, `{"paused":true,"minutesPaused":10}`, string(body))
+	assert.False(t, resp.Close, "the connection stays reusable")
+}

@@ -52,6 +52,13 @@ func WithOnUnknown(fn HandlerFunc) Option { return func(c *config) { c.onUnknown
 //   - 500 when the callback fails or its reply is invalid (Validate); the
 //     error goes to the logger;
 //   - 200 with the reply as JSON.
+//
+// Serve it from an http.Server with ReadHeaderTimeout and ReadTimeout set
+// (a few seconds: webhook bodies are small), so a caller that sends slowly
+// cannot hold a connection; IdleTimeout, so idle kept-alive connections
+// close; and a WriteTimeout longer than the callback takes. The body is read
+// into memory that grows with the bytes received, never with the declared
+// Content-Length alone.
 type Handler struct {
 	verifier  *verifier
 	fn        HandlerFunc

@@ -33,6 +33,13 @@ type HandlerFunc func(ctx context.Context, req *InboundRequest) error
 //
 // With WithAsync the handler answers 200 once the message is queued, and 503
 // when the queue is full or the handler is shutting down.
+//
+// Serve it from an http.Server with ReadHeaderTimeout and ReadTimeout set
+// (a few seconds: webhook bodies are small), so a caller that sends slowly
+// cannot hold a connection; IdleTimeout, so idle kept-alive connections
+// close; and a WriteTimeout longer than the callback takes. The body is read
+// into memory that grows with the bytes received, never with the declared
+// Content-Length alone.
 type Handler struct {
 	secret    inbound.Secret
 	fn        HandlerFunc

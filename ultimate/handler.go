@@ -137,6 +137,13 @@ func recovered(fn func() error) (err error) {
 //   - isTeamOnline: 200 {"isOnline": bool}, or 501 without OnTeamOnline;
 //   - 500 (or a WithStatus code) when a callback fails; the error goes to
 //     the logger.
+//
+// Serve it from an http.Server with ReadHeaderTimeout and ReadTimeout set
+// (a few seconds: webhook bodies are small), so a caller that sends slowly
+// cannot hold a connection; IdleTimeout, so idle kept-alive connections
+// close; and a WriteTimeout longer than the callback takes. The body is read
+// into memory that grows with the bytes received, never with the declared
+// Content-Length alone.
 type ChatHandler struct {
 	base
 	cb ChatCallbacks
@@ -259,6 +266,13 @@ type ActionFunc func(ctx context.Context, r *ActionRequest) ([]ActionResult, err
 // synchronous: it answers 200 {"results": [...]} with what fn returns, 500
 // (or a WithStatus code) when fn fails, and otherwise the rows of
 // ChatHandler's table (405, 401, 413, 400).
+//
+// Serve it from an http.Server with ReadHeaderTimeout and ReadTimeout set
+// (a few seconds: webhook bodies are small), so a caller that sends slowly
+// cannot hold a connection; IdleTimeout, so idle kept-alive connections
+// close; and a WriteTimeout longer than the callback takes. The body is read
+// into memory that grows with the bytes received, never with the declared
+// Content-Length alone.
 type ActionHandler struct {
 	base
 	fn ActionFunc

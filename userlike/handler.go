@@ -37,6 +37,13 @@ var ErrNoAuthentication = errors.New("userlike: NewHandler needs WithWebhookHead
 //
 // A body holding a list of events runs the callback once per event, in
 // order, and answers with all their actions.
+//
+// Serve it from an http.Server with ReadHeaderTimeout and ReadTimeout set
+// (a few seconds: webhook bodies are small), so a caller that sends slowly
+// cannot hold a connection; IdleTimeout, so idle kept-alive connections
+// close; and a WriteTimeout longer than the callback takes. The body is read
+// into memory that grows with the bytes received, never with the declared
+// Content-Length alone.
 type Handler struct {
 	auth      inbound.Auth
 	fn        HandlerFunc

@@ -51,7 +51,17 @@ func run() error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/botcopy", h)
-	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// ReadHeaderTimeout and ReadTimeout bound what a slow or silent caller
+	// holds; WriteTimeout stays above the handler's own answer time;
+	// IdleTimeout closes kept-alive connections nobody uses.
+	srv := &http.Server{
+		Addr:              ":" + port,
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -70,7 +70,17 @@ func run() error {
 	mux.Handle("/ultimate/chat", chat)
 	mux.Handle("/ultimate/actions", actions)
 	mux.Handle("/chat/", r.ChatAPI())
-	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// ReadHeaderTimeout and ReadTimeout bound what a slow or silent caller
+	// holds; WriteTimeout stays above the handler's own answer time;
+	// IdleTimeout closes kept-alive connections nobody uses.
+	srv := &http.Server{
+		Addr:              ":" + port,
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

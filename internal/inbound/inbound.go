@@ -6,7 +6,6 @@
 package inbound
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -24,14 +23,28 @@ const DefaultMaxBody int64 = 1 << 20
 // ErrBodyTooLarge is returned by ReadBody when the body passes the limit.
 var ErrBodyTooLarge = errors.New("request body too large")
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// smallBody is the largest declared body read straight into an exact-size
+// slice. Larger bodies, and bodies of unknown length, are gathered in pooled
+// blocks of blockSize as their bytes arrive: a caller that declares 1 MiB
+// and sends nothing holds one block, not a megabyte.
+const (
+	smallBody = 4 << 10
+	blockSize = 16 << 10
+)
+
+var blockPool = sync.Pool{New: func() any { return new([blockSize]byte) }}
 
 // ReadBody reads at most limit bytes of r's body and returns them; the
-// slice is the caller's to keep (handlers keep it as the request's Raw). A
-// declared Content-Length is read straight into a slice of that size, one
-// allocation and one copy; a body of unknown length is gathered in a pooled
-// buffer first. It returns ErrBodyTooLarge without reading further when the
-// declared or actual length passes limit.
+// slice is the caller's to keep (handlers keep it as the request's Raw). It
+// returns ErrBodyTooLarge without reading further when the declared or
+// actual length passes limit.
+//
+// Memory follows the bytes actually received, never the declared
+// Content-Length alone: a body up to 4 KiB is read into a slice of its
+// declared size; a larger one (or one of unknown length) is read into
+// pooled 16 KiB blocks and copied once into an exact-size slice when it is
+// complete. An unauthenticated caller who declares a large body and sends
+// nothing therefore holds at most one block.
 func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxBody
@@ -41,28 +54,62 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, ErrBodyTooLarge
 	case r.Body == nil || r.ContentLength == 0:
 		return []byte{}, nil
-	case r.ContentLength > 0:
+	case r.ContentLength > 0 && r.ContentLength <= smallBody:
 		b := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(r.Body, b); err != nil {
 			return nil, err
 		}
 		return b, nil
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
+	return readBlocks(r.Body, r.ContentLength, limit)
+}
+
+// readBlocks reads body into pooled blocks: exactly declared bytes when
+// declared >= 0, else up to EOF, failing past limit.
+func readBlocks(body io.Reader, declared, limit int64) ([]byte, error) {
+	var (
+		blocks []*[blockSize]byte
+		total  int64
+		inline [8]*[blockSize]byte // 128 KiB of block pointers without a heap slice
+	)
+	blocks = inline[:0]
 	defer func() {
-		if buf.Cap() <= 64<<10 { // do not keep huge buffers alive
-			buf.Reset()
-			bufPool.Put(buf)
+		for _, b := range blocks {
+			blockPool.Put(b)
 		}
 	}()
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, err
+	for {
+		blk := blockPool.Get().(*[blockSize]byte)
+		blocks = append(blocks, blk)
+		want := int64(blockSize)
+		if declared >= 0 && declared-total < want {
+			want = declared - total
+		}
+		n, err := io.ReadFull(body, blk[:want])
+		total += int64(n)
+		if total > limit {
+			return nil, ErrBodyTooLarge
+		}
+		switch {
+		case declared >= 0 && total == declared:
+			return joinBlocks(blocks, total), nil
+		case declared < 0 && (err == io.EOF || err == io.ErrUnexpectedEOF):
+			return joinBlocks(blocks, total), nil
+		case declared >= 0 && err == io.EOF:
+			return nil, io.ErrUnexpectedEOF
+		case err != nil:
+			return nil, err
+		}
 	}
-	if n > limit {
-		return nil, ErrBodyTooLarge
+}
+
+func joinBlocks(blocks []*[blockSize]byte, total int64) []byte {
+	out := make([]byte, total)
+	off := 0
+	for _, b := range blocks {
+		off += copy(out[off:], b[:])
 	}
-	return bytes.Clone(buf.Bytes()), nil
+	return out
 }
 
 // Begin runs the first rows of the handler table: AllowPost, then Read.
@@ -162,11 +209,13 @@ func Error(w http.ResponseWriter, status int, msg string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
 	b, _ := json.Marshal(struct {
 		Error string `json:"error"`
 	}{msg})
-	_, _ = w.Write(append(b, '\n'))
+	b = append(b, '\n')
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }
 
 // Unauthorized writes the generic 401 answer.
@@ -210,9 +259,14 @@ func JSON(w http.ResponseWriter, status int, v any) error {
 	return nil
 }
 
-// JSONBytes writes status and b, which is already JSON.
+// JSONBytes writes status and b, which is already JSON. It declares the
+// Content-Length, so an answer that is flushed while the handler is still
+// running (Botcopy's deadline fallback) is complete on the wire at once
+// instead of waiting for the last chunk of a chunked encoding.
 func JSONBytes(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

@@ -137,3 +137,66 @@ func TestAuth(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, none.OK(httptest.NewRequest("POST", "/", nil)))
 }
+
+// stingyBody is a connection that declared a large body and sends n bytes:
+// it records the largest buffer it was offered to fill.
+type stingyBody struct {
+	left    int
+	offered int
+}
+
+func (s *stingyBody) Read(p []byte) (int, error) {
+	s.offered = max(s.offered, len(p))
+	if s.left == 0 {
+		return 0, io.ErrUnexpectedEOF // the caller hung up
+	}
+	n := min(len(p), s.left)
+	for i := range p[:n] {
+		p[i] = 'x'
+	}
+	s.left -= n
+	return n, nil
+}
+
+func TestReadBodyMemoryFollowsBytesReceived(t *testing.T) {
+	// 1 MiB declared, nothing sent: no buffer beyond one block may be set
+	// aside for it (it was a 1 MiB allocation per connection).
+	body := &stingyBody{}
+	r := httptest.NewRequest("POST", "/", body)
+	r.ContentLength = 1 << 20
+	_, err := ReadBody(r, 1<<20)
+	require.Error(t, err)
+	assert.LessOrEqual(t, body.offered, blockSize)
+
+	// 100 KiB declared and sent: read whole, through blocks.
+	body = &stingyBody{left: 100 << 10}
+	r = httptest.NewRequest("POST", "/", body)
+	r.ContentLength = 100 << 10
+	b, err := ReadBody(r, 1<<20)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Repeat("x", 100<<10), string(b))
+	assert.LessOrEqual(t, body.offered, blockSize)
+
+	// A declared body that ends early is an error, not a short read.
+	body = &stingyBody{left: 40 << 10}
+	r = httptest.NewRequest("POST", "/", body)
+	r.ContentLength = 100 << 10
+	_, err = ReadBody(r, 1<<20)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+
+	// Unknown length, exactly a multiple of the block size.
+	r = httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("y", 2*blockSize)))
+	r.ContentLength = -1
+	b, err = ReadBody(r, 1<<20)
+	require.NoError(t, err)
+	assert.Len(t, b, 2*blockSize)
+}
+
+func TestAnswersDeclareTheirLength(t *testing.T) {
+	rec := httptest.NewRecorder()
+	JSONBytes(rec, 200, []byte(`{"a":1}`))
+	assert.Equal(t, "7", rec.Header().Get("Content-Length"))
+	rec = httptest.NewRecorder()
+	Unauthorized(rec)
+	assert.Equal(t, fmt.Sprint(rec.Body.Len()), rec.Header().Get("Content-Length"))
+}
