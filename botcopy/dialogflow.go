@@ -62,9 +62,17 @@ type dfResponse struct {
 }
 
 func parseDialogflow(raw json.RawMessage) (*DialogflowView, error) {
+	v, err := readDialogflow(raw)
+	if err != nil {
+		return nil, fmt.Errorf("botcopy: read Dialogflow response: %w", err)
+	}
+	return v, nil
+}
+
+func readDialogflow(raw json.RawMessage) (*DialogflowView, error) {
 	var r dfResponse
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, fmt.Errorf("botcopy: read Dialogflow response: %w", err)
+		return nil, err
 	}
 	v := &DialogflowView{ResponseID: r.ResponseID, Version: "ES"}
 	q := r.QueryResult

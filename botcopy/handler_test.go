@@ -219,3 +219,33 @@ func TestDeadlineFallbackIsCompleteOverTCP(t *testing.T) {
 	assert.JSONEq(t, `{"paused":true,"minutesPaused":10}`, string(body))
 	assert.False(t, resp.Close, "the connection stays reusable")
 }
+
+// A Dialogflow response whose common fields have the wrong type is a 400
+// naming the field, before the callback: read lazily in the callback it was
+// a 500 that Botcopy would retry forever.
+func TestMalformedDialogflowResponseIs400(t *testing.T) {
+	calls := 0
+	h, err := NewHandler(accessToken, func(_ context.Context, r *HandoverRequest) (Decision, error) {
+		calls++
+		_, err := r.Dialogflow()
+		return Continue(), err
+	}, WithLogger(testLogger(nil)))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, hook(`{"userId":"u","botId":"b","dialogflowResponse":{"queryResult":{"intent":{"displayName":7}}}}`, accessToken))
+	assert.Equal(t, 400, rec.Code)
+	assert.Contains(t, rec.Body.String(), "dialogflowResponse.queryResult.intent.displayName")
+	assert.Zero(t, calls)
+
+	// A well-formed one is read once and handed over.
+	var view *DialogflowView
+	h, err = NewHandler(accessToken, func(_ context.Context, r *HandoverRequest) (Decision, error) {
+		view, err = r.Dialogflow()
+		return Continue(), err
+	}, WithLogger(testLogger(nil)))
+	require.NoError(t, err)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, hook(string(golden.Read(t, "botcopy/doc/webhook_step_one.json")), accessToken))
+	require.Equal(t, 200, rec.Code)
+	require.NotNil(t, view)
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/botwire/botwire/internal/jsonx"
 )
 
 // Token is a secret that arrived in a body (the legacy accessToken). It
@@ -68,6 +70,10 @@ type HandoverRequest struct {
 
 	// Raw is the body as received.
 	Raw json.RawMessage `json:"-"`
+
+	// df is DialogflowResponse read once at parse time; nil for a request
+	// built by hand or without a Dialogflow response.
+	df *DialogflowView
 }
 
 // QueryInput is the customer's message.
@@ -125,8 +131,15 @@ func (r HandoverRequest) Text() string {
 
 // Dialogflow returns a typed view of the common fields of the Dialogflow
 // response, ES or CX, or nil when there is none.
+//
+// ParseRequest and the handler read it while decoding the body, so a
+// response whose common fields have the wrong type is refused with a 400
+// before the callback runs.
 func (r *HandoverRequest) Dialogflow() (*DialogflowView, error) {
-	if len(bytes.TrimSpace(r.DialogflowResponse)) == 0 || string(bytes.TrimSpace(r.DialogflowResponse)) == "null" {
+	if r.df != nil {
+		return r.df, nil
+	}
+	if jsonx.IsNull(r.DialogflowResponse) {
 		return nil, nil
 	}
 	return parseDialogflow(r.DialogflowResponse)
@@ -154,5 +167,21 @@ func decodeRequest(body []byte) (*HandoverRequest, error) {
 		return nil, err
 	}
 	r.Raw = body
+	if !jsonx.IsNull(r.DialogflowResponse) {
+		df, err := readDialogflow(r.DialogflowResponse)
+		if err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				f := *te
+				f.Field = "dialogflowResponse"
+				if te.Field != "" {
+					f.Field += "." + te.Field
+				}
+				return nil, &f
+			}
+			return nil, err
+		}
+		r.df = df
+	}
 	return r, nil
 }

@@ -115,6 +115,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var out []OutboundEvent
 	for i := range events {
 		e := &events[i]
+		if c := e.Info.Contact; c != nil && len(c.mistyped) > 0 {
+			h.logger.DebugContext(r.Context(), "userlike: info.contact fields of an unexpected type were left empty",
+				"fields", c.mistyped, "cid", e.Info.CID)
+		}
 		fn := h.fn
 		if !e.Known() {
 			if h.onUnknown == nil {

@@ -178,3 +178,75 @@ func TestHandlerTwoHeaders(t *testing.T) {
 	h.ServeHTTP(rec, r)
 	assert.Equal(t, 200, rec.Code)
 }
+
+// A modelled payload of the wrong shape is refused with a 400 naming the
+// field before the callback runs: with the natural callback
+// (m, err := e.Message(); return err) it used to be a 500, which Userlike
+// redelivers although it can never succeed.
+func TestMalformedKnownPayloadIs400(t *testing.T) {
+	tests := []struct{ name, body, field string }{
+		{"message body a number", `{"info":{"cid":"c1"},"packet":{"name":"message","payload":{"body":5}}}`, "packet.payload.body"},
+		{"click value a string", `{"info":{"cid":"c1"},"packet":{"name":"click","payload":{"value":"x"}}}`, "packet.payload.value"},
+		{"payload not an object", `{"info":{"cid":"c1"},"packet":{"name":"media","payload":[1]}}`, "packet.payload"},
+		{"second event of a list", `[{"info":{"cid":"c1"},"packet":{"name":"message","payload":{"body":"hi"}}},
+			{"info":{"cid":"c1"},"packet":{"name":"start","payload":{"body":true}}}]`, "[1].packet.payload.body"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			h, err := NewHandler(func(_ context.Context, e *Event, _ *Reply) error {
+				calls++
+				_, err := e.Message()
+				return err
+			}, WithWebhookHeader(hookHeader, hookToken), WithLogger(testLogger(nil)))
+			require.NoError(t, err)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, hook(tt.body, hookToken))
+			assert.Equal(t, 400, rec.Code)
+			assert.Zero(t, calls)
+			assert.Contains(t, rec.Body.String(), tt.field)
+		})
+	}
+
+	// An unmodelled event keeps any payload raw and reaches WithOnUnknown.
+	var got json.RawMessage
+	h, err := NewHandler(func(context.Context, *Event, *Reply) error { return nil },
+		WithWebhookHeader(hookHeader, hookToken), WithLogger(testLogger(nil)),
+		WithOnUnknown(func(_ context.Context, e *Event, _ *Reply) error { got = e.Packet.Payload; return nil }))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, hook(`{"info":{"cid":"c1"},"packet":{"name":"survey","payload":{"body":5}}}`, hookToken))
+	assert.Equal(t, 200, rec.Code)
+	assert.JSONEq(t, `{"body":5}`, string(got))
+}
+
+// info.contact's shape is a guess: a guessed field of another type must not
+// reject the webhook. What decodes is kept, numbers keep their digits, the
+// raw object stays whole, and the mismatch is logged at debug.
+func TestContactOfUnexpectedShapeIsTolerated(t *testing.T) {
+	body := `{"info":{"cid":"c1","contact":{"name":"Ada","custom_fields":[],"mobile_number":4915112345678,
+		"email":{"primary":"a@example.com"},"extra":1}},"packet":{"name":"message","payload":{"body":"hi"}}}`
+	var logs bytes.Buffer
+	var c *Contact
+	h, err := NewHandler(func(_ context.Context, e *Event, _ *Reply) error { c = e.Info.Contact; return nil },
+		WithWebhookHeader(hookHeader, hookToken),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, hook(body, hookToken))
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	require.NotNil(t, c)
+	assert.Equal(t, "Ada", c.Name)
+	assert.Equal(t, "4915112345678", c.MobileNumber)
+	assert.Empty(t, c.CustomFields)
+	assert.Empty(t, c.Email)
+	assert.Contains(t, string(c.Raw), `"extra":1`)
+	assert.Contains(t, logs.String(), "level=DEBUG")
+	assert.Contains(t, logs.String(), "custom_fields")
+	assert.Contains(t, logs.String(), "email")
+
+	// An info.contact that is not an object at all is still malformed.
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, hook(`{"info":{"cid":"c1","contact":"Ada"},"packet":{"name":"start"}}`, hookToken))
+	assert.Equal(t, 400, rec.Code)
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/botwire/botwire/internal/jsonx"
 )
@@ -39,6 +40,10 @@ type Event struct {
 
 	// Raw is the event as received.
 	Raw json.RawMessage `json:"-"`
+
+	// typed is the payload decoded once when the event was parsed (a
+	// *MessagePayload, *ClickPayload, ...), nil for an Event built by hand.
+	typed any
 }
 
 // Info describes the chatbot session.
@@ -60,6 +65,12 @@ type Info struct {
 // Contact is the contact of the conversation. The doc does not show its
 // shape; the fields below are inferred from the contact_update action and
 // may be empty. Raw keeps the object as received.
+//
+// Because the shape is a guess, a field of an unexpected type never rejects
+// the webhook: a number where a string was guessed keeps its digits
+// ("mobile_number": 4915112345678), any other mismatch ("custom_fields": [])
+// leaves the field empty, the rest still decodes, and the handler logs the
+// field names at debug level.
 type Contact struct {
 	Name               string         `json:"name,omitempty"`                 // inferred
 	Email              string         `json:"email,omitempty"`                // inferred
@@ -68,14 +79,52 @@ type Contact struct {
 	CustomFields       map[string]any `json:"custom_fields,omitempty"`        // inferred
 
 	Raw json.RawMessage `json:"-"`
+
+	mistyped []string // keys whose value did not fit the guessed type
 }
 
-// UnmarshalJSON keeps the raw object beside the inferred fields.
+// UnmarshalJSON keeps the raw object beside the inferred fields, tolerating
+// values of unexpected types (see Contact).
 func (c *Contact) UnmarshalJSON(b []byte) error {
 	type contact Contact
 	var v contact
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
+	err := json.Unmarshal(b, &v)
+	var te *json.UnmarshalTypeError
+	if err != nil && !errors.As(err, &te) {
+		return err // not JSON, or not an object: the body is malformed
+	}
+	if err != nil {
+		// A guessed field has another type: decode the keys one by one.
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(b, &fields); err != nil {
+			return err
+		}
+		v = contact{}
+		for key, raw := range fields {
+			var dst any
+			switch key {
+			case "name":
+				dst = &v.Name
+			case "email":
+				dst = &v.Email
+			case "mobile_number":
+				dst = &v.MobileNumber
+			case "external_customer_id":
+				dst = &v.ExternalCustomerID
+			case "custom_fields":
+				dst = &v.CustomFields
+			default:
+				continue
+			}
+			if s, ok := dst.(*string); ok && jsonx.IsNumber(raw) {
+				*s = string(bytes.TrimSpace(raw))
+				continue
+			}
+			if json.Unmarshal(raw, dst) != nil {
+				v.mistyped = append(v.mistyped, key)
+			}
+		}
+		sort.Strings(v.mistyped)
 	}
 	v.Raw = jsonx.Clone(b)
 	*c = Contact(v)
@@ -182,11 +231,59 @@ func (e *Event) DecodePayload(v any) error {
 func payload[T any](e *Event, names ...string) (*T, error) {
 	for _, n := range names {
 		if e.Packet.Name == n {
+			if v, ok := e.typed.(*T); ok {
+				return v, nil
+			}
 			v := new(T)
 			return v, e.DecodePayload(v)
 		}
 	}
 	return nil, fmt.Errorf("%w: %s payload of a %q event", ErrWrongEvent, names[0], e.Packet.Name)
+}
+
+// newEventPayload returns an empty typed payload for the modelled events whose
+// payload has fields, nil for the others.
+func newEventPayload(name string) any {
+	switch name {
+	case EventStart:
+		return new(StartPayload)
+	case EventMessage:
+		return new(MessagePayload)
+	case EventClick:
+		return new(ClickPayload)
+	case EventMedia:
+		return new(MediaPayload)
+	case EventLocation:
+		return new(LocationPayload)
+	}
+	return nil
+}
+
+// decodeTyped decodes the payload of a modelled event once, at parse time,
+// so a payload of the wrong shape is refused before any callback runs (a
+// 400, not a 500 that the platform would redeliver forever). The error
+// names the field by its path from the event ("packet.payload.body").
+func (e *Event) decodeTyped() error {
+	v := newEventPayload(e.Packet.Name)
+	if v == nil {
+		return nil
+	}
+	if !jsonx.IsNull(e.Packet.Payload) {
+		if err := json.Unmarshal(e.Packet.Payload, v); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				f := *te
+				f.Field = "packet.payload"
+				if te.Field != "" {
+					f.Field += "." + te.Field
+				}
+				return &f
+			}
+			return err
+		}
+	}
+	e.typed = v
+	return nil
 }
 
 // MessagePayload is a message from the contact.
@@ -273,9 +370,12 @@ func (e *Event) CampaignUnsubscribe() (json.RawMessage, error) {
 // is no label). Anything else gives "".
 func (e *Event) Text() string {
 	switch e.Packet.Name {
-	case EventStart, EventMessage:
-		var p MessagePayload
-		if e.DecodePayload(&p) == nil {
+	case EventStart:
+		if p, err := e.Start(); err == nil {
+			return p.Body
+		}
+	case EventMessage:
+		if p, err := e.Message(); err == nil {
 			return p.Body
 		}
 	case EventClick:
@@ -336,6 +436,12 @@ func decodeEvents(data []byte) ([]Event, error) {
 	for i := range events {
 		if events[i].Info.CID == "" {
 			return nil, errNoCID
+		}
+		if err := events[i].decodeTyped(); err != nil {
+			if te, ok := err.(*json.UnmarshalTypeError); ok && t[0] == '[' {
+				te.Field = fmt.Sprintf("[%d].%s", i, te.Field)
+			}
+			return nil, err
 		}
 	}
 	return events, nil

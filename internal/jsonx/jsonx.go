@@ -118,3 +118,9 @@ func IsNull(b []byte) bool {
 	b = bytes.TrimSpace(b)
 	return len(b) == 0 || string(b) == "null"
 }
+
+// IsNumber reports whether b is a JSON number literal.
+func IsNumber(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')) && json.Valid(b)
+}
