@@ -3,6 +3,7 @@ package easydialog
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"path"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/botwire/botwire/internal/golden"
+	"github.com/botwire/botwire/internal/inbound"
 )
 
 // fixtureTypes names the Go type of every file in testdata/easydialog/doc.
@@ -164,7 +166,7 @@ func TestDecodeTolerance(t *testing.T) {
 		}
 	}
 
-	for _, bad := range []string{`null`, `[]`, `"x"`, `{"message":{"providerMsgID":true}}`, `{"message":{"body":[]}}`} {
+	for _, bad := range []string{`null`, `[]`, `"x"`, `{"message":{"providerMsgID":true}}`, `{"message":{"body":[1]}}`, `{"contact":{"zip":{}}}`} {
 		if _, err := ParseRequest([]byte(bad)); err == nil {
 			t.Errorf("ParseRequest(%s) succeeded", bad)
 		}
@@ -217,6 +219,62 @@ func TestTimestampZones(t *testing.T) {
 	for _, bad := range []Timestamp{{"", 1, "+00:00"}, {"yesterday", 1, "+00:00"}, {"2022-06-09 12:26:15", 2, "Mars/Olympus"}} {
 		if _, err := bad.Time(); err == nil {
 			t.Errorf("%+v: want an error", bad)
+		}
+	}
+}
+
+// Easy Dialog is PHP: json_encode writes an empty object as [] and numbers
+// and numeric strings where either may come. Both must decode.
+func TestParseRequestPHPShapes(t *testing.T) {
+	body := `{"serviceUuid":"s","dialogUuid":"d","channel":"viber",
+		"message":{"from":"f","to":[],"providerMsgID":1,"custom":[],
+			"timestamp":{"date":"2022-06-09 12:26:15.904000","timezone_type":"3","timezone":"Europe/Zurich"},
+			"body":{"textMessage":{"content":"hi"},"suggestionsMessage":[]}},
+		"contact":{"uuid":"u","zip":8000,"b_zip":"8001","first_name":"Ada","mobile":41790000000}}`
+	req, err := ParseRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Contact.Zip != "8000" || req.Contact.BZip != "8001" || req.Contact.Mobile != "41790000000" || req.Contact.FirstName != "Ada" {
+		t.Errorf("contact = %+v", req.Contact)
+	}
+	if req.Message.Timestamp.TimezoneType != 3 {
+		t.Errorf("timezone_type = %d", req.Message.Timestamp.TimezoneType)
+	}
+	if req.Message.Text() != "hi" || req.Message.Body.Suggestions == nil {
+		t.Errorf("body = %+v", req.Message.Body)
+	}
+	if len(req.Message.To) != 0 || string(req.Message.Custom) != "[]" {
+		t.Errorf("arrays must stay arrays: to=%v custom=%s", req.Message.To, req.Message.Custom)
+	}
+	if string(req.Raw) != body {
+		t.Error("Raw must be the bytes as received (and signed)")
+	}
+
+	for _, empty := range []string{
+		`{"dialogUuid":"d","message":{"body":{"textMessage":{"content":"hi"}}},"contact":[]}`,
+		`{"dialogUuid":"d","message":{"body":[]},"contact":{}}`,
+		`{"dialogUuid":"d","message":[],"contact":[]}`,
+	} {
+		if _, err := ParseRequest([]byte(empty)); err != nil {
+			t.Errorf("ParseRequest(%s): %v", empty, err)
+		}
+	}
+}
+
+// The 400 names the cause: errors.Unwrap of a two-%w error is nil, so the
+// handler used to say "malformed JSON" for everything.
+func TestParseErrorNamesTheCause(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"message":{"from":`:                     "truncated JSON",
+		`{"message":{"timestamp":{"date":true}}}`: "wrong JSON type for field message.timestamp.date",
+	} {
+		_, err := ParseRequest([]byte(body))
+		if !errors.Is(err, ErrMalformed) {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if got := inbound.SyntaxReason(err); got != want {
+			t.Errorf("%s: reason %q, want %q", body, got, want)
 		}
 	}
 }

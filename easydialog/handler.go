@@ -118,7 +118,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	req, err := ParseRequest(body)
 	if err != nil {
-		inbound.BadRequest(w, inbound.SyntaxReason(errors.Unwrap(err)))
+		inbound.BadRequest(w, inbound.SyntaxReason(err))
 		return
 	}
 	fn := h.fn

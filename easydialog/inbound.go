@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -256,14 +257,33 @@ var ErrMalformed = errors.New("easydialog: malformed request")
 // ParseRequest decodes an inbound request. Unknown fields and unknown body
 // keys are not errors. The returned request's Raw refers to data. It does
 // not check the signature: use VerifySignature on the same bytes first.
+//
+// Easy Dialog is written in PHP, whose json_encode writes an empty object
+// as [] and may write a number as a string or the other way round. The doc
+// is silent on both, so ParseRequest reads them as a Go client expects:
+// "contact": [] and "body": [] are empty objects, "zip": 8000 is the string
+// "8000", "timezone_type": "3" is 3. A body in the documented shape is
+// decoded in one pass; only one that fails on a type is rewritten and
+// decoded again. The error of a malformed body wraps ErrMalformed and the
+// decoding error (truncated JSON, wrong type for a field and its path).
 func ParseRequest(data []byte) (*Request, error) {
 	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
 	req := new(Request)
-	if err := json.Unmarshal(data, req); err != nil {
+	err := json.Unmarshal(data, req)
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if fixed, changed := jsonx.PHPShapes(data, requestType); changed {
+			req = new(Request)
+			err = json.Unmarshal(fixed, req)
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	req.Raw = data
 	return req, nil
 }
+
+var requestType = reflect.TypeFor[Request]()

@@ -23,8 +23,12 @@ type HandlerFunc func(ctx context.Context, req *InboundRequest) error
 //   - 405 with Allow: POST for any other method;
 //   - 401 when X-Secret-Key is missing or wrong (the callback is not called);
 //   - 413 for a body over the limit (WithMaxBodyBytes, default 1 MiB);
-//   - 400 for a body that is not a OneTalk request, so OneTalk does not
-//     redeliver a poison message;
+//   - 400 for a body that is not a OneTalk request. OneTalk redelivers
+//     after any answer other than 200, a 400 included ("OneTalk will try to
+//     send the API request for a limited number of attempts before dropping
+//     request for that message"), so a 400 does not prevent redelivery: it
+//     ends the retries of a poison message quickly, since each attempt is
+//     refused at once without running the callback;
 //   - 200 for a message type this package does not model, without calling
 //     the callback (unless WithOnUnknown is set);
 //   - 500 when the callback returns an error, so OneTalk redelivers; the

@@ -234,3 +234,24 @@ func TestVerifySecret(t *testing.T) {
 	assert.ErrorIs(t, VerifySecret("abc", ""), ErrNoSecret)
 	assert.NotContains(t, VerifySecret("abd", "abc").Error(), "abc")
 }
+
+// A timestamp that is no time (NaN, Infinity, 1e300) is a 400 naming the
+// field; it used to decode as the year -292275055.
+func TestHandlerRefusesImpossibleTimestamps(t *testing.T) {
+	calls := 0
+	h, err := NewHandler(testSecret, func(context.Context, *InboundRequest) error { calls++; return nil },
+		WithLogger(quietLogger(nil)))
+	require.NoError(t, err)
+	for _, ts := range []string{`"NaN"`, `"Infinity"`, `"-Infinity"`, `1e300`, `-1e300`, `"9223372036854775807"`, `"soon"`} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, post(`{"caseID":"C1","message":{"id":"m","type":"text","timestamp":`+ts+`,"text":{"body":"hi"}}}`, testSecret))
+		assert.Equal(t, 400, rec.Code, ts)
+		assert.Contains(t, rec.Body.String(), "message.timestamp", ts)
+	}
+	assert.Zero(t, calls)
+	for _, ts := range []string{`1719934171955`, `"1719934171955"`, `1.719934171955e12`, `null`} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, post(`{"caseID":"C1","message":{"id":"m","type":"text","timestamp":`+ts+`,"text":{"body":"hi"}}}`, testSecret))
+		assert.Equal(t, 200, rec.Code, ts)
+	}
+}

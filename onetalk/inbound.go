@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -182,21 +184,29 @@ func (ms UnixMillis) Time() time.Time {
 	return time.UnixMilli(int64(ms))
 }
 
+// Bounds of a UnixMillis: the years 1 to 9999, the range time.Time prints.
+const (
+	minUnixMillis = -62135596800000
+	maxUnixMillis = 253402300799999
+)
+
 // UnmarshalJSON accepts 1719934171955, "1719934171955", 1.719934171955e12
-// and null.
+// and null. A value that is not a finite time between the years 1 and 9999
+// ("NaN", "Infinity", 1e300) is an *json.UnmarshalTypeError, so the
+// handler answers 400 instead of reading a year -292275055.
 func (ms *UnixMillis) UnmarshalJSON(b []byte) error {
 	b = bytes.Trim(bytes.TrimSpace(b), `"`)
 	if len(b) == 0 || string(b) == "null" {
 		*ms = 0
 		return nil
 	}
-	if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+	if n, err := strconv.ParseInt(string(b), 10, 64); err == nil && n >= minUnixMillis && n <= maxUnixMillis {
 		*ms = UnixMillis(n)
 		return nil
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("onetalk: timestamp %q is not a number", b)
+	if err != nil || math.IsNaN(f) || f < minUnixMillis || f > maxUnixMillis {
+		return &json.UnmarshalTypeError{Value: "timestamp out of range", Type: reflect.TypeFor[UnixMillis]()}
 	}
 	*ms = UnixMillis(f)
 	return nil

@@ -223,8 +223,10 @@ func Unauthorized(w http.ResponseWriter) {
 	Error(w, http.StatusUnauthorized, "unauthorized")
 }
 
-// BadRequest writes 400 for a body that is not the platform's JSON. Answering
-// 4xx, not 5xx, stops the platform from redelivering a poison message.
+// BadRequest writes 400 for a body that is not the platform's JSON. A 4xx,
+// not a 5xx, tells the platform the message can never succeed; a platform
+// that retries any non-200 (OneTalk does, a limited number of times) still
+// redelivers, but each attempt is refused at once.
 func BadRequest(w http.ResponseWriter, reason string) {
 	Error(w, http.StatusBadRequest, reason)
 }

@@ -1,0 +1,53 @@
+package jsonx
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+type phpInner struct {
+	Zip  string `json:"zip"`
+	Kind int    `json:"kind"`
+}
+
+type phpOuter struct {
+	Contact phpInner          `json:"contact"`
+	Ptr     *phpInner         `json:"ptr"`
+	List    []phpInner        `json:"list"`
+	Raw     json.RawMessage   `json:"raw"`
+	Tags    []string          `json:"tags"`
+	Meta    map[string]string `json:"meta"`
+	ID      NumberOrString    `json:"id"`
+	phpEmbedded
+}
+
+type phpEmbedded struct {
+	Score float64 `json:"score"`
+}
+
+func TestPHPShapes(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"contact":[],"ptr":[],"meta":[],"raw":[],"tags":[],"list":[]}`, `{"contact":{},"ptr":{},"meta":{},"raw":[],"tags":[],"list":[]}`},
+		{`{"contact":{"zip":8000,"kind":"3"},"list":[{"zip":-1.5e3},[]]}`, `{"contact":{"zip":"8000","kind":3},"list":[{"zip":"-1.5e3"},{}]}`},
+		{`{"CONTACT":{"Zip":1},"score":"2.5","id":7,"other":[],"meta":{"a":1}}`, `{"CONTACT":{"Zip":"1"},"score":2.5,"id":7,"other":[],"meta":{"a":"1"}}`},
+		{`{"contact":{"kind":"3x","zip":"s\"q"}, "tags" : [ "a" , "b" ] }`, `{"contact":{"kind":"3x","zip":"s\"q"}, "tags" : [ "a" , "b" ] }`},
+		{`{"contact":{"kind":"1.5"}}`, `{"contact":{"kind":"1.5"}}`}, // not an int: left for the decoder to refuse
+	}
+	for _, tt := range tests {
+		got, changed := PHPShapes([]byte(tt.in), reflect.TypeFor[phpOuter]())
+		if string(got) != tt.want || changed != (tt.in != tt.want) {
+			t.Errorf("PHPShapes(%s) = %s, %v; want %s", tt.in, got, changed, tt.want)
+		}
+		if changed {
+			var v phpOuter
+			if err := json.Unmarshal(got, &v); err != nil {
+				t.Errorf("rewritten %s does not decode: %v", got, err)
+			}
+		}
+	}
+	// Not JSON: no panic, whatever comes back.
+	for _, bad := range []string{``, `{`, `{"contact":`, `{"contact":[`, `"`, `{"zip":"`, `[[[`, `{"a"`} {
+		PHPShapes([]byte(bad), reflect.TypeFor[phpOuter]())
+	}
+}
