@@ -1,12 +1,18 @@
 package onetalk
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/botwire/botwire/internal/benchx"
 	"github.com/botwire/botwire/internal/golden"
@@ -59,4 +65,59 @@ func BenchmarkHandwrittenFloor(b *testing.B) {
 		w.WriteHeader(http.StatusOK)
 	})
 	benchx.Run(b, floor, body, http.Header{SecretHeader: {testSecret}})
+}
+
+// BenchmarkModes delivers from 64 concurrent senders to a callback that
+// takes 5 ms, in sync mode and with WithAsync(16, 1024), and reports
+// messages processed per second (503s are redelivered, not counted). The
+// messages go round 64 cases, since one case's messages run one at a time:
+//
+//	go test ./onetalk -run '^$' -bench Modes -benchtime 2000x -count 3
+func BenchmarkModes(b *testing.B) {
+	work := func(ctx context.Context, _ *InboundRequest) error {
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	for _, mode := range []struct {
+		name string
+		opts []Option
+	}{{"sync", nil}, {"async-16x1024", []Option{WithAsync(16, 1024)}}} {
+		b.Run(mode.name, func(b *testing.B) {
+			var processed, refused atomic.Int64
+			h, err := NewHandler(testSecret, func(ctx context.Context, r *InboundRequest) error {
+				defer processed.Add(1)
+				return work(ctx, r)
+			}, mode.opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetParallelism(64 / max(1, runtime.GOMAXPROCS(0)))
+			var sent atomic.Int64
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					body := []byte(fmt.Sprintf(`{"caseID":"case-%d","message":{"id":"m","type":"text","text":{"body":"hi"}}}`, sent.Add(1)%64))
+					for {
+						rec := httptest.NewRecorder()
+						r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+						r.Header.Set(SecretHeader, testSecret)
+						h.ServeHTTP(rec, r)
+						if rec.Code == http.StatusOK {
+							break
+						}
+						refused.Add(1)
+						time.Sleep(time.Millisecond) // OneTalk redelivers later
+					}
+				}
+			})
+			if err := h.Shutdown(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(processed.Load())/time.Since(start).Seconds(), "msgs/s")
+			b.ReportMetric(float64(refused.Load())/float64(b.N), "503s/msg")
+		})
+	}
 }

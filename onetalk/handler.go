@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"sync"
-	"time"
 
 	"github.com/botwire/botwire/internal/inbound"
 )
@@ -90,7 +88,7 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 func (h *Handler) String() string {
 	mode := "sync"
 	if h.pool != nil {
-		mode = fmt.Sprintf("async(%d workers, queue %d)", h.pool.workers, cap(h.pool.jobs))
+		mode = fmt.Sprintf("async(%d workers, queue %d)", h.pool.workers, h.pool.queue)
 	}
 	return fmt.Sprintf("onetalk.Handler{secret: [REDACTED], maxBody: %d, mode: %s}", h.maxBody, mode)
 }
@@ -170,101 +168,4 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	return h.pool.shutdown(ctx)
-}
-
-type job struct {
-	ctx context.Context // the request's values, without its cancellation
-	req *InboundRequest
-	fn  HandlerFunc
-}
-
-type pool struct {
-	h       *Handler
-	workers int
-	timeout time.Duration
-	jobs    chan job
-
-	mu     sync.RWMutex
-	closed bool
-
-	base   context.Context
-	cancel context.CancelFunc
-	done   sync.WaitGroup
-}
-
-func newPool(h *Handler, workers, queue int, timeout time.Duration) *pool {
-	base, cancel := context.WithCancel(context.Background())
-	p := &pool{h: h, workers: workers, timeout: timeout, jobs: make(chan job, queue), base: base, cancel: cancel}
-	p.done.Add(workers)
-	for range workers {
-		go p.work()
-	}
-	return p
-}
-
-func (p *pool) enqueue(ctx context.Context, req *InboundRequest, fn HandlerFunc) bool {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed {
-		return false
-	}
-	select {
-	case p.jobs <- job{ctx: context.WithoutCancel(ctx), req: req, fn: fn}:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *pool) work() {
-	defer p.done.Done()
-	for j := range p.jobs {
-		if p.base.Err() != nil {
-			p.h.logger.Error("onetalk: message dropped at shutdown", "caseID", j.req.CaseID, "messageID", j.req.Message.ID)
-			continue
-		}
-		p.run(j)
-	}
-}
-
-func (p *pool) run(j job) {
-	ctx, cancel := context.WithCancel(j.ctx)
-	defer cancel()
-	stop := context.AfterFunc(p.base, cancel)
-	defer stop()
-	if p.timeout > 0 {
-		var c2 context.CancelFunc
-		ctx, c2 = context.WithTimeout(ctx, p.timeout)
-		defer c2()
-	}
-	if err := p.h.call(ctx, j.req, j.fn); err != nil {
-		// The message was acknowledged already: OneTalk will not redeliver.
-		p.h.logger.ErrorContext(ctx, "onetalk: callback failed (async; message not redelivered)",
-			"caseID", j.req.CaseID, "messageID", j.req.Message.ID, "error", err)
-	}
-}
-
-func (p *pool) shutdown(ctx context.Context) error {
-	p.mu.Lock()
-	if !p.closed {
-		p.closed = true
-		close(p.jobs)
-	}
-	p.mu.Unlock()
-
-	drained := make(chan struct{})
-	go func() {
-		p.done.Wait()
-		close(drained)
-	}()
-	select {
-	case <-drained:
-		p.cancel()
-		return nil
-	case <-ctx.Done():
-		// Running callbacks see their context cancelled and queued messages
-		// are dropped; the workers end as soon as the callbacks return.
-		p.cancel()
-		return ctx.Err()
-	}
 }

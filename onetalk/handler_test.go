@@ -171,7 +171,7 @@ func TestAsyncAcknowledgesThenProcesses(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, post(body, testSecret))
 	assert.Equal(t, 200, rec.Code)
-	require.Eventually(t, func() bool { return len(h.pool.jobs) == 0 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return h.pool.waitingCount() == 0 }, 5*time.Second, time.Millisecond)
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, post(body, testSecret))
 	assert.Equal(t, 200, rec.Code)
@@ -253,5 +253,76 @@ func TestHandlerRefusesImpossibleTimestamps(t *testing.T) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, post(`{"caseID":"C1","message":{"id":"m","type":"text","timestamp":`+ts+`,"text":{"body":"hi"}}}`, testSecret))
 		assert.Equal(t, 200, rec.Code, ts)
+	}
+}
+
+func caseMessage(caseID, text string) *http.Request {
+	return post(`{"caseID":"`+caseID+`","message":{"id":"`+text+`","type":"text","text":{"body":"`+text+`"}}}`, testSecret)
+}
+
+// WithAsync(4, 256) used to run two messages of one case at once, so
+// replies to one customer could leave in the wrong order ([second first]).
+// Messages of one case run in arrival order; other cases run meanwhile.
+func TestAsyncKeepsOrderWithinACase(t *testing.T) {
+	releaseFirst := make(chan struct{})
+	var mu sync.Mutex
+	var ran []string
+	h, err := NewHandler(testSecret, func(ctx context.Context, r *InboundRequest) error {
+		if r.Message.Body() == "A1" {
+			<-releaseFirst
+		}
+		mu.Lock()
+		ran = append(ran, r.Message.Body())
+		mu.Unlock()
+		return nil
+	}, WithAsync(4, 256), WithLogger(quietLogger(nil)))
+	require.NoError(t, err)
+	for _, m := range [][2]string{{"A", "A1"}, {"A", "A2"}, {"B", "B1"}, {"A", "A3"}, {"B", "B2"}} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, caseMessage(m[0], m[1]))
+		require.Equal(t, 200, rec.Code)
+	}
+	// Case B is not held up by case A's slow first message.
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(ran) == 2 }, 5*time.Second, time.Millisecond)
+	mu.Lock()
+	assert.Equal(t, []string{"B1", "B2"}, ran, "A2 must wait for A1")
+	mu.Unlock()
+	close(releaseFirst)
+	require.NoError(t, h.Shutdown(context.Background()))
+	assert.Equal(t, []string{"B1", "B2", "A1", "A2", "A3"}, ran)
+
+	// Under concurrency: 8 cases x 40 messages delivered in order per case,
+	// case deliveries interleaved, each case's callbacks see its order.
+	seen := map[string][]int{}
+	h, err = NewHandler(testSecret, func(ctx context.Context, r *InboundRequest) error {
+		var n int
+		fmt.Sscan(r.Message.Body(), &n)
+		mu.Lock()
+		seen[r.CaseID] = append(seen[r.CaseID], n)
+		mu.Unlock()
+		return nil
+	}, WithAsync(4, 1024), WithLogger(quietLogger(nil)))
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for c := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, caseMessage(fmt.Sprint("case-", c), fmt.Sprint(i)))
+				assert.Equal(t, 200, rec.Code)
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, h.Shutdown(context.Background()))
+	require.Len(t, seen, 8)
+	for c, got := range seen {
+		want := make([]int, 40)
+		for i := range want {
+			want[i] = i
+		}
+		assert.Equal(t, want, got, c)
 	}
 }
