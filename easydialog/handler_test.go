@@ -119,7 +119,7 @@ func TestHandlerBehaviourTable(t *testing.T) {
 		{name: "not an object is 400", req: signedPost([]byte(`[]`), key), wantStatus: 400},
 		{name: "unknown body is 200 without callback", req: signedPost(unknown, key), wantStatus: 200, wantBody: `{"messages":[]}`},
 		{name: "callback error is 500", req: withSig(body, sig), cbErr: errors.New("backend down"), wantStatus: 500, wantCalls: 1},
-		{name: "invalid reply is 500", req: withSig(body, sig), reply: Reply(NewTextMessage("")), wantStatus: 500, wantCalls: 1},
+		{name: "invalid reply is 500", req: withSig(body, sig), reply: Reply(NewPictureMessage("", "")), wantStatus: 500, wantCalls: 1},
 		{name: "nil reply is an empty list", req: withSig(body, sig), wantStatus: 200, wantBody: `{"messages":[]}`, wantCalls: 1},
 		{name: "reply is written", req: withSig(body, sig), reply: Reply(NewTextMessage("Hello John Doe")), wantStatus: 200,
 			wantBody: `{"messages":[{"body":{"textMessage":{"content":"Hello John Doe"}}}]}`, wantCalls: 1},

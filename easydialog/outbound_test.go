@@ -3,7 +3,9 @@ package easydialog
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"path"
 	"strings"
 	"testing"
 
@@ -70,7 +72,10 @@ func TestValidate(t *testing.T) {
 	}{
 		{"empty body", OutboundMessage{}, "body: needs at least one known message"},
 		{"unknown only", OutboundMessage{Body: Body{Unknown: map[string]json.RawMessage{"x": []byte(`{}`)}}}, "needs at least one known message"},
-		{"text empty", NewTextMessage(""), "body.textMessage.content: required"},
+		{"picture and video", OutboundMessage{Body: Body{Picture: &MediaFile{URL: "p"}, Video: &MediaFile{URL: "v"}}},
+			"body: at most one of pictureMessage, videoMessage"},
+		{"location and contact", OutboundMessage{Body: Body{Location: &LocationMessage{Latitude: 1}, Contact: &ContactMessage{Name: "A"}}},
+			"at most one of pictureMessage"},
 		{"picture no url", NewPictureMessage("", "n"), "body.pictureMessage.url: required"},
 		{"video no url", NewVideoMessage("", ""), "body.videoMessage.url: required"},
 		{"audio no url", NewAudioMessage("", ""), "body.audioMessage.url: required"},
@@ -84,12 +89,11 @@ func TestValidate(t *testing.T) {
 		{"no suggestions", NewSuggestionsMessage(), "suggestions: at least 1 suggestion"},
 		{"suggestion label", NewSuggestionsMessage(OpenURL("", "https://x")), "suggestions[0].text: required"},
 		{"open url", NewSuggestionsMessage(OpenURL("Go", "")), "suggestions[0].openUrl.url: required"},
-		{"two actions", NewSuggestionsMessage(Suggestion{Text: "x", Postback: "p", OpenURL: &OpenURLSuggestion{URL: "u"}}),
+		{"two actions", NewSuggestionsMessage(Suggestion{Text: "x", DialNumber: &DialNumberSuggestion{Number: "1"}, OpenURL: &OpenURLSuggestion{URL: "u"}}),
 			"at most one action"},
 		{"dial", NewSuggestionsMessage(DialNumber("Call", "")), "dialNumber.number: required"},
 		{"compose", NewSuggestionsMessage(ComposeMessage("Write", "", "hi")), "composeMessage.number: required"},
 		{"map", NewSuggestionsMessage(ShowMapLocation("Map", 100, 0, "", "")), "showMapLocation.latitude"},
-		{"calendar", NewSuggestionsMessage(CreateCalendarEvent("Add", "T", "", "", "")), "createCalendarEvent.start: required"},
 		{"reply with", NewSuggestionsMessage(ReplyWith("R", "")), "replyWith.postback: required"},
 		{"no cards", NewCardCarouselMessage(), "cardCarouselMessage.content: at least 1 card"},
 		{"empty card", NewCardCarouselMessage(CardContent{}), "cardCarouselMessage.content[0]: needs media"},
@@ -107,8 +111,74 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
-	r := Reply(NewTextMessage("ok"), NewTextMessage(""))
-	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "easydialog: messages[1].body.textMessage.content: required") {
+	r := Reply(NewTextMessage("ok"), NewPictureMessage("", "n"))
+	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "easydialog: messages[1].body.pictureMessage.url: required") {
 		t.Errorf("Response.Validate() = %v", err)
+	}
+}
+
+// Every reply shape the doc shows must pass Validate: a handler answers 500
+// for an invalid reply, so a doc example refused would leave the customer
+// without an answer. The doc's templates use empty strings (5.4, 5.20) and
+// a suggestion with postback data beside its action (5.14).
+//
+// Two templates (5.10 FileListMessage, 5.23 CardCarouselMessage) leave
+// every "url" empty; a medium needs its URL to be delivered, so those stay
+// required and only they may be refused there.
+func TestDocRepliesAreValid(t *testing.T) {
+	urlPlaceholders := map[string]bool{"body_file_list.json": true, "body_card_carousel.json": true}
+	files := golden.Glob(t, "easydialog/doc/*.json")
+	if len(files) < 10 {
+		t.Fatalf("found %d doc fixtures", len(files))
+	}
+	for _, file := range files {
+		name := path.Base(file)
+		data := golden.Read(t, file)
+		switch {
+		case strings.HasPrefix(name, "response_"):
+			var r Response
+			if err := json.Unmarshal(data, &r); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if err := r.Validate(); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		case strings.HasPrefix(name, "body_"):
+			var m OutboundMessage
+			if err := json.Unmarshal(data, &m.Body); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			err := m.Validate()
+			if urlPlaceholders[name] {
+				// Only the url placeholders may be refused: a file or card
+				// medium without a URL cannot be delivered.
+				for _, line := range strings.Split(fmt.Sprint(err), "\n") {
+					if !strings.HasSuffix(line, "url: required") {
+						t.Errorf("%s: %s", name, line)
+					}
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		case strings.HasPrefix(name, "suggestion_"):
+			var s Suggestion
+			if err := json.Unmarshal(data, &s); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			m := NewSuggestionsMessage(s)
+			if err := m.Validate(); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	}
+	withData := NewSuggestionsMessage(Suggestion{Text: "Yes", Postback: "yes", ReplyWith: &ReplyWithSuggestion{Postback: "yes"}})
+	if err := (&withData).Validate(); err != nil {
+		t.Errorf("postback beside replyWith (5.14): %v", err)
+	}
+	empty := NewSuggestionsMessage(Suggestion{Text: "Yes", Postback: "yes", ReplyWith: &ReplyWithSuggestion{}})
+	if err := (&empty).Validate(); err != nil {
+		t.Errorf("postback data stands for an empty replyWith.postback: %v", err)
 	}
 }

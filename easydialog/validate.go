@@ -17,9 +17,21 @@ type FieldError = check.FieldError
 func newValidator() check.Collector { return check.New("easydialog", ErrInvalidResponse) }
 
 // Validate checks what the doc requires of a response: every message has a
-// body with at least one message this package knows, media and links have
-// their URL, coordinates are in range, suggestions have a label and at most
-// one action. An empty response is valid.
+// body with at least one message this package knows and at most one of the
+// exclusive kinds (see below), media and links have their URL, coordinates
+// are in range, suggestions have a label and at most one action. An empty
+// response is valid.
+//
+// The doc (5.2) says a body "can contain TextMessage and SuggestionsMessage,
+// and one of: PictureMessage, VideoMessage, AudioMessage, FileMessage,
+// FileListMessage, LocationMessage, ContactMessage"; a body with two of
+// those seven is refused. Cards are not in that list, so a card or a
+// carousel beside them is left to Easy Dialog.
+//
+// What the doc's own examples show passes: an empty text content (5.4),
+// a calendar event whose fields are all empty (5.20), a suggestion with
+// postback data beside its action (5.14 lists "postback" as the
+// suggestion's data, not as an action).
 func (r *Response) Validate() error {
 	v := newValidator()
 	for i := range r.Messages {
@@ -45,8 +57,15 @@ func (b *Body) validate(v *check.Collector) {
 		v.Add("", "needs at least one known message (textMessage, pictureMessage, ...)")
 		return
 	}
-	if t := b.Text; t != nil {
-		v.Required("textMessage.content", t.Content)
+	exclusive := 0
+	for _, set := range [...]bool{b.Picture != nil, b.Video != nil, b.Audio != nil, b.File != nil,
+		b.FileList != nil, b.Location != nil, b.Contact != nil} {
+		if set {
+			exclusive++
+		}
+	}
+	if exclusive > 1 {
+		v.Add("", "at most one of pictureMessage, videoMessage, audioMessage, fileMessage, fileListMessage, locationMessage, contactMessage, got %d", exclusive)
 	}
 	if p := b.Picture; p != nil {
 		v.Required("pictureMessage.url", p.URL)
@@ -121,18 +140,20 @@ func validateSuggestions(v *check.Collector, list []Suggestion) {
 		v.EnterIndex("suggestions", i)
 		v.Required("text", s.Text)
 		actions := 0
-		for _, set := range [...]bool{s.Postback != "", s.ReplyWith != nil, s.OpenURL != nil, s.DialNumber != nil,
+		for _, set := range [...]bool{s.ReplyWith != nil, s.OpenURL != nil, s.DialNumber != nil,
 			s.ComposeMessage != nil, s.ShowMapLocation != nil, s.CreateCalendarEvent != nil} {
 			if set {
 				actions++
 			}
 		}
 		if actions > 1 {
-			v.Add("", "at most one action (postback, replyWith, openUrl, ...), got %d", actions)
+			v.Add("", "at most one action (replyWith, openUrl, dialNumber, ...), got %d", actions)
 		}
 		switch {
 		case s.ReplyWith != nil:
-			v.Required("replyWith.postback", s.ReplyWith.Postback)
+			if s.Postback == "" {
+				v.Required("replyWith.postback", s.ReplyWith.Postback)
+			}
 		case s.OpenURL != nil:
 			v.Required("openUrl.url", s.OpenURL.URL)
 		case s.DialNumber != nil:
@@ -142,10 +163,6 @@ func validateSuggestions(v *check.Collector, list []Suggestion) {
 		case s.ShowMapLocation != nil:
 			v.Range("showMapLocation.latitude", s.ShowMapLocation.Latitude, -90, 90)
 			v.Range("showMapLocation.longitude", s.ShowMapLocation.Longitude, -180, 180)
-		case s.CreateCalendarEvent != nil:
-			v.Required("createCalendarEvent.title", s.CreateCalendarEvent.Title)
-			v.Required("createCalendarEvent.start", s.CreateCalendarEvent.Start)
-			v.Required("createCalendarEvent.end", s.CreateCalendarEvent.End)
 		}
 		v.Leave()
 	}
