@@ -198,8 +198,9 @@ const (
 )
 
 // fire runs when the deadline passes: it cancels the callback's context
-// and, unless the callback has answered already, writes the fallback and
-// flushes it so Botcopy gets it in time.
+// and, unless the callback has answered already, writes the fallback with
+// its length and flushes it, so Botcopy has the whole answer in time while
+// the callback may still run.
 //
 // A watchdog that fired is never reused, so done is closed at most once.
 func (wd *watchdog) fire() {
@@ -208,10 +209,8 @@ func (wd *watchdog) fire() {
 		return
 	}
 	defer close(wd.done)
-	wd.h.writeDecision(wd.w, wd.h.late(wd.ctx, wd.req))
-	if f, ok := wd.w.(http.Flusher); ok {
-		f.Flush()
-	}
+	b, _ := json.Marshal(wd.h.late(wd.ctx, wd.req)) // a Decision always marshals
+	inbound.JSONNow(wd.w, http.StatusOK, b)
 }
 
 // decide runs the callback on the request's goroutine under the deadline;

@@ -261,16 +261,29 @@ func JSON(w http.ResponseWriter, status int, v any) error {
 	return nil
 }
 
-// JSONBytes writes status and b, which is already JSON. It declares the
-// Content-Length, so an answer that is flushed while the handler is still
-// running (Botcopy's deadline fallback) is complete on the wire at once
-// instead of waiting for the last chunk of a chunked encoding.
+// JSONBytes writes status and b, which is already JSON. net/http declares
+// the length of a small answer written by a handler that returns without
+// flushing; an answer sent while the handler goes on uses JSONNow.
 func JSONBytes(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// JSONNow writes status and b with a declared Content-Length and flushes
+// them, so the answer is complete on the wire while the handler is still
+// running (Botcopy's deadline fallback). Without the length net/http sends
+// a flushed answer chunked, and its last chunk leaves only when the handler
+// returns.
+func JSONNow(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // SyntaxReason turns a json decoding error into a short reason for a 400

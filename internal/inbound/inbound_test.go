@@ -194,8 +194,9 @@ func TestReadBodyMemoryFollowsBytesReceived(t *testing.T) {
 
 func TestAnswersDeclareTheirLength(t *testing.T) {
 	rec := httptest.NewRecorder()
-	JSONBytes(rec, 200, []byte(`{"a":1}`))
+	JSONNow(rec, 200, []byte(`{"a":1}`))
 	assert.Equal(t, "7", rec.Header().Get("Content-Length"))
+	assert.True(t, rec.Flushed)
 	rec = httptest.NewRecorder()
 	Unauthorized(rec)
 	assert.Equal(t, fmt.Sprint(rec.Body.Len()), rec.Header().Get("Content-Length"))
