@@ -120,7 +120,9 @@ func newPayload(name string) any {
 	return nil
 }
 
-// Text formats of a message (text_format).
+// Text formats of a message (text_format). The doc names one value,
+// markdown_v1; any other non-empty value is sent as it is (Userlike may have
+// more, and its plain-text value is not documented).
 const (
 	// FormatMarkdown enables Userlike's markdown tags (documented value).
 	FormatMarkdown = "markdown_v1"
@@ -325,14 +327,18 @@ func ForwardGroup(group, onFailure string) Action {
 // ForwardSkillsPayload forwards to an operator with all the skills
 // (inferred key).
 type ForwardSkillsPayload struct {
-	Skills    []string `json:"skills"`               // inferred
-	OnFailure string   `json:"on_failure,omitempty"` // inferred: the doc names it for the other forwards only
+	Skills []string `json:"skills"` // inferred
+	// OnFailure is "" or OnFailureFeedback, as for the other forwards. The
+	// doc describes forward_failed only for forward_group and forward_any;
+	// whether Userlike honours it here is not documented.
+	OnFailure string `json:"on_failure,omitempty"`
 }
 
 // ForwardSkills ends the bot session and forwards to an operator who has
-// every skill.
-func ForwardSkills(skills ...string) Action {
-	return Action{Name: ActionForwardSkills, Payload: &ForwardSkillsPayload{Skills: skills}}
+// every skill; onFailure may be "" or OnFailureFeedback, as for
+// ForwardGroup and ForwardAny.
+func ForwardSkills(skills []string, onFailure string) Action {
+	return Action{Name: ActionForwardSkills, Payload: &ForwardSkillsPayload{Skills: skills, OnFailure: onFailure}}
 }
 
 // ForwardAnyPayload forwards to any operator of the bot's group.
@@ -354,7 +360,9 @@ type DelayPayload struct {
 }
 
 // Delay delays the following actions of the same reply by d, with the
-// typing indicator.
+// typing indicator. The doc: "Delays only affect subsequent messages in the
+// same response/request": a delay belongs in a webhook reply, or in a
+// Client.Send with WithBatch(true), before the messages it delays.
 func Delay(d time.Duration) Action {
 	return Action{Name: ActionDelay, Payload: &DelayPayload{Seconds: d.Seconds()}}
 }

@@ -83,8 +83,14 @@ func (c *Client) String() string {
 func (c *Client) GoString() string { return c.String() }
 
 // Send triggers actions in session cid, in order. Each action is one
-// request (see WithBatch), and each request first takes a slot of the
-// cid's rate limit. An invalid action is refused before anything is sent.
+// request (see WithBatch), and every attempt of a request, retries
+// included, first takes a slot of the cid's rate limit. An invalid action
+// is refused before anything is sent.
+//
+// A Delay is refused unless WithBatch(true) puts it in one request with
+// the actions after it: "Delays only affect subsequent messages in the same
+// response/request", so alone in its request it would delay nothing. A
+// Delay with nothing after it is refused in either mode.
 func (c *Client) Send(ctx context.Context, cid string, actions ...Action) error {
 	return c.Do(ctx, cid, nil, actions...)
 }
@@ -100,7 +106,7 @@ func (c *Client) SendWithContext(ctx context.Context, cid string, state any, act
 }
 
 // Do validates the actions and posts them with the raw context (nil for
-// none).
+// none), which must be a JSON object of at most 10 KB as for Send.
 func (c *Client) Do(ctx context.Context, cid string, context []byte, actions ...Action) error {
 	if cid == "" {
 		return fmt.Errorf("userlike: cid is required: %w", ErrInvalidAction)
@@ -108,7 +114,15 @@ func (c *Client) Do(ctx context.Context, cid string, context []byte, actions ...
 	if len(actions) == 0 {
 		return fmt.Errorf("userlike: no action to send: %w", ErrInvalidAction)
 	}
+	if context != nil {
+		if err := checkContext(context); err != nil {
+			return err
+		}
+	}
 	if err := ValidateActions(actions...); err != nil {
+		return err
+	}
+	if err := c.checkDelays(actions); err != nil {
 		return err
 	}
 	evs := events(cid, context, actions)
@@ -126,11 +140,29 @@ func (c *Client) Do(ctx context.Context, cid string, context []byte, actions ...
 	return nil
 }
 
+// checkDelays refuses a delay that could delay nothing: one sent in a
+// request of its own, or one with no action after it.
+func (c *Client) checkDelays(actions []Action) error {
+	for i, a := range actions {
+		if a.Name != ActionDelay {
+			continue
+		}
+		switch {
+		case i == len(actions)-1:
+			return fmt.Errorf("userlike: actions[%d]: a delay must come before the actions it delays, and none follows it: %w", i, ErrInvalidAction)
+		case !c.batch:
+			return fmt.Errorf("userlike: actions[%d]: a delay only affects later actions of the same request, and this client sends one action per request: use WithBatch(true) or a webhook reply: %w", i, ErrInvalidAction)
+		}
+	}
+	return nil
+}
+
 func (c *Client) post(ctx context.Context, cid string, body any, evs []OutboundEvent) error {
-	if err := c.limiter.wait(ctx, cid); err != nil {
+	_, err := c.http.PostJSON(ctx, transport.Request{URL: c.url, Body: body, Idempotent: idempotent(evs),
+		BeforeAttempt: func(ctx context.Context) error { return c.limiter.wait(ctx, cid) }})
+	if errors.Is(err, ErrRateLimited) {
 		return err
 	}
-	_, err := c.http.PostJSON(ctx, transport.Request{URL: c.url, Body: body, Idempotent: idempotent(evs)})
 	if err != nil {
 		return fmt.Errorf("userlike: %s: %w", evs[0].Packet.Name, err)
 	}

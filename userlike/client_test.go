@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -225,4 +226,73 @@ func TestNewClient(t *testing.T) {
 		assert.NotContains(t, fmt.Sprintf(f, c), apiToken)
 		assert.NotContains(t, fmt.Sprintf(f, *c), apiToken)
 	}
+}
+
+// Every attempt that reaches Userlike counts against "20 requests per minute
+// that use the same cid": against a server answering 429, one Send made 4
+// requests while the limiter counted 1.
+func TestClientRateLimitCountsRetries(t *testing.T) {
+	c, mt, clock := newTestClient(t)
+	mt.RegisterResponder(http.MethodPost, apiURL, httpmock.NewStringResponder(429, ""))
+	err := c.Send(context.Background(), "c1", Message("x"))
+	require.Error(t, err)
+	assert.Equal(t, 4, mt.GetTotalCallCount())
+
+	// 16 slots are left for c1 in this minute: 4 more Sends of 4 attempts
+	// fit, the next must wait for the window, not reach Userlike.
+	mt.ZeroCallCounters()
+	for range 4 {
+		require.Error(t, c.Send(context.Background(), "c1", Message("x")))
+	}
+	assert.Equal(t, 16, mt.GetTotalCallCount())
+	assert.Empty(t, clock.slept)
+	require.Error(t, c.Send(context.Background(), "c1", Message("x")))
+	assert.NotEmpty(t, clock.slept, "the 21st attempt waited for the window")
+
+	// Failing fast, the attempt over the limit ends the Send.
+	c, mt, _ = newTestClient(t, WithRateLimitWait(false), WithRateLimit(2, time.Minute))
+	mt.RegisterResponder(http.MethodPost, apiURL, httpmock.NewStringResponder(429, ""))
+	assert.ErrorIs(t, c.Send(context.Background(), "c1", Message("x")), ErrRateLimited)
+	assert.Equal(t, 2, mt.GetTotalCallCount())
+}
+
+// "Delays only affect subsequent messages in the same response/request":
+// Send(Message, Delay, Message) used to make three requests, the delay
+// alone in one.
+func TestClientDelayTravelsWithWhatItDelays(t *testing.T) {
+	c, mt, _ := newTestClient(t)
+	mt.RegisterResponder(http.MethodPost, apiURL, httpmock.NewStringResponder(200, ""))
+	err := c.Send(context.Background(), "c1", Message("one"), Delay(2*time.Second), Message("two"))
+	assert.ErrorIs(t, err, ErrInvalidAction)
+	assert.Contains(t, err.Error(), "WithBatch(true)")
+	assert.Zero(t, mt.GetTotalCallCount())
+
+	c, mt, _ = newTestClient(t, WithBatch(true))
+	var bodies []string
+	mt.RegisterResponder(http.MethodPost, apiURL, func(r *http.Request) (*http.Response, error) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+		return httpmock.NewStringResponse(200, ""), nil
+	})
+	require.NoError(t, c.Send(context.Background(), "c1", Message("one"), Delay(2*time.Second), Message("two")))
+	require.Len(t, bodies, 1)
+	assert.Contains(t, bodies[0], `"delay"`)
+
+	err = c.Send(context.Background(), "c1", Message("one"), Delay(time.Second))
+	assert.ErrorIs(t, err, ErrInvalidAction, "a trailing delay delays nothing")
+	assert.Len(t, bodies, 1)
+}
+
+// Client.Do sent any context bytes; the doc's "a JSON object, not bigger
+// than 10 KB" holds there too.
+func TestClientDoChecksContext(t *testing.T) {
+	c, mt, _ := newTestClient(t)
+	mt.RegisterResponder(http.MethodPost, apiURL, httpmock.NewStringResponder(200, ""))
+	ctx := context.Background()
+	for _, bad := range [][]byte{[]byte(`[1]`), []byte(`"x"`), []byte(`{"a":`), []byte(`{"a":"` + strings.Repeat("x", MaxContextBytes) + `"}`)} {
+		assert.Error(t, c.Do(ctx, "c1", bad, Message("x")), "%.20s", bad)
+	}
+	assert.ErrorIs(t, c.Do(ctx, "c1", []byte(`{"a":"`+strings.Repeat("x", MaxContextBytes)+`"}`), Message("x")), ErrContextTooLarge)
+	assert.Zero(t, mt.GetTotalCallCount())
+	require.NoError(t, c.Do(ctx, "c1", []byte(`{"step":"done"}`), Message("x")))
 }

@@ -85,13 +85,19 @@ func marshalContext(v any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("userlike: encode context: %w", err)
 	}
-	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
-		return nil, fmt.Errorf("userlike: context must be a JSON object, got %.20s", b)
+	return b, checkContext(b)
+}
+
+// checkContext enforces the doc's rule for a context: "a JSON object, not
+// bigger than 10 KB".
+func checkContext(b []byte) error {
+	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' || !json.Valid(t) {
+		return fmt.Errorf("userlike: context must be a JSON object, got %.20q: %w", b, ErrInvalidAction)
 	}
 	if len(b) > MaxContextBytes {
-		return nil, fmt.Errorf("%w: %d bytes", ErrContextTooLarge, len(b))
+		return fmt.Errorf("%w: %d bytes", ErrContextTooLarge, len(b))
 	}
-	return b, nil
+	return nil
 }
 
 // Events returns the reply as the events Userlike expects, each with the
@@ -148,9 +154,6 @@ func (a Action) validate(v *check.Collector) {
 	case *MessageAction:
 		v.Required("body", pl.Body)
 		v.MaxLen("body", pl.Body, MaxMessageLen)
-		if pl.TextFormat != "" && pl.TextFormat != FormatMarkdown {
-			v.Add("text_format", "unknown format %q (documented: %q)", pl.TextFormat, FormatMarkdown)
-		}
 	case *ChoicePayload:
 		v.Required("fallback", pl.Fallback)
 		validateChoices(v, pl.Options, 0)
@@ -201,6 +204,7 @@ func (a Action) validate(v *check.Collector) {
 		if len(pl.Skills) == 0 {
 			v.Add("skills", "at least 1 skill")
 		}
+		validateOnFailure(v, pl.OnFailure)
 	case *ForwardGroupPayload:
 		v.Required("group", pl.Group)
 		validateOnFailure(v, pl.OnFailure)

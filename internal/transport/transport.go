@@ -32,6 +32,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -109,6 +110,7 @@ type Client struct {
 	userAgent string
 	policy    RetryPolicy
 	header    http.Header
+	secrets   [][]byte // the header values, redacted from answers
 }
 
 // New builds a Client from cfg. defaultUA is used when cfg.UserAgent is empty.
@@ -156,11 +158,65 @@ func New(cfg Config, defaultUA string) *Client {
 	if c.userAgent == "" {
 		c.userAgent = defaultUA
 	}
+	for _, vs := range c.header {
+		for _, v := range vs {
+			c.secrets = appendSecret(c.secrets, v)
+			if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+				c.secrets = appendSecret(c.secrets, v[7:])
+			}
+		}
+	}
 	rc.CheckRetry = c.checkRetry
+	rc.PrepareRetry = prepareRetry
 	return c
 }
 
-type idempotentKey struct{}
+// appendSecret adds v to the values redacted from answers. A value shorter
+// than 4 bytes would redact ordinary text and is left out.
+func appendSecret(list [][]byte, v string) [][]byte {
+	if len(strings.TrimSpace(v)) < 4 {
+		return list
+	}
+	return append(list, []byte(v))
+}
+
+// redact replaces every credential the client sends in b with [REDACTED]: a
+// platform that echoes the key ("invalid key <key>") must not put it in an
+// error string or a log line. b is returned as it is when it holds none.
+func (c *Client) redact(b []byte) []byte {
+	for _, s := range c.secrets {
+		if bytes.Contains(b, s) {
+			b = bytes.ReplaceAll(b, s, []byte("[REDACTED]"))
+		}
+	}
+	return b
+}
+
+// call is the state of one PostJSON across its attempts, carried in the
+// request's context (retryablehttp's hooks see only the request).
+type call struct {
+	idempotent bool
+	before     func(context.Context) error
+	last       *APIError // the latest non-2xx answer that was retried
+}
+
+type callKey struct{}
+
+func callOf(ctx context.Context) *call {
+	c, _ := ctx.Value(callKey{}).(*call)
+	if c == nil {
+		return &call{}
+	}
+	return c
+}
+
+// prepareRetry runs the request's BeforeAttempt hook before each retry.
+func prepareRetry(req *http.Request) error {
+	if c := callOf(req.Context()); c.before != nil {
+		return c.before(req.Context())
+	}
+	return nil
+}
 
 // Request is one JSON POST.
 type Request struct {
@@ -170,6 +226,9 @@ type Request struct {
 	// Idempotent marks an operation that may safely reach the platform twice
 	// (pause/resume, typing indicators, case and contact updates).
 	Idempotent bool
+	// BeforeAttempt, when set, runs before every attempt, retries included
+	// (a rate limiter takes its slot there). Its error ends the call.
+	BeforeAttempt func(context.Context) error
 }
 
 // Response is a 2xx answer with its body read (capped at MaxErrorBody).
@@ -194,7 +253,8 @@ func (c *Client) PostJSON(ctx context.Context, r Request) (*Response, error) {
 			return nil, fmt.Errorf("encode request: %w", err)
 		}
 	}
-	ctx = context.WithValue(ctx, idempotentKey{}, r.Idempotent)
+	st := &call{idempotent: r.Idempotent, before: r.BeforeAttempt}
+	ctx = context.WithValue(ctx, callKey{}, st)
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, r.URL, payload)
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
@@ -213,26 +273,33 @@ func (c *Client) PostJSON(ctx context.Context, r Request) (*Response, error) {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 
+	if st.before != nil {
+		if err := st.before(ctx); err != nil {
+			return nil, err
+		}
+	}
 	resp, err := c.rc.Do(req)
 	if err != nil {
 		if resp != nil {
 			resp.Body.Close()
 		}
-		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		ctxErr := ctx.Err()
+		switch {
+		case ctxErr != nil && st.last != nil:
+			// The context ended while waiting to retry a non-2xx answer:
+			// keep both, so errors.Is(err, context.DeadlineExceeded) and
+			// errors.As(err, &apiErr) hold.
+			err = &WaitError{Err: ctxErr, Last: st.last}
+		case ctxErr != nil && !errors.Is(err, ctxErr):
 			err = fmt.Errorf("%w (%v)", ctxErr, err)
 		}
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &APIError{
-			StatusCode: resp.StatusCode,
-			Header:     resp.Header,
-			Body:       body,
-			RetryAfter: retryAfter(resp),
-		}
+		return nil, c.apiError(resp)
 	}
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
 	if readErr != nil {
 		return nil, fmt.Errorf("read response: %w", readErr)
 	}
@@ -245,15 +312,61 @@ func passthrough(resp *http.Response, err error, _ int) (*http.Response, error) 
 	return resp, err
 }
 
+// apiError reads a non-2xx answer into an *APIError, its body capped and
+// with the client's credentials redacted.
+func (c *Client) apiError(resp *http.Response) *APIError {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
+	return &APIError{
+		StatusCode: resp.StatusCode,
+		Header:     resp.Header,
+		Body:       c.redact(body),
+		RetryAfter: retryAfter(resp),
+	}
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// WaitError is returned when the context ends while the client waits to
+// retry a non-2xx answer. It wraps both the context's error and the last
+// *APIError.
+type WaitError struct {
+	Err  error     // context.Canceled or context.DeadlineExceeded
+	Last *APIError // the answer that was to be retried
+}
+
+// Error reports both causes.
+func (e *WaitError) Error() string {
+	return e.Err.Error() + " while waiting to retry; last answer: " + e.Last.Error()
+}
+
+// Unwrap returns both causes for errors.Is and errors.As.
+func (e *WaitError) Unwrap() []error { return []error{e.Err, e.Last} }
+
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	retry, stop := c.shouldRetry(ctx, resp, err)
+	if retry && err == nil && resp != nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
+		// Keep the answer: if the context ends during the wait, the caller
+		// still learns what the platform said. The body is put back, since
+		// this may be the last attempt, whose answer PostJSON reads.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
+		resp.Body = readCloser{bytes.NewReader(body), resp.Body}
+		callOf(ctx).last = &APIError{StatusCode: resp.StatusCode, Header: resp.Header,
+			Body: c.redact(bytes.Clone(body)), RetryAfter: retryAfter(resp)}
+	}
+	return retry, stop
+}
+
+func (c *Client) shouldRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return false, ctxErr
 	}
 	if c.policy == RetryNever {
 		return false, nil
 	}
-	idempotent, _ := ctx.Value(idempotentKey{}).(bool)
-	idempotent = idempotent || c.policy == RetryAlways
+	idempotent := callOf(ctx).idempotent || c.policy == RetryAlways
 	if err != nil {
 		if NotSent(err) {
 			return true, nil

@@ -90,3 +90,82 @@ func TestRetryPolicyString(t *testing.T) {
 	assert.Equal(t, "RetryAlways", RetryAlways.String())
 	assert.Equal(t, "RetryPolicy(9)", RetryPolicy(9).String())
 }
+
+// When the context ends during the wait before a retry, the caller used to
+// get only "context deadline exceeded"; the platform's answer is kept too.
+func TestContextEndDuringBackoffKeepsTheAnswer(t *testing.T) {
+	mt := httpmock.NewMockTransport()
+	mt.RegisterResponder("POST", "https://x.test/a", func(*http.Request) (*http.Response, error) {
+		r := httpmock.NewStringResponse(503, `{"error":"maintenance"}`)
+		return r, nil
+	})
+	c := New(Config{HTTPClient: &http.Client{Transport: mt}, WaitMin: time.Second, WaitMax: time.Second}, "ua/1")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := c.PostJSON(ctx, Request{URL: "https://x.test/a", Body: []byte(`{}`)})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 503, apiErr.StatusCode)
+	assert.Equal(t, `{"error":"maintenance"}`, string(apiErr.Body))
+	assert.Contains(t, err.Error(), "maintenance")
+	assert.Equal(t, 1, mt.GetTotalCallCount())
+}
+
+// A platform that echoes the key must not put it in an error string, a log
+// line or the stored body: the client knows its credentials and redacts
+// them, raw and in their Bearer form.
+func TestAPIErrorRedactsCredentials(t *testing.T) {
+	const key = "sk_live_8f3a9c1e77"
+	for _, header := range []http.Header{{"Authorization": {"Bearer " + key}}, {"Secret-Key": {key}}} {
+		mt := httpmock.NewMockTransport()
+		mt.RegisterResponder("POST", "https://x.test/a", httpmock.NewStringResponder(401,
+			`{"error":"invalid key `+key+`","hint":"Bearer `+key+`"}`))
+		c := New(Config{HTTPClient: &http.Client{Transport: mt}, Header: header}, "ua/1")
+		_, err := c.PostJSON(context.Background(), Request{URL: "https://x.test/a", Body: []byte(`{}`)})
+		var apiErr *APIError
+		require.ErrorAs(t, err, &apiErr)
+		assert.NotContains(t, err.Error(), key)
+		assert.NotContains(t, string(apiErr.Body), key)
+		assert.Contains(t, string(apiErr.Body), "invalid key [REDACTED]")
+	}
+	// The kept answer of a retried status is redacted as well.
+	mt := httpmock.NewMockTransport()
+	mt.RegisterResponder("POST", "https://x.test/a", httpmock.NewStringResponder(503, `token `+key+` overloaded`))
+	c := New(Config{HTTPClient: &http.Client{Transport: mt}, Header: http.Header{"Secret-Key": {key}},
+		WaitMin: time.Second, WaitMax: time.Second}, "ua/1")
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.PostJSON(ctx, Request{URL: "https://x.test/a", Body: []byte(`{}`)})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), key)
+}
+
+// BeforeAttempt runs before every attempt that reaches the platform,
+// retries included (Userlike's limiter counts each).
+func TestBeforeAttemptRunsForEveryAttempt(t *testing.T) {
+	mt := httpmock.NewMockTransport()
+	mt.RegisterResponder("POST", "https://x.test/a", httpmock.NewStringResponder(429, ``))
+	c := New(Config{HTTPClient: &http.Client{Transport: mt}, WaitMin: time.Millisecond, WaitMax: time.Millisecond}, "ua/1")
+	hooks := 0
+	_, err := c.PostJSON(context.Background(), Request{URL: "https://x.test/a", Body: []byte(`{}`),
+		BeforeAttempt: func(context.Context) error { hooks++; return nil }})
+	require.Error(t, err)
+	assert.Equal(t, 4, mt.GetTotalCallCount())
+	assert.Equal(t, 4, hooks)
+
+	// Its error ends the call without another attempt.
+	mt.ZeroCallCounters()
+	stop := errors.New("rate limited")
+	hooks = 0
+	_, err = c.PostJSON(context.Background(), Request{URL: "https://x.test/a", Body: []byte(`{}`),
+		BeforeAttempt: func(context.Context) error {
+			hooks++
+			if hooks == 2 {
+				return stop
+			}
+			return nil
+		}})
+	require.ErrorIs(t, err, stop)
+	assert.Equal(t, 1, mt.GetTotalCallCount())
+}
