@@ -129,6 +129,19 @@ func TestValidate(t *testing.T) {
 		{"row description 72 ok", NewList("b", "Open", Section{Rows: []Row{{ID: "i", Title: "t", Description: long(72)}}}), ""},
 		{"header without media", btn(ReplyButton{"a", "A"}).WithHeader(Header{Type: TypeImage}), "header.image.link: required"},
 		{"flow cta 31", NewFlow("b", "f1", long(31)), "flowAction.flowCTA: at most 30 characters, got 31"},
+		{"flow cta emoji", NewFlow("b", "f1", "Book now 📅"), "flowAction.flowCTA: must not contain emoji"},
+		{"flow cta flag", NewFlow("b", "f1", "Go 🇩🇪"), "flowCTA: must not contain emoji"},
+		{"flow cta star", NewFlow("b", "f1", "Rate ⭐"), "flowCTA: must not contain emoji"},
+		{"flow cta accents ok", NewFlow("b", "f1", "Réserver à 10 h – 5 €"), ""},
+		{"duplicate button id", btn(ReplyButton{"/agent", "Agent"}, ReplyButton{"/agent", "Human"}),
+			"buttons[1].reply.id: must be unique within the message (same as buttons[0])"},
+		{"duplicate row id in a section", NewList("b", "Open", Section{Rows: []Row{{ID: "x", Title: "A"}, {ID: "x", Title: "B"}}}),
+			"sections[0].rows[1].id: must be unique across all sections (same as sections[0].rows[0])"},
+		{"duplicate row id across sections", NewList("b", "Open", Section{Title: "1", Rows: []Row{{ID: "x", Title: "A"}}},
+			Section{Title: "2", Rows: []Row{{ID: "y", Title: "B"}, {ID: "x", Title: "C"}}}),
+			"sections[1].rows[1].id: must be unique across all sections (same as sections[0].rows[0])"},
+		{"distinct row ids across sections ok", NewList("b", "Open", Section{Title: "1", Rows: []Row{{ID: "x", Title: "A"}}},
+			Section{Title: "2", Rows: []Row{{ID: "y", Title: "A"}}}), ""},
 		{"flow mode", func() OutboundMessage {
 			m := NewFlow("b", "f1", "Go")
 			m.WhatsAppBA.Interactive.FlowAction.FlowMode = "live"

@@ -254,6 +254,12 @@ func (a *ButtonAction) validate(v *check.Collector) {
 				break
 			}
 		}
+		for j := range i {
+			if a.Buttons[j].Reply.ID == b.Reply.ID && b.Reply.ID != "" {
+				v.Add("reply.id", "must be unique within the message (same as buttons[%d])", j)
+				break
+			}
+		}
 		v.Leave()
 	}
 }
@@ -279,6 +285,9 @@ func (a *ListAction) validate(v *check.Collector) {
 		rows += len(s.Rows)
 		for j, r := range s.Rows {
 			v.EnterIndex("rows", j)
+			if si, sj, dup := a.rowWithID(r.ID, i, j); dup {
+				v.Add("id", "must be unique across all sections (same as sections[%d].rows[%d])", si, sj)
+			}
 			v.Required("id", r.ID)
 			v.MaxLen("id", r.ID, MaxRowIDLen)
 			v.Required("title", r.Title)
@@ -293,10 +302,30 @@ func (a *ListAction) validate(v *check.Collector) {
 	}
 }
 
+// rowWithID finds an earlier row (before sections[si].rows[sj]) with id:
+// "Unique identifier for the row", and rows count across all sections.
+func (a *ListAction) rowWithID(id string, si, sj int) (int, int, bool) {
+	if id == "" {
+		return 0, 0, false
+	}
+	for i := 0; i <= si; i++ {
+		for j, r := range a.Sections[i].Rows {
+			if i == si && j >= sj {
+				break
+			}
+			if r.ID == id {
+				return i, j, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
 func (a *FlowAction) validate(v *check.Collector) {
 	v.Required("flowID", a.FlowID)
 	v.Required("flowCTA", a.FlowCTA)
 	v.MaxLen("flowCTA", a.FlowCTA, MaxFlowCTALen)
+	v.NoEmoji("flowCTA", a.FlowCTA)
 	switch a.FlowMode {
 	case "", "draft", "published":
 	default:

@@ -132,3 +132,35 @@ func (c *Collector) Range(field string, v, lo, hi float64) {
 
 // Err returns the recorded problems joined, or nil.
 func (c *Collector) Err() error { return errors.Join(c.errs...) }
+
+// NoEmoji records field when value holds an emoji (WhatsApp's flow CTA:
+// "no emoji").
+func (c *Collector) NoEmoji(field, value string) {
+	for _, r := range value {
+		if IsEmoji(r) {
+			c.Add(field, "must not contain emoji, got %q", r)
+			return
+		}
+	}
+}
+
+// IsEmoji reports whether r is an emoji or a part of one (the variation
+// selector, the zero-width joiner, the keycap). The standard library has no
+// emoji property, so this is the Unicode blocks that hold emoji.
+func IsEmoji(r rune) bool {
+	switch {
+	case r >= 0x1F000 && r <= 0x1FAFF: // mahjong to symbols and pictographs extended-A, flags
+		return true
+	case r >= 0x2600 && r <= 0x27BF: // miscellaneous symbols, dingbats
+		return true
+	case r >= 0x2300 && r <= 0x23FF: // ⌚ ⌛ ⏰ ...
+		return true
+	case r >= 0x2B00 && r <= 0x2BFF: // ⬆ ⭐ ⭕ ...
+		return true
+	case r == 0xFE0F || r == 0x200D || r == 0x20E3 || r == 0x3030 || r == 0x303D || r == 0x3297 || r == 0x3299:
+		return true
+	case r >= 0xE0020 && r <= 0xE007F: // tag sequences of subdivision flags
+		return true
+	}
+	return false
+}
