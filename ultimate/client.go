@@ -87,7 +87,22 @@ func NewClient(apiKey, botID string, opts ...Option) (*Client, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("ultimate: base URL must be an absolute http(s) URL, got %q", base)
 	}
-	cfg.Transport.Header = http.Header{authorizationField: {apiKey}, botIDHeader: {botID}}
+	header := http.Header{}
+	for name, values := range cfg.headers {
+		switch http.CanonicalHeaderKey(name) {
+		case http.CanonicalHeaderKey(authorizationField), http.CanonicalHeaderKey(botIDHeader), "Content-Type", "":
+			return nil, fmt.Errorf("ultimate: WithHeader cannot set %q: the client sets it", name)
+		}
+		for _, v := range values {
+			if v == "" {
+				return nil, fmt.Errorf("ultimate: WithHeader(%q) needs a value", name)
+			}
+			header.Add(name, v)
+		}
+	}
+	header.Set(authorizationField, apiKey)
+	header.Set(botIDHeader, botID)
+	cfg.Transport.Header = header
 	return &Client{
 		base:  strings.TrimRight(base, "/"),
 		botID: botID,

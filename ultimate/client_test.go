@@ -168,3 +168,28 @@ func TestNewClient(t *testing.T) {
 		assert.NotContains(t, fmt.Sprintf(f, *c), testKey)
 	}
 }
+
+// A Zendesk org-wide key goes with an organizationid header; WithHeader
+// sends what the docs add later, and cannot replace the client's own.
+func TestClientOrganizationIDAndHeaders(t *testing.T) {
+	c, mt := newMockClient(t, WithOrganizationID("org-77"), WithHeader("X-Trace", "t1"))
+	var got http.Header
+	mt.RegisterResponder(http.MethodPost, DefaultBaseURL+ConversePath, func(r *http.Request) (*http.Response, error) {
+		got = r.Header.Clone()
+		return httpmock.NewStringResponse(200, ""), nil
+	})
+	require.NoError(t, c.SendText(context.Background(), "00000001", "hi"))
+	assert.Equal(t, "org-77", got.Get("organizationid"))
+	assert.Equal(t, "t1", got.Get("X-Trace"))
+	assert.Equal(t, testKey, got.Get("Authorization"))
+	assert.Equal(t, testBotID, got.Get("botid"))
+
+	for _, name := range []string{"Authorization", "BOTID", "content-type"} {
+		_, err := NewClient(testKey, testBotID, WithHeader(name, "x"))
+		assert.Error(t, err, name)
+	}
+	_, err := NewClient(testKey, testBotID, WithOrganizationID(""))
+	assert.Error(t, err)
+	_, err = NewChatHandler(ChatCallbacks{}, WithoutAuthentication(), WithOrganizationID("org"))
+	assert.Error(t, err, "a client option on a handler is refused")
+}

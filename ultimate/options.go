@@ -14,8 +14,9 @@ import (
 type Option func(*config)
 
 type config struct {
-	optkit.Scope        // shared client and handler settings, webhook auth
-	baseURL      string // client
+	optkit.Scope             // shared client and handler settings, webhook auth
+	baseURL      string      // client
+	headers      http.Header // client: WithOrganizationID, WithHeader
 }
 
 func newConfig(forClient bool, opts []Option) (*config, error) {
@@ -82,3 +83,28 @@ func WithBaseURL(u string) Option {
 // how it authenticates its webhook calls; credentials in the webhook URL
 // (https://user:pass@host/path) are one way to get them sent. Handler only.
 func WithBasicAuth(user, password string) Option { return optkit.BasicAuth[*config](user, password) }
+
+// OrganizationIDHeader carries the organization of an org-wide API key.
+const OrganizationIDHeader = "organizationid"
+
+// WithOrganizationID sends the organizationid header with every call, for
+// an organization-wide API key instead of a bot's own key (Zendesk's
+// authentication page for AI agents: "an organization-wide API key plus an
+// organizationid header"). Pass that key to NewClient as apiKey. Client only.
+func WithOrganizationID(id string) Option { return WithHeader(OrganizationIDHeader, id) }
+
+// WithHeader sends header name with value on every call, for what the API
+// adds after this package was written. Authorization, botid and
+// Content-Type are the client's own and cannot be set this way; NewClient
+// refuses them. Values are redacted from error bodies like the key. Client
+// only.
+func WithHeader(name, value string) Option {
+	return func(c *config) {
+		if c.ClientOnly("WithHeader") {
+			if c.headers == nil {
+				c.headers = http.Header{}
+			}
+			c.headers.Add(name, value)
+		}
+	}
+}
