@@ -23,7 +23,7 @@ func benchDecide(_ context.Context, r *HandoverRequest) (Decision, error) {
 	if r.Text() == "" {
 		return Continue(), nil
 	}
-	return Pause(10), nil
+	return PauseFor(10), nil
 }
 
 func BenchmarkHandler(b *testing.B) {

@@ -125,7 +125,8 @@ func (c *Client) Pause(ctx context.Context, to Target, agent AgentProfile) error
 
 // Resume gives the conversation back to the bot. unpause is UnpauseDefault
 // (or "") to show "... has left the conversation", UnpauseNone to resume
-// silently, or a Dialogflow event name to fire.
+// silently, or a Dialogflow event name to fire. Only a silent resume is
+// retried after an ambiguous failure (see Push).
 func (c *Client) Resume(ctx context.Context, to Target, unpause string) error {
 	return c.Push(ctx, &PushEvent{EventType: PushChannelUpdate, UserID: to.UserID, BotID: to.BotID, UnpauseChatEvent: unpause})
 }
@@ -136,11 +137,13 @@ func (c *Client) Typing(ctx context.Context, to Target) error {
 }
 
 // KeepTyping shows the typing indicator now and every 9 s until stop is
-// called or ctx ends. stop waits for the last push to finish; calling it
-// more than once is safe. Failed pushes go to the logger and do not stop
-// the loop.
+// called or ctx ends. The first push is always made, even when stop is
+// called at once; stop ends the loop and waits for a push in flight to
+// finish (a push is bounded by ctx and the client's timeout, not by stop);
+// calling it more than once is safe. Failed pushes go to the logger and do
+// not stop the loop.
 func (c *Client) KeepTyping(ctx context.Context, to Target) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -154,6 +157,8 @@ func (c *Client) KeepTyping(ctx context.Context, to Target) (stop func()) {
 			select {
 			case <-ctx.Done():
 				return
+			case <-stopped:
+				return
 			case <-t.C:
 			}
 		}
@@ -161,14 +166,18 @@ func (c *Client) KeepTyping(ctx context.Context, to Target) (stop func()) {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			cancel()
+			close(stopped)
 			wg.Wait()
 		})
 	}
 }
 
-// Push validates e and posts it. Channel updates and typing indicators are
-// retried after ambiguous failures; messages are not (RetryIdempotent).
+// Push validates e and posts it. Under RetryIdempotent, typing indicators,
+// pauses and silent resumes (UnpauseNone) are retried after ambiguous
+// failures; what makes the user see something new is not, since it may
+// have been received: a message, and a resume that shows "... has left the
+// conversation" (UnpauseDefault or "") or fires a Dialogflow event (the
+// bot answers).
 func (c *Client) Push(ctx context.Context, e *PushEvent) error {
 	if e == nil {
 		return fmt.Errorf("botcopy: nil push: %w", ErrInvalidPush)
@@ -176,9 +185,20 @@ func (c *Client) Push(ctx context.Context, e *PushEvent) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	_, err := c.http.PostJSON(ctx, transport.Request{URL: c.url, Body: e, Idempotent: e.EventType != PushMessage})
+	_, err := c.http.PostJSON(ctx, transport.Request{URL: c.url, Body: e, Idempotent: e.idempotent()})
 	if err != nil {
 		return fmt.Errorf("botcopy: push %s: %w", e.EventType, err)
 	}
 	return nil
+}
+
+// idempotent reports whether the push may safely reach Botcopy twice.
+func (e *PushEvent) idempotent() bool {
+	switch e.EventType {
+	case PushTyping:
+		return true
+	case PushChannelUpdate:
+		return e.Paused || e.UnpauseChatEvent == UnpauseNone
+	}
+	return false
 }

@@ -80,7 +80,14 @@ func TestClientRetryPolicy(t *testing.T) {
 		{"reset on a message is not retried", func(c *Client) error { return c.SendMessage(ctx, to, "hi") }, reset, 1},
 		{"500 on typing is retried", func(c *Client) error { return c.Typing(ctx, to) }, status(500), 4},
 		{"500 on a pause is retried", func(c *Client) error { return c.Pause(ctx, to, AgentProfile{}) }, status(500), 4},
-		{"reset on a resume is retried", func(c *Client) error { return c.Resume(ctx, to, "") }, reset, 4},
+		{"reset on a silent resume is retried", func(c *Client) error { return c.Resume(ctx, to, UnpauseNone) }, reset, 4},
+		{"500 on a silent resume is retried", func(c *Client) error { return c.Resume(ctx, to, UnpauseNone) }, status(500), 4},
+		// A resume the user sees ("... has left the conversation") or that
+		// fires a Dialogflow event (the bot speaks) is a message send.
+		{"500 on a default resume is not retried", func(c *Client) error { return c.Resume(ctx, to, UnpauseDefault) }, status(500), 1},
+		{"reset on an empty (default) resume is not retried", func(c *Client) error { return c.Resume(ctx, to, "") }, reset, 1},
+		{"500 on an event resume is not retried", func(c *Client) error { return c.Resume(ctx, to, "AGENT_LEFT") }, status(500), 1},
+		{"503 on an event resume is retried", func(c *Client) error { return c.Resume(ctx, to, "AGENT_LEFT") }, status(503), 4},
 		{"503 on a message is retried", func(c *Client) error { return c.SendMessage(ctx, to, "hi") }, status(503), 4},
 		{"dial error on a message is retried", func(c *Client) error { return c.SendMessage(ctx, to, "hi") }, dial, 4},
 		{"401 is not retried", func(c *Client) error { return c.Typing(ctx, to) }, status(401), 1},
@@ -153,5 +160,22 @@ func TestNewClient(t *testing.T) {
 	require.NoError(t, c.Typing(context.Background(), to))
 	for _, f := range []string{"%v", "%+v", "%#v"} {
 		assert.NotContains(t, fmt.Sprintf(f, c)+fmt.Sprintf(f, *c), apiKey)
+	}
+}
+
+// KeepTyping "shows the indicator now": followed at once by stop it used
+// to send nothing, since stop cancelled the first push.
+func TestKeepTypingStopAtOnceStillShowsTyping(t *testing.T) {
+	c, mt := newMockClient(t)
+	var sent atomic.Int32
+	mt.RegisterResponder(http.MethodPost, DefaultBaseURL+PushPath, func(*http.Request) (*http.Response, error) {
+		time.Sleep(5 * time.Millisecond) // a push in flight when stop is called
+		sent.Add(1)
+		return httpmock.NewStringResponse(200, ""), nil
+	})
+	for range 5 {
+		before := sent.Load()
+		c.KeepTyping(context.Background(), to)()
+		assert.Equal(t, before+1, sent.Load(), "one push, finished before stop returned")
 	}
 }

@@ -18,7 +18,7 @@
 //		} else {
 //			err = desk.Show(ctx, r.UserID, r.Text())
 //		}
-//		return botcopy.Pause(10), err
+//		return botcopy.PauseFor(10), err
 //	})
 //
 // The answer (the decision, or the fallback at the deadline) is complete on

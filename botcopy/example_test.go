@@ -19,7 +19,7 @@ func ExampleNewHandler() {
 			if r.Kind() == botcopy.KindTrigger {
 				fmt.Print(botcopy.FormatTranscript(botcopy.Transcript(r.MessageHistory)))
 			}
-			return botcopy.Pause(10), nil
+			return botcopy.PauseFor(10), nil
 		})
 	if err != nil {
 		log.Fatal(err)
@@ -57,7 +57,7 @@ func ExampleHandoverRequest_Kind() {
 		if r.Kind() == botcopy.KindUserMessage {
 			return botcopy.EndLiveChat(), nil
 		}
-		return botcopy.Pause(10), nil
+		return botcopy.PauseFor(10), nil
 	})
 	fake.SetProxy(h)
 	ctx := context.Background()
@@ -73,7 +73,7 @@ func ExampleHandoverRequest_Kind() {
 }
 
 func ExampleDecision() {
-	for _, d := range []botcopy.Decision{botcopy.Pause(5), botcopy.Continue(), botcopy.EndLiveChat()} {
+	for _, d := range []botcopy.Decision{botcopy.PauseFor(5), botcopy.Continue(), botcopy.EndLiveChat()} {
 		fmt.Println(d)
 	}
 	// Output:

@@ -191,8 +191,8 @@ func TestTokenIsRedacted(t *testing.T) {
 
 func TestDecisions(t *testing.T) {
 	for d, want := range map[*Decision]string{
-		ptr(Pause(10)):     `{"paused":true,"minutesPaused":10}`,
-		ptr(Pause(0)):      `{"paused":true}`,
+		ptr(PauseFor(10)):  `{"paused":true,"minutesPaused":10}`,
+		ptr(PauseFor(0)):   `{"paused":true}`,
 		ptr(Continue()):    `{"paused":false}`,
 		ptr(EndLiveChat()): `{"paused":false,"minutesPaused":0}`,
 	} {

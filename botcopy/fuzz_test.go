@@ -43,7 +43,7 @@ func FuzzHandler(f *testing.F) {
 	seed(f)
 	h, err := NewHandler(accessToken, func(_ context.Context, r *HandoverRequest) (Decision, error) {
 		_ = FormatTranscript(Transcript(r.MessageHistory))
-		return Pause(1), nil
+		return PauseFor(1), nil
 	}, WithLogger(testLogger(nil)), WithMaxBodyBytes(1<<16))
 	if err != nil {
 		f.Fatal(err)

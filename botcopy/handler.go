@@ -85,7 +85,7 @@ func NewHandler(accessToken string, fn HandlerFunc, opts ...Option) (*Handler, e
 	}
 	h := &Handler{
 		token: inbound.NewSecret(accessToken), customName: cfg.customName, customValue: inbound.NewSecret(cfg.customValue),
-		fn: fn, deadline: cfg.deadline, fallback: Pause(DefaultMinutesPaused),
+		fn: fn, deadline: cfg.deadline, fallback: PauseFor(DefaultMinutesPaused),
 		onTyping: cfg.onUserTyping, onUnknown: cfg.onUnknown, maxBody: cfg.MaxBody, logger: cfg.Logger,
 		watchdogs: new(sync.Pool),
 	}

@@ -56,13 +56,13 @@ func TestHandlerBehaviourTable(t *testing.T) {
 		{name: "over the limit is 413", req: hook(step1, accessToken), maxBody: 100, status: 413},
 		{name: "wrong Authorization is 401", req: hook(step1, "nope"), status: 401},
 		{name: "no header and no body token is 401", req: hook(noBodyToken, ""), status: 401},
-		{name: "legacy body token is accepted", req: hook(step2, ""), decision: Pause(5), status: 200, body: `{"paused":true,"minutesPaused":5}`, calls: 1},
+		{name: "legacy body token is accepted", req: hook(step2, ""), decision: PauseFor(5), status: 200, body: `{"paused":true,"minutesPaused":5}`, calls: 1},
 		{name: "Bearer prefix is tolerated", req: hook(step2, "Bearer "+accessToken), decision: Continue(), status: 200, body: `{"paused":false}`, calls: 1},
 		{name: "malformed JSON after auth is 400", req: hook(`{"userId":`, accessToken), status: 400},
 		{name: "typing event is 200 without callback", req: hook(`{"userId":"u","botId":"b","eventType":"user_typing"}`, accessToken), status: 200, body: `{}`},
 		{name: "unknown event is 200 without callback", req: hook(`{"userId":"u","eventType":"user_left"}`, accessToken), status: 200, body: `{}`},
 		{name: "callback error is 500", req: hook(step1, accessToken), cbErr: errors.New("ticket system down"), status: 500, calls: 1},
-		{name: "trigger answers the decision", req: hook(step1, accessToken), decision: Pause(10), status: 200, body: `{"paused":true,"minutesPaused":10}`, calls: 1},
+		{name: "trigger answers the decision", req: hook(step1, accessToken), decision: PauseFor(10), status: 200, body: `{"paused":true,"minutesPaused":10}`, calls: 1},
 		{name: "end live chat", req: hook(step2, accessToken), decision: EndLiveChat(), status: 200, body: `{"paused":false,"minutesPaused":0}`, calls: 1},
 	}
 	for _, tt := range tests {
@@ -94,7 +94,7 @@ func TestHandlerBehaviourTable(t *testing.T) {
 }
 
 func TestCustomHeader(t *testing.T) {
-	h, err := NewHandler(accessToken, func(context.Context, *HandoverRequest) (Decision, error) { return Pause(1), nil },
+	h, err := NewHandler(accessToken, func(context.Context, *HandoverRequest) (Decision, error) { return PauseFor(1), nil },
 		WithCustomHeader("X-Proxy-Key", "custom-value"))
 	require.NoError(t, err)
 	body := string(golden.Read(t, "botcopy/doc/webhook_step_two.json"))
@@ -119,7 +119,7 @@ func TestDeadlineAnswersFallback(t *testing.T) {
 		case <-release:
 		}
 		return Continue(), nil
-	}, WithResponseDeadline(20*time.Millisecond), WithFallbackDecision(Pause(3)), WithLogger(testLogger(&logs)))
+	}, WithResponseDeadline(20*time.Millisecond), WithFallbackDecision(PauseFor(3)), WithLogger(testLogger(&logs)))
 	require.NoError(t, err)
 	start := time.Now()
 	rec := httptest.NewRecorder()

@@ -68,7 +68,7 @@ func WithResponseDeadline(d time.Duration) Option {
 }
 
 // WithFallbackDecision sets the answer given when the callback misses the
-// deadline (default Pause(10): a handover in progress keeps the bot
+// deadline (default PauseFor(10): a handover in progress keeps the bot
 // quiet). Handler only.
 func WithFallbackDecision(d Decision) Option {
 	return func(c *config) {

@@ -17,10 +17,10 @@ type Decision struct {
 	MinutesPaused *int `json:"minutesPaused,omitempty"`
 }
 
-// Pause keeps the bot paused for minutes; each later push with a pause
+// PauseFor keeps the bot paused for minutes; each later push with a pause
 // extends it. minutes <= 0 leaves the field out and Botcopy pauses for its
 // default of 10.
-func Pause(minutes int) Decision {
+func PauseFor(minutes int) Decision {
 	if minutes <= 0 {
 		return Decision{Paused: true}
 	}

@@ -26,7 +26,7 @@ func TestHandoverFlowAndPauseState(t *testing.T) {
 		if r.Text() == "bye" {
 			return botcopy.Continue(), nil
 		}
-		return botcopy.Pause(5), nil
+		return botcopy.PauseFor(5), nil
 	})
 	require.NoError(t, err)
 	fake.SetProxy(h)
@@ -126,7 +126,7 @@ func TestPushEndpoint(t *testing.T) {
 func TestTypingEvent(t *testing.T) {
 	var typed string
 	h, err := botcopy.NewHandler("tok", func(context.Context, *botcopy.HandoverRequest) (botcopy.Decision, error) {
-		return botcopy.Pause(1), nil
+		return botcopy.PauseFor(1), nil
 	}, botcopy.WithOnUserTyping(func(_ context.Context, r *botcopy.HandoverRequest) error { typed = r.UserID; return nil }))
 	require.NoError(t, err)
 	fake := botcopytest.NewServer(botcopytest.Config{AccessToken: "tok", Proxy: h})

@@ -58,7 +58,7 @@ func (d *Desk) Handle(ctx context.Context, r *botcopy.HandoverRequest) (botcopy.
 		}
 		d.mu.Unlock()
 	}
-	return botcopy.Pause(botcopy.DefaultMinutesPaused), nil
+	return botcopy.PauseFor(botcopy.DefaultMinutesPaused), nil
 }
 
 // Reply handles one line the agent typed: "/bot" resumes the bot, anything
