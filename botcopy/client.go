@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/internal/transport"
 )
 
@@ -100,12 +101,16 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 }
 
 // String describes the client without its key.
-func (c *Client) String() string {
+func (c Client) String() string {
 	return fmt.Sprintf("botcopy.Client{url: %q, apiKey: [REDACTED]}", c.url)
 }
 
 // GoString describes the client without its key (for %#v).
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %q, %x, ...), on
+// the value and on a pointer, so no verb reaches the secret or a digest of it.
+func (c Client) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, c.String()) }
 
 // SendMessage sends the live agent's text to the user, keeping the bot
 // paused.

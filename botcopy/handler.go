@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/botwire/botwire/internal/inbound"
+	"github.com/botwire/botwire/internal/safefmt"
 )
 
 // HandlerFunc decides, for a trigger or a user message, whether the bot
@@ -105,7 +106,7 @@ func NewHandler(accessToken string, fn HandlerFunc, opts ...Option) (*Handler, e
 }
 
 // String describes the handler without its secrets.
-func (h *Handler) String() string {
+func (h Handler) String() string {
 	custom := "none"
 	if h.customName != "" {
 		custom = h.customName + ": [REDACTED]"
@@ -114,7 +115,11 @@ func (h *Handler) String() string {
 }
 
 // GoString describes the handler without its secrets (for %#v).
-func (h *Handler) GoString() string { return h.String() }
+func (h Handler) GoString() string { return h.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %q, %x, ...), on
+// the value and on a pointer, so no verb reaches the secret or a digest of it.
+func (h Handler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, h.String()) }
 
 // authorize checks the Authorization header, or the legacy body token when
 // the header is absent.

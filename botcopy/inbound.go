@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/botwire/botwire/internal/jsonx"
+	"github.com/botwire/botwire/internal/safefmt"
 )
 
 // Token is a secret that arrived in a body (the legacy accessToken). It
@@ -120,6 +122,24 @@ func (r HandoverRequest) String() string {
 
 // GoString is String, for %#v.
 func (r HandoverRequest) GoString() string { return r.String() }
+
+// Format prints String for every verb, on the value and on a pointer: Raw
+// may hold the legacy access token.
+func (r HandoverRequest) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, r.String()) }
+
+// LogValue is what log/slog records for the request, with any handler (the
+// JSON handler would otherwise marshal the legacy access token): its kind,
+// ids, text and the length of the history.
+func (r HandoverRequest) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("kind", string(r.Kind())),
+		slog.String("userId", r.UserID),
+		slog.String("botId", r.BotID),
+		slog.String("sessionId", r.SessionID),
+		slog.String("text", r.Text()),
+		slog.Int("history", len(r.MessageHistory)),
+	)
+}
 
 // Text returns the customer's message (queryInput.text.text).
 func (r HandoverRequest) Text() string {

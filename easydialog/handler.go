@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 
 	"github.com/botwire/botwire/internal/inbound"
+	"github.com/botwire/botwire/internal/safefmt"
 )
 
 // HandlerFunc answers one inbound message. The returned response (nil means
@@ -94,12 +95,16 @@ func NewHandler(signatureKey string, fn HandlerFunc, opts ...Option) (*Handler, 
 }
 
 // String describes the handler without its key.
-func (h *Handler) String() string {
+func (h Handler) String() string {
 	return fmt.Sprintf("easydialog.Handler{key: [REDACTED], maxBody: %d}", h.maxBody)
 }
 
 // GoString describes the handler without its key (for %#v).
-func (h *Handler) GoString() string { return h.String() }
+func (h Handler) GoString() string { return h.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %q, %x, ...), on
+// the value and on a pointer, so no verb reaches the secret or a digest of it.
+func (h Handler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, h.String()) }
 
 var emptyReply = []byte(`{"messages":[]}`)
 

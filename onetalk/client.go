@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/internal/transport"
 )
 
@@ -51,12 +52,16 @@ func NewClient(oneTalkURL, secretKey string, opts ...Option) (*Client, error) {
 }
 
 // String describes the client without its secret key.
-func (c *Client) String() string {
+func (c Client) String() string {
 	return fmt.Sprintf("onetalk.Client{url: %q, secret: [REDACTED]}", c.url)
 }
 
 // GoString describes the client without its secret key (for %#v).
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %q, %x, ...), on
+// the value and on a pointer, so no verb reaches the secret or a digest of it.
+func (c Client) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, c.String()) }
 
 // SendMessages sends msgs, in order, as the bot's reply in case caseID.
 func (c *Client) SendMessages(ctx context.Context, caseID string, msgs ...OutboundMessage) error {

@@ -66,7 +66,7 @@ func ExampleClient_SendMessages() {
 	}
 	for _, w := range fake.Webhooks() {
 		fmt.Println(w.EventType, len(w.Messages), "messages;",
-			"Secret-Key sent:", fake.Requests()[0].Header.Get(onetalk.ClientSecretHeader) == "secret")
+			"Secret-Key sent:", fake.Requests()[0].RawHeader().Get(onetalk.ClientSecretHeader) == "secret")
 	}
 	// Output: messages 2 messages; Secret-Key sent: true
 }

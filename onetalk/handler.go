@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 
 	"github.com/botwire/botwire/internal/inbound"
+	"github.com/botwire/botwire/internal/safefmt"
 )
 
 // HandlerFunc handles one inbound message. To answer, use a Client: OneTalk
@@ -85,7 +86,7 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 }
 
 // String describes the handler without its secret.
-func (h *Handler) String() string {
+func (h Handler) String() string {
 	mode := "sync"
 	if h.pool != nil {
 		mode = fmt.Sprintf("async(%d workers, queue %d)", h.pool.workers, h.pool.queue)
@@ -94,7 +95,11 @@ func (h *Handler) String() string {
 }
 
 // GoString describes the handler without its secret (for %#v).
-func (h *Handler) GoString() string { return h.String() }
+func (h Handler) GoString() string { return h.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %q, %x, ...), on
+// the value and on a pointer, so no verb reaches the secret or a digest of it.
+func (h Handler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, h.String()) }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

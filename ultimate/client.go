@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/internal/transport"
 )
 
@@ -111,12 +112,16 @@ func NewClient(apiKey, botID string, opts ...Option) (*Client, error) {
 }
 
 // String describes the client without its key.
-func (c *Client) String() string {
+func (c Client) String() string {
 	return fmt.Sprintf("ultimate.Client{base: %q, botID: %q, apiKey: [REDACTED]}", c.base, c.botID)
 }
 
 // GoString describes the client without its key (for %#v).
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %q, %x, ...), on
+// the value and on a pointer, so no verb reaches the secret or a digest of it.
+func (c Client) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, c.String()) }
 
 // Converse validates r and sends it to POST /converse/chat. A 200 only
 // acknowledges it: the virtual agent answers on the chat webhook.

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 
 	"github.com/botwire/botwire/internal/inbound"
+	"github.com/botwire/botwire/internal/safefmt"
 )
 
 // ChatCallbacks handle the chat webhook's events. Every field is optional;
@@ -161,12 +162,16 @@ func NewChatHandler(cb ChatCallbacks, opts ...Option) (*ChatHandler, error) {
 }
 
 // String describes the handler without its credentials.
-func (h *ChatHandler) String() string {
+func (h ChatHandler) String() string {
 	return fmt.Sprintf("ultimate.ChatHandler{auth: %s, maxBody: %d}", h.auth.String(), h.maxBody)
 }
 
 // GoString describes the handler without its credentials (for %#v).
-func (h *ChatHandler) GoString() string { return h.String() }
+func (h ChatHandler) GoString() string { return h.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %q, %x, ...), on
+// the value and on a pointer, so no verb reaches the secret or a digest of it.
+func (h ChatHandler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, h.String()) }
 
 var notImplemented = WithStatus(http.StatusNotImplemented, errors.New("no callback for this event"))
 
@@ -292,12 +297,16 @@ func NewActionHandler(fn ActionFunc, opts ...Option) (*ActionHandler, error) {
 }
 
 // String describes the handler without its credentials.
-func (h *ActionHandler) String() string {
+func (h ActionHandler) String() string {
 	return fmt.Sprintf("ultimate.ActionHandler{auth: %s, maxBody: %d}", h.auth.String(), h.maxBody)
 }
 
 // GoString describes the handler without its credentials (for %#v).
-func (h *ActionHandler) GoString() string { return h.String() }
+func (h ActionHandler) GoString() string { return h.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %q, %x, ...), on
+// the value and on a pointer, so no verb reaches the secret or a digest of it.
+func (h ActionHandler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, h.String()) }
 
 // ServeHTTP implements http.Handler.
 func (h *ActionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/internal/transport"
 )
 
@@ -75,12 +76,16 @@ func NewClient(apiURL, securityToken string, opts ...Option) (*Client, error) {
 }
 
 // String describes the client without its token.
-func (c *Client) String() string {
+func (c Client) String() string {
 	return fmt.Sprintf("userlike.Client{url: %q, token: [REDACTED]}", c.url)
 }
 
 // GoString describes the client without its token (for %#v).
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %q, %x, ...), on
+// the value and on a pointer, so no verb reaches the secret or a digest of it.
+func (c Client) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, c.String()) }
 
 // Send triggers actions in session cid, in order. Each action is one
 // request (see WithBatch), and every attempt of a request, retries

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 
 	"github.com/botwire/botwire/internal/inbound"
+	"github.com/botwire/botwire/internal/safefmt"
 )
 
 // HandlerFunc handles one webhook event. It answers by adding actions to
@@ -82,12 +83,16 @@ func NewHandler(fn HandlerFunc, opts ...Option) (*Handler, error) {
 }
 
 // String describes the handler without its header values.
-func (h *Handler) String() string {
+func (h Handler) String() string {
 	return fmt.Sprintf("userlike.Handler{auth: %s, maxBody: %d}", h.auth.String(), h.maxBody)
 }
 
 // GoString describes the handler without its header values (for %#v).
-func (h *Handler) GoString() string { return h.String() }
+func (h Handler) GoString() string { return h.String() }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %q, %x, ...), on
+// the value and on a pointer, so no verb reaches the secret or a digest of it.
+func (h Handler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, h.String()) }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -20,12 +20,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/botwire/botwire/botcopy"
 	"github.com/botwire/botwire/internal/fakekit"
+	"github.com/botwire/botwire/internal/safefmt"
 )
 
 // Config sets up the fake Botcopy.
@@ -69,6 +71,8 @@ type Push struct {
 	Event  *botcopy.PushEvent // nil when the body was not JSON
 	Status int
 	Err    error
+
+	raw func() http.Header // behind a func: printers never see it
 }
 
 // Server is a fake Botcopy. Its methods are safe for concurrent use.
@@ -76,7 +80,9 @@ type Server struct {
 	// URL is the fake's base URL, for botcopy.WithBaseURL.
 	URL string
 
-	cfg Config
+	// cfg is reached through a func: fmt prints a func as an address, while
+	// a *Config inside a printed Server value would show the credentials.
+	cfg func() *Config
 	srv *httptest.Server
 	kit fakekit.Kit
 
@@ -92,7 +98,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, paused: map[string]time.Time{}}
+	s := &Server{cfg: func() *Config { return &cfg }, paused: map[string]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc(botcopy.PushPath, func(w http.ResponseWriter, r *http.Request) {
 		s.kit.Serve(w, r, s.push, writeError)
@@ -131,14 +137,14 @@ func (s *Server) WaitPushes(ctx context.Context, n int) ([]Push, error) {
 func (s *Server) SetProxy(h http.Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cfg.Proxy, s.cfg.ProxyURL = h, ""
+	s.cfg().Proxy, s.cfg().ProxyURL = h, ""
 }
 
 // SetProxyURL makes the fake call the proxy's webhook at url.
 func (s *Server) SetProxyURL(url string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cfg.Proxy, s.cfg.ProxyURL = nil, url
+	s.cfg().Proxy, s.cfg().ProxyURL = nil, url
 }
 
 // Paused reports whether the bot is paused for userID.
@@ -146,7 +152,7 @@ func (s *Server) Paused(userID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	until, ok := s.paused[userID]
-	return ok && s.cfg.Now().Before(until)
+	return ok && s.cfg().Now().Before(until)
 }
 
 func (s *Server) setPause(userID string, minutes int) {
@@ -156,13 +162,13 @@ func (s *Server) setPause(userID string, minutes int) {
 		delete(s.paused, userID)
 		return
 	}
-	s.paused[userID] = s.cfg.Now().Add(time.Duration(minutes) * time.Minute)
+	s.paused[userID] = s.cfg().Now().Add(time.Duration(minutes) * time.Minute)
 }
 
 func convert(recs []fakekit.Recorded) []Push {
 	out := make([]Push, len(recs))
 	for i, r := range recs {
-		out[i] = Push{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err}
+		out[i] = Push{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
 		var e botcopy.PushEvent
 		if json.Unmarshal(r.Body, &e) == nil {
 			out[i].Event = &e
@@ -190,7 +196,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, body []byte) (int,
 		return fail(http.StatusUnsupportedMediaType, errors.New("content type must be application/json"))
 	}
 	key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if s.cfg.APIKey == "" || key != s.cfg.APIKey {
+	if s.cfg().APIKey == "" || key != s.cfg().APIKey {
 		return fail(http.StatusUnauthorized, errors.New("invalid API key"))
 	}
 	var e botcopy.PushEvent
@@ -216,7 +222,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, body []byte) (int,
 // the trigger context: the proxy gets the message history and Dialogflow's
 // response. A pause decision pauses the bot.
 func (s *Server) Trigger(ctx context.Context, userID, botID string) (*Outcome, error) {
-	body, err := json.Marshal(TriggerRequest(s.cfg.AccessToken, userID, botID))
+	body, err := json.Marshal(TriggerRequest(s.cfg().AccessToken, userID, botID))
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +240,7 @@ func (s *Server) UserMessage(ctx context.Context, userID, botID, text string) (*
 	if !s.Paused(userID) {
 		return &Outcome{ToDialogflow: true}, nil
 	}
-	req := UserMessageRequest(s.cfg.AccessToken, userID, botID, text)
+	req := UserMessageRequest(s.cfg().AccessToken, userID, botID, text)
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
@@ -283,9 +289,9 @@ func (s *Server) apply(userID string, o *Outcome) {
 // call posts body to the proxy with Botcopy's headers under the deadline.
 func (s *Server) call(ctx context.Context, body []byte) (*Outcome, error) {
 	s.mu.Lock()
-	proxy, proxyURL := s.cfg.Proxy, s.cfg.ProxyURL
+	proxy, proxyURL := s.cfg().Proxy, s.cfg().ProxyURL
 	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Deadline)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg().Deadline)
 	defer cancel()
 	var req *http.Request
 	var err error
@@ -300,9 +306,9 @@ func (s *Server) call(ctx context.Context, body []byte) (*Outcome, error) {
 		return nil, errors.New("botcopytest: no proxy configured")
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", s.cfg.AccessToken)
-	if s.cfg.CustomHeader != "" {
-		req.Header.Set(s.cfg.CustomHeader, s.cfg.CustomValue)
+	req.Header.Set("Authorization", s.cfg().AccessToken)
+	if s.cfg().CustomHeader != "" {
+		req.Header.Set(s.cfg().CustomHeader, s.cfg().CustomValue)
 	}
 	start := time.Now()
 	o := &Outcome{}
@@ -324,7 +330,7 @@ func (s *Server) call(ctx context.Context, body []byte) (*Outcome, error) {
 		resp.Body.Close()
 		o.StatusCode = resp.StatusCode
 	}
-	if time.Since(start) > s.cfg.Deadline {
+	if time.Since(start) > s.cfg().Deadline {
 		o.Late = true
 		return o, nil
 	}
@@ -378,4 +384,25 @@ func UserMessageRequest(accessToken, userID, botID, text string) *botcopy.Handov
 		QueryInput:  &botcopy.QueryInput{Text: &botcopy.TextInput{Text: text, LanguageCode: "en"}},
 		QueryParams: &botcopy.QueryParams{Contexts: json.RawMessage(`[]`), Payload: json.RawMessage(`{}`), WebhookHeaders: json.RawMessage(`{}`)},
 	}
+}
+
+// RawHeader returns the headers as the bot's client sent them, credentials
+// included; Header has them masked ("[REDACTED]") so a failing test that
+// prints a recording does not put a key in CI logs.
+func (r Push) RawHeader() http.Header {
+	if r.raw == nil {
+		return r.Header
+	}
+	return r.raw()
+}
+
+// Format prints the config with its credentials masked, for every verb, on
+// the value and on a pointer.
+func (c Config) Format(f fmt.State, verb rune) {
+	safefmt.Format(f, verb, safefmt.Describe(c, "AccessToken", "CustomValue", "APIKey"))
+}
+
+// Format describes the fake without its credentials, for every verb.
+func (s *Server) Format(f fmt.State, verb rune) {
+	safefmt.Format(f, verb, "botcopytest.Server{URL: "+strconv.Quote(s.URL)+"}")
 }

@@ -2,6 +2,7 @@ package botcopytest_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -119,7 +120,8 @@ func TestPushEndpoint(t *testing.T) {
 	ps := fake.Pushes()
 	require.Len(t, ps, 7)
 	assert.Equal(t, 7, ps[0].Event.MinutesPaused)
-	assert.Equal(t, "key", ps[0].Header.Get("Authorization"))
+	assert.Equal(t, "key", ps[0].RawHeader().Get("Authorization"))
+	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", ps[0], ps, ps[0]), "key\"", "the key is masked in what a test prints")
 	golden.JSONEq(t, []byte(`{"eventType":"message","userId":"u1","botId":"b1","paused":true,"minutesPaused":7,"text":"hi"}`), ps[1].Body)
 }
 

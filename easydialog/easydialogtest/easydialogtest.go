@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/botwire/botwire/easydialog"
+	"github.com/botwire/botwire/internal/safefmt"
 )
 
 // Fake is a fake Easy Dialog with one custom adapter configuration.
@@ -234,4 +235,10 @@ func Picture(dialogUUID, url string) *easydialog.Request {
 // Location returns an inbound shared location.
 func Location(dialogUUID string, latitude, longitude float64) *easydialog.Request {
 	return NewRequest(dialogUUID, easydialog.Body{Location: &easydialog.LocationMessage{Latitude: latitude, Longitude: longitude}})
+}
+
+// Format describes the fake without its key, for every verb, on the value
+// and on a pointer.
+func (f Fake) Format(st fmt.State, verb rune) {
+	safefmt.Format(st, verb, "easydialogtest.Fake{key: [REDACTED]}")
 }

@@ -22,17 +22,62 @@ type Fault struct {
 	Drop   bool          // close the connection without answering
 }
 
-// Recorded is one request a fake received and what it answered.
+// Recorded is one request a fake received and what it answered. Header has
+// the credentials masked, so a failing test that prints a recording (fmt,
+// testify's diffs) does not put a key in CI logs; RawHeader has them.
 type Recorded struct {
 	Header http.Header
 	Body   []byte
 	Status int   // 0 when the connection was dropped
 	Err    error // why the fake refused it, if it did
+
+	// raw is behind a func so that printers that read unexported fields
+	// (go-spew, used by testify) cannot show it.
+	raw func() http.Header
+}
+
+// RawHeader returns the request's headers as sent, credentials included.
+func (r Recorded) RawHeader() http.Header {
+	if r.raw == nil {
+		return r.Header
+	}
+	return r.raw()
+}
+
+// credentialHeaders are the headers whose values a recording masks: every
+// platform's authentication header.
+var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie",
+	"Secret-Key", "X-Secret-Key", "Security-Token", "Organizationid"}
+
+// Masked is what a masked header value reads.
+const Masked = "[REDACTED]"
+
+// Mask returns a copy of h with the values of credential headers, and of
+// the extra headers named (a platform's user-chosen webhook header),
+// replaced by Masked.
+func Mask(h http.Header, extra ...string) http.Header {
+	out := h.Clone()
+	for _, names := range [][]string{credentialHeaders, extra} {
+		for _, name := range names {
+			if vs := out.Values(name); len(vs) > 0 {
+				masked := make([]string, len(vs))
+				for i := range masked {
+					masked[i] = Masked
+				}
+				out[http.CanonicalHeaderKey(name)] = masked
+			}
+		}
+	}
+	return out
 }
 
 // Kit records requests and injects faults. Its zero value is ready to use;
 // it is safe for concurrent use.
 type Kit struct {
+	// Sensitive names headers to mask in recordings besides the usual
+	// credential headers. Set it before the first request.
+	Sensitive []string
+
 	mu       sync.Mutex
 	requests []Recorded
 	faults   []Fault
@@ -91,7 +136,8 @@ type Handler func(w http.ResponseWriter, r *http.Request, body []byte) (int, err
 // calls h, and records the outcome. errBody writes a fault's error answer.
 func (k *Kit) Serve(w http.ResponseWriter, r *http.Request, h Handler, errBody func(w http.ResponseWriter, status int, err error)) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 10<<20))
-	rec := Recorded{Header: r.Header.Clone(), Body: body}
+	raw := r.Header.Clone()
+	rec := Recorded{Header: Mask(raw, k.Sensitive...), Body: body, raw: func() http.Header { return raw.Clone() }}
 
 	k.mu.Lock()
 	var fault *Fault

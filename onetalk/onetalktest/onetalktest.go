@@ -32,9 +32,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"time"
 
 	"github.com/botwire/botwire/internal/fakekit"
+	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/onetalk"
 )
 
@@ -47,6 +49,8 @@ type Request struct {
 	// Status is what the fake answered; Err says why it refused, if it did.
 	Status int
 	Err    error
+
+	raw func() http.Header // behind a func: printers never see it
 }
 
 // Fault is an answer the fake gives instead of the normal one: a Status
@@ -59,7 +63,7 @@ type Server struct {
 	// URL is the fake OneTalk URL, for onetalk.NewClient.
 	URL string
 
-	secret string
+	secret *string // behind a pointer: printing a Server value shows no secret
 	srv    *httptest.Server
 	kit    fakekit.Kit
 }
@@ -67,7 +71,7 @@ type Server struct {
 // NewServer starts a fake OneTalk whose chatbot has the given secret key.
 // Close it when done.
 func NewServer(secret string) *Server {
-	s := &Server{secret: secret}
+	s := &Server{secret: &secret}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.kit.Serve(w, r, s.answer, func(w http.ResponseWriter, status int, err error) { reply(w, status, err) })
 	}))
@@ -104,7 +108,7 @@ func (s *Server) Requests() []Request { return convert(s.kit.Requests()) }
 func convert(recs []fakekit.Recorded) []Request {
 	out := make([]Request, len(recs))
 	for i, r := range recs {
-		out[i] = Request{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err}
+		out[i] = Request{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
 		var wh onetalk.WebhookRequest
 		if json.Unmarshal(r.Body, &wh) == nil {
 			out[i].Webhook = &wh
@@ -144,7 +148,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte) (in
 	switch {
 	case r.Method != http.MethodPost:
 		return reply(w, http.StatusMethodNotAllowed, errors.New("method not allowed"))
-	case onetalk.VerifySecret(r.Header.Get(onetalk.ClientSecretHeader), s.secret) != nil:
+	case onetalk.VerifySecret(r.Header.Get(onetalk.ClientSecretHeader), *s.secret) != nil:
 		return reply(w, http.StatusUnauthorized, errors.New("invalid secret key"))
 	case json.Unmarshal(body, &wh) != nil:
 		return reply(w, http.StatusBadRequest, errors.New("body is not a JSON object"))
@@ -180,7 +184,7 @@ func (s *Server) Deliver(ctx context.Context, botURL string, in *onetalk.Inbound
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(onetalk.SecretHeader, s.secret)
+	req.Header.Set(onetalk.SecretHeader, *s.secret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
@@ -201,7 +205,7 @@ func (s *Server) DeliverTo(h http.Handler, in *onetalk.InboundRequest) *httptest
 	}
 	req := httptest.NewRequest(http.MethodPost, "/onetalk", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(onetalk.SecretHeader, s.secret)
+	req.Header.Set(onetalk.SecretHeader, *s.secret)
 	h.ServeHTTP(rec, req)
 	return rec
 }
@@ -289,4 +293,19 @@ func TemplateButton(caseID, payload, text string) *onetalk.InboundRequest {
 		WhatsAppBA: &onetalk.InboundWABA{Type: onetalk.WABAButton,
 			Button: &onetalk.TemplateButton{Payload: payload, Text: text}},
 	})
+}
+
+// RawHeader returns the headers as the bot's client sent them, credentials
+// included; Header has them masked ("[REDACTED]") so a failing test that
+// prints a recording does not put a key in CI logs.
+func (r Request) RawHeader() http.Header {
+	if r.raw == nil {
+		return r.Header
+	}
+	return r.raw()
+}
+
+// Format describes the fake without its secret, for every verb.
+func (s *Server) Format(f fmt.State, verb rune) {
+	safefmt.Format(f, verb, "onetalktest.Server{URL: "+strconv.Quote(s.URL)+"}")
 }

@@ -31,10 +31,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/botwire/botwire/internal/fakekit"
+	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/ultimate"
 )
 
@@ -68,6 +70,8 @@ type Call struct {
 	Widget   *ultimate.WidgetUpdate
 	Status   int
 	Err      error
+
+	raw func() http.Header // behind a func: printers never see it
 }
 
 // Delivery is one webhook call the agent made and the answer it got.
@@ -85,7 +89,9 @@ type Server struct {
 	// URL is the fake's base URL, for ultimate.WithBaseURL.
 	URL string
 
-	cfg Config
+	// cfg is reached through a func: fmt prints a func as an address, while
+	// a *Config inside a printed Server value would show the credentials.
+	cfg func() *Config
 	srv *httptest.Server
 	kit fakekit.Kit
 	out fakekit.Kit // counts deliveries for WaitDeliveries
@@ -106,7 +112,7 @@ type job struct {
 
 // NewServer starts a fake Ultimate. Close it when done.
 func NewServer(cfg Config) *Server {
-	s := &Server{cfg: cfg, waiting: map[string]bool{}, cards: map[string][]ultimate.CarouselCard{},
+	s := &Server{cfg: func() *Config { return &cfg }, waiting: map[string]bool{}, cards: map[string][]ultimate.CarouselCard{},
 		jobs: make(chan job, 1024), closed: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc(ultimate.ConversePath, func(w http.ResponseWriter, r *http.Request) {
@@ -145,7 +151,7 @@ func (s *Server) Calls() []Call {
 	recs := s.kit.Requests()
 	out := make([]Call, len(recs))
 	for i, r := range recs {
-		out[i] = Call{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err}
+		out[i] = Call{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
 		var c ultimate.ConverseRequest
 		var w ultimate.WidgetUpdate
 		if json.Unmarshal(r.Body, &w) == nil && w.EventType != "" && isWidgetEvent(w.EventType) {
@@ -194,9 +200,9 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (int, error) {
 	switch {
 	case r.Method != http.MethodPost:
 		return fail(http.StatusMethodNotAllowed, errors.New("method not allowed"))
-	case s.cfg.APIKey == "" || r.Header.Get("Authorization") != s.cfg.APIKey:
+	case s.cfg().APIKey == "" || r.Header.Get("Authorization") != s.cfg().APIKey:
 		return fail(http.StatusUnauthorized, errors.New("authorization required"))
-	case r.Header.Get("botid") != s.cfg.BotID:
+	case r.Header.Get("botid") != s.cfg().BotID:
 		return fail(http.StatusNotFound, errors.New("bot not found"))
 	}
 	return 0, nil
@@ -341,14 +347,14 @@ func (s *Server) say(id, text string, buttons []ultimate.Button) {
 }
 
 func (s *Server) chat(id string, data map[string]any) (int, []byte) {
-	body, _ := json.Marshal(map[string]any{"botId": s.cfg.BotID, "channel": "chat", "data": data})
-	return s.deliver("chat", fmt.Sprint(data["eventType"]), s.cfg.ChatWebhook, s.cfg.ChatWebhookURL, body)
+	body, _ := json.Marshal(map[string]any{"botId": s.cfg().BotID, "channel": "chat", "data": data})
+	return s.deliver("chat", fmt.Sprint(data["eventType"]), s.cfg().ChatWebhook, s.cfg().ChatWebhookURL, body)
 }
 
 func (s *Server) action(id, name, value string) []ultimate.ActionResult {
-	body, _ := json.Marshal(map[string]any{"botId": s.cfg.BotID, "conversationId": "ultimate-" + id,
+	body, _ := json.Marshal(map[string]any{"botId": s.cfg().BotID, "conversationId": "ultimate-" + id,
 		"platformConversationId": id, "name": name, "data": []any{map[string]any{"key": "orderId", "value": []string{value}}}})
-	status, resp := s.deliver("actions", name, s.cfg.ActionWebhook, s.cfg.ActionWebhookURL, body)
+	status, resp := s.deliver("actions", name, s.cfg().ActionWebhook, s.cfg().ActionWebhookURL, body)
 	var out ultimate.ActionResponse
 	if status == http.StatusOK {
 		_ = json.Unmarshal(resp, &out)
@@ -365,11 +371,11 @@ func (s *Server) deliver(kind, eventType string, h http.Handler, url string, bod
 	}
 	if d.Err == nil {
 		req.Header.Set("Content-Type", "application/json")
-		if s.cfg.WebhookHeader != "" {
-			req.Header.Set(s.cfg.WebhookHeader, s.cfg.WebhookToken)
+		if s.cfg().WebhookHeader != "" {
+			req.Header.Set(s.cfg().WebhookHeader, s.cfg().WebhookToken)
 		}
-		if s.cfg.WebhookUser != "" {
-			req.SetBasicAuth(s.cfg.WebhookUser, s.cfg.WebhookPassword)
+		if s.cfg().WebhookUser != "" {
+			req.SetBasicAuth(s.cfg().WebhookUser, s.cfg().WebhookPassword)
 		}
 		switch {
 		case h != nil:
@@ -394,4 +400,25 @@ func (s *Server) deliver(kind, eventType string, h http.Handler, url string, bod
 	s.mu.Unlock()
 	s.out.Record(fakekit.Recorded{Body: body, Status: d.StatusCode, Err: d.Err}) // wakes WaitDeliveries
 	return d.StatusCode, d.Response
+}
+
+// RawHeader returns the headers as the bot's client sent them, credentials
+// included; Header has them masked ("[REDACTED]") so a failing test that
+// prints a recording does not put a key in CI logs.
+func (r Call) RawHeader() http.Header {
+	if r.raw == nil {
+		return r.Header
+	}
+	return r.raw()
+}
+
+// Format prints the config with its credentials masked, for every verb, on
+// the value and on a pointer.
+func (c Config) Format(f fmt.State, verb rune) {
+	safefmt.Format(f, verb, safefmt.Describe(c, "APIKey", "WebhookToken", "WebhookPassword"))
+}
+
+// Format describes the fake without its credentials, for every verb.
+func (s *Server) Format(f fmt.State, verb rune) {
+	safefmt.Format(f, verb, "ultimatetest.Server{URL: "+strconv.Quote(s.URL)+"}")
 }

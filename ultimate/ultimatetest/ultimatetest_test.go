@@ -99,7 +99,8 @@ func TestScriptedAgent(t *testing.T) {
 	wait(t, fake, 9)
 	assert.Equal(t, "You said: hello", rec.last().Text)
 	for _, call := range fake.Calls() {
-		assert.Equal(t, key, call.Header.Get("Authorization"))
+		assert.Equal(t, key, call.RawHeader().Get("Authorization"))
+		assert.Equal(t, "[REDACTED]", call.Header.Get("Authorization"), "masked in what a test prints")
 		assert.Equal(t, 200, call.Status)
 	}
 }

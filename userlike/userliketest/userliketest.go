@@ -24,10 +24,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/botwire/botwire/internal/fakekit"
+	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/userlike"
 )
 
@@ -55,6 +57,8 @@ type Call struct {
 	Events []userlike.OutboundEvent
 	Status int
 	Err    error
+
+	raw func() http.Header // behind a func: printers never see it
 }
 
 // Result is the bot's answer to one delivered event.
@@ -83,7 +87,9 @@ type Server struct {
 	// URL is the fake API URL, for userlike.NewClient.
 	URL string
 
-	cfg Config
+	// cfg is reached through a func: fmt prints a func as an address, while
+	// a *Config inside a printed Server value would show the credentials.
+	cfg func() *Config
 	srv *httptest.Server
 	kit fakekit.Kit
 
@@ -102,7 +108,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, contexts: map[string]json.RawMessage{}, windows: map[string][]time.Time{}}
+	s := &Server{cfg: func() *Config { return &cfg }, contexts: map[string]json.RawMessage{}, windows: map[string][]time.Time{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.kit.Serve(w, r, s.answer, writeError)
 	}))
@@ -182,7 +188,7 @@ func (s *Server) Reset() {
 func convert(recs []fakekit.Recorded) []Call {
 	out := make([]Call, len(recs))
 	for i, r := range recs {
-		out[i] = Call{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err}
+		out[i] = Call{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
 		out[i].Events, _ = decodeOutbound(r.Body)
 	}
 	return out
@@ -221,7 +227,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte) (in
 	if r.Method != http.MethodPost {
 		return fail(http.StatusMethodNotAllowed, errors.New("method not allowed"))
 	}
-	if r.Header.Get(userlike.TokenHeader) != s.cfg.APIToken || s.cfg.APIToken == "" {
+	if r.Header.Get(userlike.TokenHeader) != s.cfg().APIToken || s.cfg().APIToken == "" {
 		return fail(http.StatusUnauthorized, errors.New("invalid security token"))
 	}
 	evs, err := decodeOutbound(body)
@@ -251,14 +257,14 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte) (in
 func (s *Server) allow(cid string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.cfg.Now()
+	now := s.cfg().Now()
 	var recent []time.Time
 	for _, t := range s.windows[cid] {
 		if now.Sub(t) < time.Minute {
 			recent = append(recent, t)
 		}
 	}
-	if len(recent) >= s.cfg.RateLimit {
+	if len(recent) >= s.cfg().RateLimit {
 		s.windows[cid] = recent
 		return false
 	}
@@ -377,7 +383,28 @@ func (s *Server) Deliver(ctx context.Context, e *userlike.Event) (*Result, error
 
 func (s *Server) header(r *http.Request) {
 	r.Header.Set("Content-Type", "application/json")
-	if s.cfg.WebhookHeader != "" {
-		r.Header.Set(s.cfg.WebhookHeader, s.cfg.WebhookToken)
+	if s.cfg().WebhookHeader != "" {
+		r.Header.Set(s.cfg().WebhookHeader, s.cfg().WebhookToken)
 	}
+}
+
+// RawHeader returns the headers as the bot's client sent them, credentials
+// included; Header has them masked ("[REDACTED]") so a failing test that
+// prints a recording does not put a key in CI logs.
+func (r Call) RawHeader() http.Header {
+	if r.raw == nil {
+		return r.Header
+	}
+	return r.raw()
+}
+
+// Format prints the config with its credentials masked, for every verb, on
+// the value and on a pointer.
+func (c Config) Format(f fmt.State, verb rune) {
+	safefmt.Format(f, verb, safefmt.Describe(c, "WebhookToken", "APIToken"))
+}
+
+// Format describes the fake without its credentials, for every verb.
+func (s *Server) Format(f fmt.State, verb rune) {
+	safefmt.Format(f, verb, "userliketest.Server{URL: "+strconv.Quote(s.URL)+"}")
 }

@@ -1,0 +1,31 @@
+package onetalk_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/botwire/botwire/internal/secrettest"
+	"github.com/botwire/botwire/onetalk"
+	"github.com/botwire/botwire/onetalk/onetalktest"
+)
+
+// No formatting verb on a value or a pointer of a client, a handler or the
+// fake shows the secret or a digest of it.
+func TestNoVerbShowsTheSecret(t *testing.T) {
+	const secret = "sk-onetalk-7f3a9c1e"
+	fake := onetalktest.NewServer(secret)
+	defer fake.Close()
+	c, err := onetalk.NewClient(fake.URL, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := onetalk.NewHandler(secret, func(context.Context, *onetalk.InboundRequest) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendMessages(context.Background(), "C1", onetalk.NewText("hi")); err != nil {
+		t.Fatal(err)
+	}
+	reqs := fake.Requests()
+	secrettest.Check(t, secret, c, h, fake, &reqs[0], &reqs)
+}

@@ -1,0 +1,35 @@
+package userlike_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/botwire/botwire/internal/secrettest"
+	"github.com/botwire/botwire/userlike"
+	"github.com/botwire/botwire/userlike/userliketest"
+)
+
+// No formatting verb on a value or a pointer of a client, a handler, the
+// fake or its config shows a token or a digest of one.
+func TestNoVerbShowsTheTokens(t *testing.T) {
+	const apiToken, hookToken = "ul-api-token-93a1d0", "ul-hook-token-c27e44"
+	cfg := userliketest.Config{WebhookHeader: "API-SECURITY-TOKEN", WebhookToken: hookToken, APIToken: apiToken}
+	fake := userliketest.NewServer(cfg)
+	defer fake.Close()
+	c, err := userlike.NewClient(fake.URL, apiToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := userlike.NewHandler(func(context.Context, *userlike.Event, *userlike.Reply) error { return nil },
+		userlike.WithWebhookHeader("API-SECURITY-TOKEN", hookToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(context.Background(), "c1", userlike.Message("hi")); err != nil {
+		t.Fatal(err)
+	}
+	calls := fake.Calls()
+	for _, secret := range []string{apiToken, hookToken} {
+		secrettest.Check(t, secret, c, h, fake, &cfg, &calls[0], &calls)
+	}
+}
