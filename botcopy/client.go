@@ -13,10 +13,11 @@ import (
 
 	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/internal/transport"
+	"github.com/botwire/botwire/internal/version"
 )
 
 // Version is the botwire release, sent in the default User-Agent.
-const Version = "0.1.0"
+const Version = version.Version
 
 // DefaultBaseURL is Botcopy's API, and PushPath its handover push endpoint.
 const (
@@ -94,7 +95,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	return &Client{
 		url:     strings.TrimRight(base, "/") + PushPath,
 		minutes: minutes,
-		http:    transport.New(cfg.Transport, "botcopy-go/"+Version),
+		http:    transport.New(cfg.Transport, version.UserAgent("botcopy")),
 		logger:  cfg.Transport.Logger,
 		every:   TypingInterval,
 	}, nil
@@ -185,7 +186,7 @@ func (c *Client) KeepTyping(ctx context.Context, to Target) (stop func()) {
 // bot answers).
 func (c *Client) Push(ctx context.Context, e *PushEvent) error {
 	if e == nil {
-		return fmt.Errorf("botcopy: nil push: %w", ErrInvalidPush)
+		return fmt.Errorf("%w: nil push", ErrInvalidPush)
 	}
 	if err := e.Validate(); err != nil {
 		return err

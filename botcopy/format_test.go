@@ -10,6 +10,7 @@ import (
 	"github.com/botwire/botwire/botcopy"
 	"github.com/botwire/botwire/botcopy/botcopytest"
 	"github.com/botwire/botwire/internal/secrettest"
+	"github.com/botwire/botwire/internal/version"
 )
 
 // No formatting verb on a value or a pointer of a client, a handler, a
@@ -37,6 +38,10 @@ func TestNoVerbShowsTheCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	pushes := fake.Pushes()
+	// One release number for every package, in every default User-Agent.
+	if ua := pushes[0].RawHeader().Get("User-Agent"); ua != "botwire-botcopy/"+version.Version || botcopy.Version != version.Version {
+		t.Errorf("User-Agent %q, Version %q; want botwire-botcopy/%s", ua, botcopy.Version, version.Version)
+	}
 	for _, secret := range []string{token, apiKey, custom} {
 		secrettest.Check(t, secret, c, h, req, fake, &cfg, &pushes[0], &pushes)
 	}

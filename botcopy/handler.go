@@ -28,7 +28,7 @@ const DefaultResponseDeadline = 4500 * time.Millisecond
 // Errors of NewHandler and of the authentication check.
 var (
 	ErrNoAccessToken = errors.New("botcopy: empty access token")
-	ErrUnauthorized  = errors.New("botcopy: missing or wrong access token")
+	ErrInvalidToken  = errors.New("botcopy: missing or wrong access token")
 )
 
 // Handler is the http.Handler Botcopy calls (the portal's "Live Chat
@@ -125,14 +125,14 @@ func (h Handler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, h.Stri
 // the header is absent.
 func (h *Handler) authorize(r *http.Request, body []byte) error {
 	if h.customName != "" && !h.customValue.Equal(r.Header.Get(h.customName)) {
-		return ErrUnauthorized
+		return ErrInvalidToken
 	}
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		if len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
 			auth = auth[7:]
 		}
 		if !h.token.Equal(auth) {
-			return ErrUnauthorized
+			return ErrInvalidToken
 		}
 		return nil
 	}
@@ -140,7 +140,7 @@ func (h *Handler) authorize(r *http.Request, body []byte) error {
 		AccessToken string `json:"accessToken"`
 	}
 	if json.Unmarshal(body, &legacy) != nil || !h.token.Equal(legacy.AccessToken) {
-		return ErrUnauthorized
+		return ErrInvalidToken
 	}
 	return nil
 }

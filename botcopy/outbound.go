@@ -87,7 +87,7 @@ type AgentProfile struct {
 }
 
 // ErrInvalidPush is wrapped by every validation error.
-var ErrInvalidPush = errors.New("invalid push")
+var ErrInvalidPush = errors.New("botcopy: invalid push")
 
 // FieldError is a push that breaks a rule: Field is the JSON field,
 // Problem the rule.

@@ -7,7 +7,7 @@ import (
 )
 
 // ErrInvalidResponse is wrapped by every validation error.
-var ErrInvalidResponse = errors.New("invalid response")
+var ErrInvalidResponse = errors.New("easydialog: invalid response")
 
 // FieldError is a response that breaks a rule: Field is the JSON path
 // ("messages[1].body.locationMessage.latitude"), Problem says which rule.

@@ -10,10 +10,11 @@ import (
 
 	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/internal/transport"
+	"github.com/botwire/botwire/internal/version"
 )
 
 // Version is the botwire release, sent in the default User-Agent.
-const Version = "0.1.0"
+const Version = version.Version
 
 // Client calls the chatbot's OneTalk URL: it sends messages and hands over,
 // closes and updates cases. It is immutable and safe for concurrent use.
@@ -48,7 +49,7 @@ func NewClient(oneTalkURL, secretKey string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	cfg.Transport.Header = http.Header{ClientSecretHeader: {secretKey}}
-	return &Client{url: oneTalkURL, http: transport.New(cfg.Transport, "botwire-onetalk/"+Version)}, nil
+	return &Client{url: oneTalkURL, http: transport.New(cfg.Transport, version.UserAgent("onetalk"))}, nil
 }
 
 // String describes the client without its secret key.
@@ -94,7 +95,7 @@ func (c *Client) UpdateContact(ctx context.Context, caseID string, u UpdateConta
 // {"success": false} is an *APIError wrapping ErrRejected.
 func (c *Client) Do(ctx context.Context, r *WebhookRequest) error {
 	if r == nil {
-		return fmt.Errorf("onetalk: nil request: %w", ErrInvalidRequest)
+		return fmt.Errorf("%w: nil request", ErrInvalidRequest)
 	}
 	if err := r.Validate(); err != nil {
 		return err

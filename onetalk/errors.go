@@ -15,8 +15,9 @@ var (
 	// ErrNoSecret: a handler or client was built with an empty secret.
 	ErrNoSecret = errors.New("onetalk: empty secret key")
 	// ErrRejected: OneTalk answered 2xx with {"success": false, ...}. The
-	// chatbot doc does not describe the answer; this reading comes from the
-	// sibling custom-channel API (NOTES §1.2).
+	// chatbot doc does not describe the answer; this reading comes from
+	// OneTalk's custom-channel API, whose OneTalk URL answers
+	// {"success": boolean, "message": string} (plausibly the same backend).
 	ErrRejected = errors.New("onetalk: request rejected")
 )
 

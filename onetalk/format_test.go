@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/botwire/botwire/internal/secrettest"
+	"github.com/botwire/botwire/internal/version"
 	"github.com/botwire/botwire/onetalk"
 	"github.com/botwire/botwire/onetalk/onetalktest"
 )
@@ -27,5 +28,9 @@ func TestNoVerbShowsTheSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := fake.Requests()
+	// One release number for every package, in every default User-Agent.
+	if ua := reqs[0].RawHeader().Get("User-Agent"); ua != "botwire-onetalk/"+version.Version || onetalk.Version != version.Version {
+		t.Errorf("User-Agent %q, Version %q; want botwire-onetalk/%s", ua, onetalk.Version, version.Version)
+	}
 	secrettest.Check(t, secret, c, h, fake, &reqs[0], &reqs)
 }

@@ -38,8 +38,8 @@ const (
 type InboundRequest struct {
 	CaseID      string         `json:"caseID"`
 	ChannelType string         `json:"channelType"`           // "whatsapp", "whatsappba", "telegram", ...
-	ChannelID   string         `json:"channelID,omitempty"`   // newer than the doc (NOTES §1.3)
-	ChannelName string         `json:"channelName,omitempty"` // newer than the doc (NOTES §1.3)
+	ChannelID   string         `json:"channelID,omitempty"`   // newer than the doc: added in its later revision
+	ChannelName string         `json:"channelName,omitempty"` // newer than the doc: added in its later revision
 	Sender      Sender         `json:"sender"`
 	Message     InboundMessage `json:"message"`
 

@@ -69,7 +69,8 @@ func (m *OutboundMessage) UnmarshalJSON(b []byte) error {
 }
 
 // The doc sends a video under the key "image" in three places while its
-// tables say "video" (NOTES §1.6 item 3). decodeVideo accepts either key;
+// tables say "video" (the OneTalk chatbot doc's video examples).
+// decodeVideo accepts either key;
 // encodeVideo writes both, so OneTalk finds the video whichever it reads.
 func decodeVideo[M any](typ string, image, video **M) {
 	if typ != TypeVideo {
@@ -200,7 +201,9 @@ type Row struct {
 	Description string `json:"description,omitempty"`
 }
 
-// FlowAction opens a WhatsApp Flow (newer than the doc, NOTES §1.4).
+// FlowAction opens a WhatsApp Flow. It is newer than the OneTalk chatbot
+// doc this package was written from; the fields and limits come from the
+// doc's later revision (flowCTA "<= 30, no emoji").
 type FlowAction struct {
 	FlowID            string             `json:"flowID"`
 	FlowMode          string             `json:"flowMode,omitempty"`   // "draft" or "published" (default)

@@ -21,7 +21,7 @@ const (
 )
 
 // ErrInvalidRequest is wrapped by every validation error.
-var ErrInvalidRequest = errors.New("invalid request")
+var ErrInvalidRequest = errors.New("onetalk: invalid request")
 
 // FieldError is a request that breaks a documented rule: Field is the JSON
 // path ("messages[0].whatsappba.interactive.buttonAction.buttons"), Problem

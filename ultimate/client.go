@@ -10,13 +10,16 @@ import (
 
 	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/internal/transport"
+	"github.com/botwire/botwire/internal/version"
 )
 
 // Version is the botwire release, sent in the default User-Agent.
-const Version = "0.1.0"
+const Version = version.Version
 
-// DefaultBaseURL is the Chat API's base URL. (The doc's "/chat/converse"
-// and "api.ultimate.com" are wrong; see NOTES §2.2.)
+// DefaultBaseURL is the Chat API's base URL. The draft doc's
+// "/chat/converse" path and "api.ultimate.com" host are wrong: Zendesk's
+// AI agents documentation says "All requests should be made to your API
+// base URL: https://api.ultimate.ai" and "POST /converse/chat".
 const DefaultBaseURL = "https://api.ultimate.ai"
 
 // Paths on the base URL.
@@ -107,7 +110,7 @@ func NewClient(apiKey, botID string, opts ...Option) (*Client, error) {
 	return &Client{
 		base:  strings.TrimRight(base, "/"),
 		botID: botID,
-		http:  transport.New(cfg.Transport, "botwire-ultimate/"+Version),
+		http:  transport.New(cfg.Transport, version.UserAgent("ultimate")),
 	}, nil
 }
 

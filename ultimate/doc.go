@@ -22,7 +22,8 @@
 //
 // The vendor doc is an early draft: the endpoint, the headers, the
 // metadata event, the widget events and the answers come from the
-// corrections in NOTES §2. Decoding is tolerant of the draft's mistakes:
+// published Zendesk AI agents documentation and Ultimate's own API
+// specification and templates. Decoding is tolerant of the draft's mistakes:
 // metaData or metadata as a list or one object, buttons as strings or
 // objects, a missing channel, the literal "saveAs?" key. Package
 // ultimatetest is a fake Ultimate with a scripted virtual agent.

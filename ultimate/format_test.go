@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/botwire/botwire/internal/secrettest"
+	"github.com/botwire/botwire/internal/version"
 	"github.com/botwire/botwire/ultimate"
 	"github.com/botwire/botwire/ultimate/ultimatetest"
 )
@@ -33,6 +34,10 @@ func TestNoVerbShowsTheCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := fake.Calls()
+	// One release number for every package, in every default User-Agent.
+	if ua := calls[0].RawHeader().Get("User-Agent"); ua != "botwire-ultimate/"+version.Version || ultimate.Version != version.Version {
+		t.Errorf("User-Agent %q, Version %q; want botwire-ultimate/%s", ua, ultimate.Version, version.Version)
+	}
 	for _, secret := range []string{key, hookPass} {
 		secrettest.Check(t, secret, c, chat, actions, fake, &cfg, &calls[0], &calls)
 	}

@@ -65,7 +65,7 @@ func (r *ConverseRequest) UnmarshalJSON(b []byte) error {
 }
 
 // ErrInvalidRequest is wrapped by every validation error.
-var ErrInvalidRequest = errors.New("invalid request")
+var ErrInvalidRequest = errors.New("ultimate: invalid request")
 
 // FieldError is a request that breaks a documented rule: Field is the JSON
 // path, Problem says which rule.

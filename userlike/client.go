@@ -9,10 +9,11 @@ import (
 
 	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/internal/transport"
+	"github.com/botwire/botwire/internal/version"
 )
 
 // Version is the botwire release, sent in the default User-Agent.
-const Version = "0.1.0"
+const Version = version.Version
 
 // TokenHeader carries the API security token on calls to the API URL.
 const TokenHeader = "SECURITY-TOKEN"
@@ -69,7 +70,7 @@ func NewClient(apiURL, securityToken string, opts ...Option) (*Client, error) {
 	cfg.Transport.Header = http.Header{TokenHeader: {securityToken}}
 	return &Client{
 		url:     apiURL,
-		http:    transport.New(cfg.Transport, "botwire-userlike/"+Version),
+		http:    transport.New(cfg.Transport, version.UserAgent("userlike")),
 		limiter: newLimiter(cfg.rateLimit, cfg.ratePer, cfg.rateNoWait),
 		batch:   cfg.batch,
 	}, nil
@@ -114,10 +115,10 @@ func (c *Client) SendWithContext(ctx context.Context, cid string, state any, act
 // none), which must be a JSON object of at most 10 KB as for Send.
 func (c *Client) Do(ctx context.Context, cid string, context []byte, actions ...Action) error {
 	if cid == "" {
-		return fmt.Errorf("userlike: cid is required: %w", ErrInvalidAction)
+		return fmt.Errorf("%w: cid is required", ErrInvalidAction)
 	}
 	if len(actions) == 0 {
-		return fmt.Errorf("userlike: no action to send: %w", ErrInvalidAction)
+		return fmt.Errorf("%w: no action to send", ErrInvalidAction)
 	}
 	if context != nil {
 		if err := checkContext(context); err != nil {
@@ -154,9 +155,9 @@ func (c *Client) checkDelays(actions []Action) error {
 		}
 		switch {
 		case i == len(actions)-1:
-			return fmt.Errorf("userlike: actions[%d]: a delay must come before the actions it delays, and none follows it: %w", i, ErrInvalidAction)
+			return fmt.Errorf("%w: actions[%d]: a delay must come before the actions it delays, and none follows it", ErrInvalidAction, i)
 		case !c.batch:
-			return fmt.Errorf("userlike: actions[%d]: a delay only affects later actions of the same request, and this client sends one action per request: use WithBatch(true) or a webhook reply: %w", i, ErrInvalidAction)
+			return fmt.Errorf("%w: actions[%d]: a delay only affects later actions of the same request, and this client sends one action per request: use WithBatch(true) or a webhook reply", ErrInvalidAction, i)
 		}
 	}
 	return nil

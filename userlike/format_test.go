@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/botwire/botwire/internal/secrettest"
+	"github.com/botwire/botwire/internal/version"
 	"github.com/botwire/botwire/userlike"
 	"github.com/botwire/botwire/userlike/userliketest"
 )
@@ -29,6 +30,10 @@ func TestNoVerbShowsTheTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := fake.Calls()
+	// One release number for every package, in every default User-Agent.
+	if ua := calls[0].RawHeader().Get("User-Agent"); ua != "botwire-userlike/"+version.Version || userlike.Version != version.Version {
+		t.Errorf("User-Agent %q, Version %q; want botwire-userlike/%s", ua, userlike.Version, version.Version)
+	}
 	for _, secret := range []string{apiToken, hookToken} {
 		secrettest.Check(t, secret, c, h, fake, &cfg, &calls[0], &calls)
 	}

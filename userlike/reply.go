@@ -15,7 +15,7 @@ import (
 const MaxContextBytes = 10_000
 
 // ErrInvalidAction is wrapped by every validation error.
-var ErrInvalidAction = errors.New("invalid action")
+var ErrInvalidAction = errors.New("userlike: invalid action")
 
 // ErrContextTooLarge is returned by SetContext for a context over 10 KB.
 var ErrContextTooLarge = errors.New("userlike: context larger than 10 KB")
@@ -92,7 +92,7 @@ func marshalContext(v any) (json.RawMessage, error) {
 // bigger than 10 KB".
 func checkContext(b []byte) error {
 	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' || !json.Valid(t) {
-		return fmt.Errorf("userlike: context must be a JSON object, got %.20q: %w", b, ErrInvalidAction)
+		return fmt.Errorf("%w: context must be a JSON object, got %.20q", ErrInvalidAction, b)
 	}
 	if len(b) > MaxContextBytes {
 		return fmt.Errorf("%w: %d bytes", ErrContextTooLarge, len(b))
