@@ -80,9 +80,7 @@ type Server struct {
 	// URL is the fake's base URL, for botcopy.WithBaseURL.
 	URL string
 
-	// cfg is reached through a func: fmt prints a func as an address, while
-	// a *Config inside a printed Server value would show the credentials.
-	cfg func() *Config
+	cfg Config
 	srv *httptest.Server
 	kit fakekit.Kit
 
@@ -98,7 +96,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: func() *Config { return &cfg }, paused: map[string]time.Time{}}
+	s := &Server{cfg: cfg, paused: map[string]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc(botcopy.PushPath, func(w http.ResponseWriter, r *http.Request) {
 		s.kit.Serve(w, r, s.push, writeError)
@@ -137,14 +135,14 @@ func (s *Server) WaitPushes(ctx context.Context, n int) ([]Push, error) {
 func (s *Server) SetProxy(h http.Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cfg().Proxy, s.cfg().ProxyURL = h, ""
+	s.cfg.Proxy, s.cfg.ProxyURL = h, ""
 }
 
 // SetProxyURL makes the fake call the proxy's webhook at url.
 func (s *Server) SetProxyURL(url string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cfg().Proxy, s.cfg().ProxyURL = nil, url
+	s.cfg.Proxy, s.cfg.ProxyURL = nil, url
 }
 
 // Paused reports whether the bot is paused for userID.
@@ -152,7 +150,7 @@ func (s *Server) Paused(userID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	until, ok := s.paused[userID]
-	return ok && s.cfg().Now().Before(until)
+	return ok && s.cfg.Now().Before(until)
 }
 
 func (s *Server) setPause(userID string, minutes int) {
@@ -162,7 +160,7 @@ func (s *Server) setPause(userID string, minutes int) {
 		delete(s.paused, userID)
 		return
 	}
-	s.paused[userID] = s.cfg().Now().Add(time.Duration(minutes) * time.Minute)
+	s.paused[userID] = s.cfg.Now().Add(time.Duration(minutes) * time.Minute)
 }
 
 func convert(recs []fakekit.Recorded) []Push {
@@ -196,7 +194,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, body []byte) (int,
 		return fail(http.StatusUnsupportedMediaType, errors.New("content type must be application/json"))
 	}
 	key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if s.cfg().APIKey == "" || key != s.cfg().APIKey {
+	if s.cfg.APIKey == "" || key != s.cfg.APIKey {
 		return fail(http.StatusUnauthorized, errors.New("invalid API key"))
 	}
 	var e botcopy.PushEvent
@@ -222,7 +220,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, body []byte) (int,
 // the trigger context: the proxy gets the message history and Dialogflow's
 // response. A pause decision pauses the bot.
 func (s *Server) Trigger(ctx context.Context, userID, botID string) (*Outcome, error) {
-	body, err := json.Marshal(TriggerRequest(s.cfg().AccessToken, userID, botID))
+	body, err := json.Marshal(TriggerRequest(s.cfg.AccessToken, userID, botID))
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +238,7 @@ func (s *Server) UserMessage(ctx context.Context, userID, botID, text string) (*
 	if !s.Paused(userID) {
 		return &Outcome{ToDialogflow: true}, nil
 	}
-	req := UserMessageRequest(s.cfg().AccessToken, userID, botID, text)
+	req := UserMessageRequest(s.cfg.AccessToken, userID, botID, text)
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
@@ -289,9 +287,9 @@ func (s *Server) apply(userID string, o *Outcome) {
 // call posts body to the proxy with Botcopy's headers under the deadline.
 func (s *Server) call(ctx context.Context, body []byte) (*Outcome, error) {
 	s.mu.Lock()
-	proxy, proxyURL := s.cfg().Proxy, s.cfg().ProxyURL
+	proxy, proxyURL := s.cfg.Proxy, s.cfg.ProxyURL
 	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, s.cfg().Deadline)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Deadline)
 	defer cancel()
 	var req *http.Request
 	var err error
@@ -306,9 +304,9 @@ func (s *Server) call(ctx context.Context, body []byte) (*Outcome, error) {
 		return nil, errors.New("botcopytest: no proxy configured")
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", s.cfg().AccessToken)
-	if s.cfg().CustomHeader != "" {
-		req.Header.Set(s.cfg().CustomHeader, s.cfg().CustomValue)
+	req.Header.Set("Authorization", s.cfg.AccessToken)
+	if s.cfg.CustomHeader != "" {
+		req.Header.Set(s.cfg.CustomHeader, s.cfg.CustomValue)
 	}
 	start := time.Now()
 	o := &Outcome{}
@@ -330,7 +328,7 @@ func (s *Server) call(ctx context.Context, body []byte) (*Outcome, error) {
 		resp.Body.Close()
 		o.StatusCode = resp.StatusCode
 	}
-	if time.Since(start) > s.cfg().Deadline {
+	if time.Since(start) > s.cfg.Deadline {
 		o.Late = true
 		return o, nil
 	}

@@ -63,7 +63,7 @@ type Server struct {
 	// URL is the fake OneTalk URL, for onetalk.NewClient.
 	URL string
 
-	secret *string // behind a pointer: printing a Server value shows no secret
+	secret string
 	srv    *httptest.Server
 	kit    fakekit.Kit
 }
@@ -71,7 +71,7 @@ type Server struct {
 // NewServer starts a fake OneTalk whose chatbot has the given secret key.
 // Close it when done.
 func NewServer(secret string) *Server {
-	s := &Server{secret: &secret}
+	s := &Server{secret: secret}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.kit.Serve(w, r, s.answer, func(w http.ResponseWriter, status int, err error) { reply(w, status, err) })
 	}))
@@ -148,7 +148,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte) (in
 	switch {
 	case r.Method != http.MethodPost:
 		return reply(w, http.StatusMethodNotAllowed, errors.New("method not allowed"))
-	case onetalk.VerifySecret(r.Header.Get(onetalk.ClientSecretHeader), *s.secret) != nil:
+	case onetalk.VerifySecret(r.Header.Get(onetalk.ClientSecretHeader), s.secret) != nil:
 		return reply(w, http.StatusUnauthorized, errors.New("invalid secret key"))
 	case json.Unmarshal(body, &wh) != nil:
 		return reply(w, http.StatusBadRequest, errors.New("body is not a JSON object"))
@@ -184,7 +184,7 @@ func (s *Server) Deliver(ctx context.Context, botURL string, in *onetalk.Inbound
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(onetalk.SecretHeader, *s.secret)
+	req.Header.Set(onetalk.SecretHeader, s.secret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
@@ -205,7 +205,7 @@ func (s *Server) DeliverTo(h http.Handler, in *onetalk.InboundRequest) *httptest
 	}
 	req := httptest.NewRequest(http.MethodPost, "/onetalk", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(onetalk.SecretHeader, *s.secret)
+	req.Header.Set(onetalk.SecretHeader, s.secret)
 	h.ServeHTTP(rec, req)
 	return rec
 }

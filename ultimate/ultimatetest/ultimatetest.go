@@ -89,9 +89,7 @@ type Server struct {
 	// URL is the fake's base URL, for ultimate.WithBaseURL.
 	URL string
 
-	// cfg is reached through a func: fmt prints a func as an address, while
-	// a *Config inside a printed Server value would show the credentials.
-	cfg func() *Config
+	cfg Config
 	srv *httptest.Server
 	kit fakekit.Kit
 	out fakekit.Kit // counts deliveries for WaitDeliveries
@@ -112,7 +110,7 @@ type job struct {
 
 // NewServer starts a fake Ultimate. Close it when done.
 func NewServer(cfg Config) *Server {
-	s := &Server{cfg: func() *Config { return &cfg }, waiting: map[string]bool{}, cards: map[string][]ultimate.CarouselCard{},
+	s := &Server{cfg: cfg, waiting: map[string]bool{}, cards: map[string][]ultimate.CarouselCard{},
 		jobs: make(chan job, 1024), closed: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc(ultimate.ConversePath, func(w http.ResponseWriter, r *http.Request) {
@@ -200,9 +198,9 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (int, error) {
 	switch {
 	case r.Method != http.MethodPost:
 		return fail(http.StatusMethodNotAllowed, errors.New("method not allowed"))
-	case s.cfg().APIKey == "" || r.Header.Get("Authorization") != s.cfg().APIKey:
+	case s.cfg.APIKey == "" || r.Header.Get("Authorization") != s.cfg.APIKey:
 		return fail(http.StatusUnauthorized, errors.New("authorization required"))
-	case r.Header.Get("botid") != s.cfg().BotID:
+	case r.Header.Get("botid") != s.cfg.BotID:
 		return fail(http.StatusNotFound, errors.New("bot not found"))
 	}
 	return 0, nil
@@ -347,14 +345,14 @@ func (s *Server) say(id, text string, buttons []ultimate.Button) {
 }
 
 func (s *Server) chat(id string, data map[string]any) (int, []byte) {
-	body, _ := json.Marshal(map[string]any{"botId": s.cfg().BotID, "channel": "chat", "data": data})
-	return s.deliver("chat", fmt.Sprint(data["eventType"]), s.cfg().ChatWebhook, s.cfg().ChatWebhookURL, body)
+	body, _ := json.Marshal(map[string]any{"botId": s.cfg.BotID, "channel": "chat", "data": data})
+	return s.deliver("chat", fmt.Sprint(data["eventType"]), s.cfg.ChatWebhook, s.cfg.ChatWebhookURL, body)
 }
 
 func (s *Server) action(id, name, value string) []ultimate.ActionResult {
-	body, _ := json.Marshal(map[string]any{"botId": s.cfg().BotID, "conversationId": "ultimate-" + id,
+	body, _ := json.Marshal(map[string]any{"botId": s.cfg.BotID, "conversationId": "ultimate-" + id,
 		"platformConversationId": id, "name": name, "data": []any{map[string]any{"key": "orderId", "value": []string{value}}}})
-	status, resp := s.deliver("actions", name, s.cfg().ActionWebhook, s.cfg().ActionWebhookURL, body)
+	status, resp := s.deliver("actions", name, s.cfg.ActionWebhook, s.cfg.ActionWebhookURL, body)
 	var out ultimate.ActionResponse
 	if status == http.StatusOK {
 		_ = json.Unmarshal(resp, &out)
@@ -371,11 +369,11 @@ func (s *Server) deliver(kind, eventType string, h http.Handler, url string, bod
 	}
 	if d.Err == nil {
 		req.Header.Set("Content-Type", "application/json")
-		if s.cfg().WebhookHeader != "" {
-			req.Header.Set(s.cfg().WebhookHeader, s.cfg().WebhookToken)
+		if s.cfg.WebhookHeader != "" {
+			req.Header.Set(s.cfg.WebhookHeader, s.cfg.WebhookToken)
 		}
-		if s.cfg().WebhookUser != "" {
-			req.SetBasicAuth(s.cfg().WebhookUser, s.cfg().WebhookPassword)
+		if s.cfg.WebhookUser != "" {
+			req.SetBasicAuth(s.cfg.WebhookUser, s.cfg.WebhookPassword)
 		}
 		switch {
 		case h != nil:

@@ -87,9 +87,7 @@ type Server struct {
 	// URL is the fake API URL, for userlike.NewClient.
 	URL string
 
-	// cfg is reached through a func: fmt prints a func as an address, while
-	// a *Config inside a printed Server value would show the credentials.
-	cfg func() *Config
+	cfg Config
 	srv *httptest.Server
 	kit fakekit.Kit
 
@@ -108,7 +106,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: func() *Config { return &cfg }, contexts: map[string]json.RawMessage{}, windows: map[string][]time.Time{}}
+	s := &Server{cfg: cfg, contexts: map[string]json.RawMessage{}, windows: map[string][]time.Time{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.kit.Serve(w, r, s.answer, writeError)
 	}))
@@ -227,7 +225,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte) (in
 	if r.Method != http.MethodPost {
 		return fail(http.StatusMethodNotAllowed, errors.New("method not allowed"))
 	}
-	if r.Header.Get(userlike.TokenHeader) != s.cfg().APIToken || s.cfg().APIToken == "" {
+	if r.Header.Get(userlike.TokenHeader) != s.cfg.APIToken || s.cfg.APIToken == "" {
 		return fail(http.StatusUnauthorized, errors.New("invalid security token"))
 	}
 	evs, err := decodeOutbound(body)
@@ -257,14 +255,14 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte) (in
 func (s *Server) allow(cid string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.cfg().Now()
+	now := s.cfg.Now()
 	var recent []time.Time
 	for _, t := range s.windows[cid] {
 		if now.Sub(t) < time.Minute {
 			recent = append(recent, t)
 		}
 	}
-	if len(recent) >= s.cfg().RateLimit {
+	if len(recent) >= s.cfg.RateLimit {
 		s.windows[cid] = recent
 		return false
 	}
@@ -383,8 +381,8 @@ func (s *Server) Deliver(ctx context.Context, e *userlike.Event) (*Result, error
 
 func (s *Server) header(r *http.Request) {
 	r.Header.Set("Content-Type", "application/json")
-	if s.cfg().WebhookHeader != "" {
-		r.Header.Set(s.cfg().WebhookHeader, s.cfg().WebhookToken)
+	if s.cfg.WebhookHeader != "" {
+		r.Header.Set(s.cfg.WebhookHeader, s.cfg.WebhookToken)
 	}
 }
 
