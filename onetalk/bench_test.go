@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,6 +120,79 @@ func BenchmarkModes(b *testing.B) {
 			}
 			b.ReportMetric(float64(processed.Load())/time.Since(start).Seconds(), "msgs/s")
 			b.ReportMetric(float64(refused.Load())/float64(b.N), "503s/msg")
+		})
+	}
+}
+
+// The size sweep runs the Handler beside a minimal floor: an exact-size
+// read, the same constant-time secret check, and json.Unmarshal into a
+// small struct of the ids and the text, at 1 KiB, 16 KiB, 256 KiB and
+// 900 KiB of text:
+//
+//	go test ./onetalk -run '^$' -bench 'Sweep' -benchmem -count 6
+func sweepBody(size int) []byte {
+	text := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", size/56+1)[:size]
+	b, _ := json.Marshal(map[string]any{
+		"caseID": "C-1", "channelType": "whatsapp", "channelID": "2108211854", "channelName": "Support",
+		"sender":  map[string]any{"phone": "6281234567890", "contactName": "Ada", "customerUserID": "user:6281234567890"},
+		"message": map[string]any{"id": "wamid.HBgN", "type": "text", "timestamp": 1719934171955, "text": map[string]any{"body": text}},
+	})
+	return b
+}
+
+var sweepSizes = []struct {
+	name string
+	size int
+}{{"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"256KiB", 256 << 10}, {"900KiB", 900 << 10}}
+
+func BenchmarkSweepHandler(b *testing.B) {
+	for _, s := range sweepSizes {
+		b.Run(s.name, func(b *testing.B) {
+			h, err := NewHandler(testSecret, func(_ context.Context, r *InboundRequest) error {
+				if r.Message.Body() == "" {
+					return errors.New("no text")
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchx.Run(b, h, sweepBody(s.size), http.Header{SecretHeader: {testSecret}})
+		})
+	}
+}
+
+func BenchmarkSweepMinimalFloor(b *testing.B) {
+	secret := []byte(testSecret)
+	for _, s := range sweepSizes {
+		b.Run(s.name, func(b *testing.B) {
+			floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if subtle.ConstantTimeCompare([]byte(r.Header.Get(SecretHeader)), secret) != 1 {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				data := make([]byte, r.ContentLength)
+				if _, err := io.ReadFull(r.Body, data); err != nil {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				var req struct {
+					CaseID  string `json:"caseID"`
+					Message struct {
+						ID   string `json:"id"`
+						Type string `json:"type"`
+						Text struct {
+							Body string `json:"body"`
+						} `json:"text"`
+					} `json:"message"`
+				}
+				if err := json.Unmarshal(data, &req); err != nil || req.Message.Text.Body == "" {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+			})
+			benchx.Run(b, floor, sweepBody(s.size), http.Header{SecretHeader: {testSecret}})
 		})
 	}
 }

@@ -299,14 +299,35 @@ func ParseInbound(data []byte) (*InboundRequest, error) {
 
 var errNoCaseID = errors.New("caseID is missing")
 
+// inboundWire is InboundRequest with the message as the plain struct, so
+// the body is decoded in one json.Unmarshal: InboundMessage's UnmarshalJSON
+// would scan the message (and a large text) twice more.
+type inboundWire struct {
+	CaseID      string         `json:"caseID"`
+	ChannelType string         `json:"channelType"`
+	ChannelID   string         `json:"channelID"`
+	ChannelName string         `json:"channelName"`
+	Sender      Sender         `json:"sender"`
+	Message     inboundMessage `json:"message"`
+}
+
+// decodeInbound decodes data in one pass. The request's Raw is data and
+// its message's Raw is the message's bytes within data (jsonx.Field skips
+// to them without decoding): neither is a copy.
 func decodeInbound(data []byte) (*InboundRequest, error) {
-	req := new(InboundRequest)
-	if err := json.Unmarshal(data, req); err != nil {
+	var w inboundWire
+	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, err
 	}
-	if req.CaseID == "" {
+	if w.CaseID == "" {
 		return nil, errNoCaseID
 	}
-	req.Raw = data
+	req := &InboundRequest{CaseID: w.CaseID, ChannelType: w.ChannelType, ChannelID: w.ChannelID,
+		ChannelName: w.ChannelName, Sender: w.Sender, Message: InboundMessage(w.Message), Raw: data}
+	m := &req.Message
+	decodeVideo(m.Type, &m.Image, &m.Video)
+	if raw := jsonx.Field(data, "message"); !jsonx.IsNull(raw) {
+		m.Raw = raw
+	}
 	return req, nil
 }

@@ -51,3 +51,29 @@ func TestPHPShapes(t *testing.T) {
 		PHPShapes([]byte(bad), reflect.TypeFor[phpOuter]())
 	}
 }
+
+func TestField(t *testing.T) {
+	data := []byte(` { "a" : 1, "msg\"x": "}", "message": {"text": {"body": "a } ] \" {"}, "n": [1, {"x": "]"}]} , "z": null } `)
+	if got := string(Field(data, "message")); got != `{"text": {"body": "a } ] \" {"}, "n": [1, {"x": "]"}]}` {
+		t.Errorf("message = %s", got)
+	}
+	if got := string(Field(data, "a")); got != "1" {
+		t.Errorf("a = %s", got)
+	}
+	if got := string(Field(data, "z")); got != "null" {
+		t.Errorf("z = %s", got)
+	}
+	if Field(data, "missing") != nil {
+		t.Error("missing key found")
+	}
+	// encoding/json's matching: case-insensitive, escaped, the last wins.
+	if got := string(Field([]byte(`{"message":1,"MESSAGE":2}`), "message")); got != "2" {
+		t.Errorf("last fold match = %s", got)
+	}
+	if got := string(Field([]byte(`{"\u006dessage":[3]}`), "message")); got != "[3]" {
+		t.Errorf("escaped key = %s", got)
+	}
+	for _, bad := range []string{``, `[`, `{`, `{"a"`, `{"a":`, `{"a":{`, `{"a":"`} {
+		Field([]byte(bad), "a") // no panic
+	}
+}
