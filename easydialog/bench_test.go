@@ -6,8 +6,10 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/botwire/botwire/internal/benchx"
@@ -79,4 +81,88 @@ func BenchmarkHandwrittenFloor(b *testing.B) {
 		_, _ = w.Write(out)
 	})
 	runBench(b, floor)
+}
+
+// The size sweep runs the Handler beside a minimal floor (an exact-size
+// read, the same HMAC-SHA512 check, json.Unmarshal into a small struct of
+// the ids and the text, the same empty reply) at 1, 16, 256 and 900 KiB
+// of text:
+//
+//	go test ./easydialog -run '^$' -bench 'Sweep' -benchmem -count 6
+func sweepBody(size int) []byte {
+	text := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", size/56+1)[:size]
+	b, _ := json.Marshal(map[string]any{
+		"serviceUuid": "f3b5c1de-0000-4000-8000-000000000001", "dialogUuid": "d6a1e2f3-0000-4000-8000-000000000002", "channel": "viber",
+		"message": map[string]any{"from": "u1", "to": []string{"+41790000000"}, "providerMsgID": 5645395498720001234,
+			"allowedChannels": []string{"viber"}, "custom": []any{},
+			"timestamp": map[string]any{"date": "2022-06-09 12:26:15.904000", "timezone_type": 3, "timezone": "Europe/Zurich"},
+			"body":      map[string]any{"textMessage": map[string]any{"content": text}}},
+		"contact": map[string]any{"uuid": "c1", "first_name": "Ada", "opt_status": "in"},
+	})
+	return b
+}
+
+var sweepSizes = []struct {
+	name string
+	size int
+}{{"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"256KiB", 256 << 10}, {"900KiB", 900 << 10}}
+
+const sweepKey = "sweep-signature-key"
+
+func BenchmarkSweepHandler(b *testing.B) {
+	for _, s := range sweepSizes {
+		b.Run(s.name, func(b *testing.B) {
+			h, err := NewHandler(sweepKey, func(_ context.Context, r *Request) (*Response, error) {
+				if r.Message.Text() == "" {
+					return nil, errors.New("no text")
+				}
+				return nil, nil
+			}, WithMaxBodyBytes(2<<20))
+			if err != nil {
+				b.Fatal(err)
+			}
+			body := sweepBody(s.size)
+			benchx.Run(b, h, body, http.Header{SignatureHeader: {Sign(body, sweepKey)}})
+		})
+	}
+}
+
+func BenchmarkSweepMinimalFloor(b *testing.B) {
+	for _, s := range sweepSizes {
+		b.Run(s.name, func(b *testing.B) {
+			floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				data := make([]byte, r.ContentLength)
+				if _, err := io.ReadFull(r.Body, data); err != nil {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				mac := hmac.New(sha512.New, []byte(sweepKey))
+				mac.Write(data)
+				got, _ := base64.StdEncoding.DecodeString(r.Header.Get(SignatureHeader))
+				if !hmac.Equal(got, mac.Sum(nil)) {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				var req struct {
+					DialogUUID string `json:"dialogUuid"`
+					Message    struct {
+						From string `json:"from"`
+						Body struct {
+							Text struct {
+								Content string `json:"content"`
+							} `json:"textMessage"`
+						} `json:"body"`
+					} `json:"message"`
+				}
+				if err := json.Unmarshal(data, &req); err != nil || req.Message.Body.Text.Content == "" {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(`{"messages":[]}`))
+			})
+			body := sweepBody(s.size)
+			benchx.Run(b, floor, body, http.Header{SignatureHeader: {Sign(body, sweepKey)}})
+		})
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"sort"
+
+	"github.com/botwire/botwire/internal/jsonx"
 )
 
 // Body is the content of a message, inbound or outbound. It usually holds
@@ -42,21 +44,30 @@ func (b *Body) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return err
 	}
-	if hasUnknownKey(data) {
-		var all map[string]json.RawMessage
-		if err := json.Unmarshal(data, &all); err == nil {
-			for k, raw := range all {
-				if !knownBodyKeys[k] {
-					if v.Unknown == nil {
-						v.Unknown = map[string]json.RawMessage{}
-					}
-					v.Unknown[k] = raw
-				}
+	*b = Body(v)
+	b.keepUnknown(data)
+	return nil
+}
+
+// keepUnknown fills Unknown from data, the body's JSON, when it has keys
+// this package does not model (a cheap scan first; the usual body has
+// none).
+func (b *Body) keepUnknown(data []byte) {
+	if !hasUnknownKey(data) {
+		return
+	}
+	var all map[string]json.RawMessage
+	if json.Unmarshal(data, &all) != nil {
+		return
+	}
+	for k, raw := range all {
+		if !knownBodyKeys[k] {
+			if b.Unknown == nil {
+				b.Unknown = map[string]json.RawMessage{}
 			}
+			b.Unknown[k] = raw
 		}
 	}
-	*b = Body(v)
-	return nil
 }
 
 // hasUnknownKey reports, without allocating, whether the object has a
@@ -64,36 +75,12 @@ func (b *Body) UnmarshalJSON(data []byte) error {
 // second decoding pass is skipped. data is valid JSON (it just decoded); an
 // escaped key counts as unknown here and is sorted out by the slow path.
 func hasUnknownKey(data []byte) bool {
-	depth, expectKey := 0, false
-	for i := 0; i < len(data); i++ {
-		switch data[i] {
-		case '{':
-			depth++
-			expectKey = depth == 1
-		case '[':
-			depth++
-		case '}', ']':
-			depth--
-		case ',':
-			expectKey = depth == 1
-		case '"':
-			j := i + 1
-			for j < len(data) && data[j] != '"' {
-				if data[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if depth == 1 && expectKey {
-				if j > len(data) || !knownBodyKeys[string(data[i+1:j])] {
-					return true
-				}
-				expectKey = false
-			}
-			i = j
-		}
-	}
-	return false
+	unknown := false
+	jsonx.EachField(data, func(k, _ []byte) bool {
+		unknown = !knownBodyKeys[string(k)]
+		return !unknown
+	})
+	return unknown
 }
 
 // MarshalJSON writes the known keys and Unknown, in a stable order.

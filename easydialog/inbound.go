@@ -270,19 +270,53 @@ func ParseRequest(data []byte) (*Request, error) {
 	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
-	req := new(Request)
-	err := json.Unmarshal(data, req)
+	req, err := decodeRequest(data)
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		if fixed, changed := jsonx.PHPShapes(data, requestType); changed {
-			req = new(Request)
-			err = json.Unmarshal(fixed, req)
+			req, err = decodeRequest(fixed)
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	req.Raw = data
+	return req, nil
+}
+
+// requestWire and messageWire are Request and Message with the body as
+// the plain struct, so a request decodes in one json.Unmarshal: Body's
+// UnmarshalJSON would scan the body (and a large text) twice more. Unknown
+// body keys are then found by a scan of the body's bytes, and decoded only
+// when there are some.
+type requestWire struct {
+	ServiceUUID string      `json:"serviceUuid"`
+	DialogUUID  string      `json:"dialogUuid"`
+	Channel     string      `json:"channel"`
+	Message     messageWire `json:"message"`
+	Contact     Contact     `json:"contact"`
+}
+
+type messageWire struct {
+	From            string          `json:"from"`
+	To              []Destination   `json:"to"`
+	ProviderMsgID   NumberOrString  `json:"providerMsgID"`
+	AllowedChannels []string        `json:"allowedChannels"`
+	Custom          json.RawMessage `json:"custom,omitempty"`
+	Timestamp       Timestamp       `json:"timestamp"`
+	Body            body            `json:"body"`
+}
+
+func decodeRequest(data []byte) (*Request, error) {
+	var w requestWire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return nil, err
+	}
+	m := w.Message
+	req := &Request{ServiceUUID: w.ServiceUUID, DialogUUID: w.DialogUUID, Channel: w.Channel, Contact: w.Contact,
+		Message: Message{From: m.From, To: m.To, ProviderMsgID: m.ProviderMsgID, AllowedChannels: m.AllowedChannels,
+			Custom: m.Custom, Timestamp: m.Timestamp, Body: Body(m.Body)}}
+	req.Message.Body.keepUnknown(jsonx.Field(jsonx.Field(data, "message"), "body"))
 	return req, nil
 }
 

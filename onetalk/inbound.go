@@ -305,8 +305,8 @@ var errNoCaseID = errors.New("caseID is missing")
 type inboundWire struct {
 	CaseID      string         `json:"caseID"`
 	ChannelType string         `json:"channelType"`
-	ChannelID   string         `json:"channelID"`
-	ChannelName string         `json:"channelName"`
+	ChannelID   string         `json:"channelID,omitempty"`
+	ChannelName string         `json:"channelName,omitempty"`
 	Sender      Sender         `json:"sender"`
 	Message     inboundMessage `json:"message"`
 }

@@ -18,32 +18,49 @@ import (
 // it twice or copying it.
 func Field(data []byte, key string) []byte {
 	var found []byte
+	EachField(data, func(k, v []byte) bool {
+		if keyMatches(k, key) {
+			found = v
+		}
+		return true
+	})
+	return found
+}
+
+// EachField calls fn with the raw key (its quotes removed, escapes kept)
+// and the value's bytes of every member of the JSON object data, in order,
+// until fn returns false. Like Field it expects valid JSON and does not
+// validate.
+func EachField(data []byte, fn func(key, value []byte) bool) {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
-		return nil
+		return
 	}
 	i++
 	for {
 		i = skipSpace(data, i)
 		if i >= len(data) || data[i] != '"' {
-			return found
+			return
 		}
 		kStart := i
 		i = skipString(data, i)
+		if i-1 <= kStart {
+			return
+		}
 		k := data[kStart+1 : i-1]
 		i = skipSpace(data, i)
 		if i >= len(data) || data[i] != ':' {
-			return found
+			return
 		}
 		i = skipSpace(data, i+1)
 		vStart := i
 		i = skipValue(data, i)
-		if keyMatches(k, key) {
-			found = data[vStart:i]
+		if !fn(k, data[vStart:i]) {
+			return
 		}
 		i = skipSpace(data, i)
 		if i >= len(data) || data[i] != ',' {
-			return found
+			return
 		}
 		i++
 	}
