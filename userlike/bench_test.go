@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/botwire/botwire/internal/benchx"
@@ -72,4 +74,78 @@ func BenchmarkHandwrittenFloor(b *testing.B) {
 		_, _ = w.Write(out)
 	})
 	benchx.Run(b, floor, body, http.Header{hookHeader: {hookToken}})
+}
+
+// The size sweep runs the Handler beside a minimal floor (an exact-size
+// read, the same constant-time header check, json.Unmarshal into a small
+// struct of the cid, the event name and the text, the same empty answer)
+// at 1, 16, 256 and 900 KiB of text:
+//
+//	go test ./userlike -run '^$' -bench 'Sweep' -benchmem -count 6
+func sweepBody(size int) []byte {
+	text := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", size/56+1)[:size]
+	b, _ := json.Marshal(map[string]any{
+		"info": map[string]any{"cid": "chatbot::258:a56785fb6fb84edd890905913b0c0821", "approach_mode": "normal",
+			"conversation": map[string]any{"contact_channel": map[string]any{"state": "valid", "type": "web"}}},
+		"packet": map[string]any{"name": "message", "payload": map[string]any{"body": text}},
+	})
+	return b
+}
+
+var sweepSizes = []struct {
+	name string
+	size int
+}{{"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"256KiB", 256 << 10}, {"900KiB", 900 << 10}}
+
+func BenchmarkSweepHandler(b *testing.B) {
+	for _, s := range sweepSizes {
+		b.Run(s.name, func(b *testing.B) {
+			h, err := NewHandler(func(_ context.Context, e *Event, _ *Reply) error {
+				if e.Text() == "" {
+					return errors.New("no text")
+				}
+				return nil
+			}, WithWebhookHeader(hookHeader, hookToken))
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchx.Run(b, h, sweepBody(s.size), http.Header{hookHeader: {hookToken}})
+		})
+	}
+}
+
+func BenchmarkSweepMinimalFloor(b *testing.B) {
+	token := []byte(hookToken)
+	for _, s := range sweepSizes {
+		b.Run(s.name, func(b *testing.B) {
+			floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if subtle.ConstantTimeCompare([]byte(r.Header.Get(hookHeader)), token) != 1 {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				data := make([]byte, r.ContentLength)
+				if _, err := io.ReadFull(r.Body, data); err != nil {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				var e struct {
+					Info struct {
+						CID string `json:"cid"`
+					} `json:"info"`
+					Packet struct {
+						Name    string `json:"name"`
+						Payload struct {
+							Body string `json:"body"`
+						} `json:"payload"`
+					} `json:"packet"`
+				}
+				if err := json.Unmarshal(data, &e); err != nil || e.Packet.Payload.Body == "" {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+			})
+			benchx.Run(b, floor, sweepBody(s.size), http.Header{hookHeader: {hookToken}})
+		})
+	}
 }

@@ -410,33 +410,116 @@ func decodeEvents(data []byte) ([]Event, error) {
 	if len(t) == 0 {
 		return nil, errors.New("empty body")
 	}
-	var events []Event
-	switch t[0] {
-	case '{':
-		events = make([]Event, 1)
-		if err := json.Unmarshal(t, &events[0]); err != nil {
-			return nil, err
-		}
-		events[0].Raw = t
-	case '[':
-		var raws []json.RawMessage
-		if err := json.Unmarshal(t, &raws); err != nil {
-			return nil, err
-		}
-		events = make([]Event, len(raws))
-		for i, raw := range raws {
-			if err := json.Unmarshal(raw, &events[i]); err != nil {
-				return nil, err
-			}
-			events[i].Raw = raw
-		}
-	default:
+	if t[0] != '{' && t[0] != '[' {
 		return nil, errors.New("not a JSON object or list")
+	}
+	events, err := decodeEventsOnce(t)
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		// A payload field has a type the union does not take: decode again
+		// the slow way, each payload by its event's name, so an unknown
+		// event keeps any payload and a known one names the right field.
+		events, err = decodeEventsByName(t)
+	}
+	if err != nil {
+		return nil, err
 	}
 	for i := range events {
 		if events[i].Info.CID == "" {
 			return nil, errNoCID
 		}
+	}
+	return events, nil
+}
+
+// eventWire is an event whose payload decodes into the union of the
+// modelled payloads, so a body is decoded in one json.Unmarshal. The
+// payload's raw bytes are then its span within the body (jsonx.Field), not
+// a copy.
+type eventWire struct {
+	Info   Info `json:"info"`
+	Packet struct {
+		Name    string        `json:"name"`
+		Payload *payloadUnion `json:"payload"`
+	} `json:"packet"`
+}
+
+// payloadUnion holds every field of every modelled payload; their names
+// do not clash.
+type payloadUnion struct {
+	Body      string     `json:"body"`
+	Value     ClickValue `json:"value"`
+	URL       string     `json:"url"`
+	Link      string     `json:"link"`
+	Name      string     `json:"name"`
+	MimeType  string     `json:"mime_type"`
+	Latitude  float64    `json:"latitude"`
+	Longitude float64    `json:"longitude"`
+	Address   string     `json:"address"`
+}
+
+func (w *eventWire) event(raw []byte) Event {
+	e := Event{Info: w.Info, Packet: Packet{Name: w.Packet.Name}, Raw: raw}
+	if p := jsonx.Field(jsonx.Field(raw, "packet"), "payload"); len(p) > 0 {
+		e.Packet.Payload = p
+	}
+	u := w.Packet.Payload
+	if u == nil {
+		u = &payloadUnion{}
+	}
+	media := MediaPayload{URL: u.URL, Link: u.Link, Name: u.Name, MimeType: u.MimeType}
+	switch e.Packet.Name {
+	case EventStart:
+		e.typed = &StartPayload{Body: u.Body, MediaPayload: media}
+	case EventMessage:
+		e.typed = &MessagePayload{Body: u.Body}
+	case EventClick:
+		e.typed = &ClickPayload{Value: u.Value}
+	case EventMedia:
+		e.typed = &media
+	case EventLocation:
+		e.typed = &LocationPayload{Latitude: u.Latitude, Longitude: u.Longitude, Name: u.Name, Address: u.Address}
+	}
+	return e
+}
+
+// decodeEventsOnce decodes t, an object or a list, in one pass.
+func decodeEventsOnce(t []byte) ([]Event, error) {
+	if t[0] == '{' {
+		var w eventWire
+		if err := json.Unmarshal(t, &w); err != nil {
+			return nil, err
+		}
+		return []Event{w.event(t)}, nil
+	}
+	var ws []eventWire
+	if err := json.Unmarshal(t, &ws); err != nil {
+		return nil, err
+	}
+	raws := jsonx.Elements(t)
+	if len(raws) != len(ws) {
+		return nil, errors.New("list of events: element count mismatch")
+	}
+	events := make([]Event, len(ws))
+	for i := range ws {
+		events[i] = ws[i].event(raws[i])
+	}
+	return events, nil
+}
+
+// decodeEventsByName is the slow path: each event generically, then its
+// payload by the event's name.
+func decodeEventsByName(t []byte) ([]Event, error) {
+	raws := [][]byte{t}
+	if t[0] == '[' {
+		raws = jsonx.Elements(t)
+	}
+	events := make([]Event, len(raws))
+	for i, raw := range raws {
+		if err := json.Unmarshal(raw, &events[i]); err != nil {
+			return nil, err
+		}
+		events[i].Raw = raw
 		if err := events[i].decodeTyped(); err != nil {
 			if te, ok := err.(*json.UnmarshalTypeError); ok && t[0] == '[' {
 				te.Field = fmt.Sprintf("[%d].%s", i, te.Field)

@@ -139,3 +139,32 @@ func skipValue(data []byte, i int) int {
 	}
 	return i
 }
+
+// Elements returns the bytes of each element of the JSON array data, as
+// sub-slices of data. Like Field it expects valid JSON and does not
+// validate.
+func Elements(data []byte) [][]byte {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '[' {
+		return nil
+	}
+	var out [][]byte
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return out
+	}
+	for i < len(data) {
+		start := i
+		i = skipValue(data, i)
+		if i == start {
+			return out
+		}
+		out = append(out, data[start:i])
+		i = skipSpace(data, i)
+		if i >= len(data) || data[i] != ',' {
+			return out
+		}
+		i = skipSpace(data, i+1)
+	}
+	return out
+}

@@ -77,3 +77,22 @@ func TestField(t *testing.T) {
 		Field([]byte(bad), "a") // no panic
 	}
 }
+
+func TestElements(t *testing.T) {
+	got := Elements([]byte(` [ {"a": "]"} , 2,"x" ,[1,[2]], null ] `))
+	want := []string{`{"a": "]"}`, `2`, `"x"`, `[1,[2]]`, `null`}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Errorf("[%d] = %s, want %s", i, got[i], want[i])
+		}
+	}
+	if len(Elements([]byte(`[]`))) != 0 || Elements([]byte(`{}`)) != nil {
+		t.Error("empty or not an array")
+	}
+	for _, bad := range []string{`[`, `[1,`, `[{`} {
+		Elements([]byte(bad))
+	}
+}
