@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/botwire/botwire/internal/benchx"
@@ -69,4 +70,74 @@ func BenchmarkHandwrittenFloor(b *testing.B) {
 		_, _ = w.Write(out)
 	})
 	benchx.Run(b, floor, body, http.Header{"Authorization": {accessToken}})
+}
+
+// The size sweep runs the Handler beside a minimal floor (an exact-size
+// read, the same constant-time token check, json.Unmarshal into a small
+// struct of the ids and the text, the same decision) at 1, 16, 256 and
+// 900 KiB of text:
+//
+//	go test ./botcopy -run '^$' -bench 'Sweep' -benchmem -count 6
+func sweepBody(size int) []byte {
+	text := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", size/56+1)[:size]
+	b, _ := json.Marshal(map[string]any{"eventType": "message", "userId": "user-123", "botId": "bot-456", "sessionId": "s1",
+		"queryInput": map[string]any{"text": map[string]any{"text": text, "languageCode": "en"}}})
+	return b
+}
+
+var sweepSizes = []struct {
+	name string
+	size int
+}{{"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"256KiB", 256 << 10}, {"900KiB", 900 << 10}}
+
+func BenchmarkSweepHandler(b *testing.B) {
+	for _, s := range sweepSizes {
+		b.Run(s.name, func(b *testing.B) {
+			h, err := NewHandler(accessToken, benchDecide)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchx.Run(b, h, sweepBody(s.size), http.Header{"Authorization": {accessToken}})
+		})
+	}
+}
+
+func BenchmarkSweepMinimalFloor(b *testing.B) {
+	token := []byte(accessToken)
+	for _, s := range sweepSizes {
+		b.Run(s.name, func(b *testing.B) {
+			floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), token) != 1 {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				data := make([]byte, r.ContentLength)
+				if _, err := io.ReadFull(r.Body, data); err != nil {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				var req struct {
+					UserID     string `json:"userId"`
+					BotID      string `json:"botId"`
+					QueryInput struct {
+						Text struct {
+							Text string `json:"text"`
+						} `json:"text"`
+					} `json:"queryInput"`
+				}
+				if err := json.Unmarshal(data, &req); err != nil {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				d := PauseFor(10)
+				if req.QueryInput.Text.Text == "" {
+					d = Continue()
+				}
+				out, _ := json.Marshal(d)
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(out)
+			})
+			benchx.Run(b, floor, sweepBody(s.size), http.Header{"Authorization": {accessToken}})
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/botwire/botwire/internal/benchx"
@@ -75,4 +76,72 @@ func BenchmarkHandwrittenFloor(b *testing.B) {
 		w.WriteHeader(http.StatusOK)
 	})
 	benchx.Run(b, floor, body, http.Header{benchHeader: {benchToken}})
+}
+
+// The size sweep runs the ChatHandler beside a minimal floor (an exact-size
+// read, the same constant-time header check, json.Unmarshal into a small
+// struct of the ids and the text, 200) at 1, 16, 256 and 900 KiB of text:
+//
+//	go test ./ultimate -run '^$' -bench 'Sweep' -benchmem -count 6
+func sweepBody(size int) []byte {
+	text := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", size/56+1)[:size]
+	b, _ := json.Marshal(map[string]any{"botId": "618a30beee4e8e87d2f94015", "channel": "chat", "data": map[string]any{
+		"eventType": "sendMessage", "platformConversationId": "session1", "type": "text",
+		"replyId": "618a30be1c2ffe001ab1078f", "buttons": []any{}, "text": text, "carouselCards": []any{}}})
+	return b
+}
+
+var sweepSizes = []struct {
+	name string
+	size int
+}{{"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"256KiB", 256 << 10}, {"900KiB", 900 << 10}}
+
+func BenchmarkSweepHandler(b *testing.B) {
+	for _, s := range sweepSizes {
+		b.Run(s.name, func(b *testing.B) {
+			h, err := NewChatHandler(ChatCallbacks{OnMessage: func(_ context.Context, _ *ChatEvent, m *Message) error {
+				if m.Text == "" {
+					return io.ErrUnexpectedEOF
+				}
+				return nil
+			}}, WithWebhookHeader(benchHeader, benchToken))
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchx.Run(b, h, sweepBody(s.size), http.Header{benchHeader: {benchToken}})
+		})
+	}
+}
+
+func BenchmarkSweepMinimalFloor(b *testing.B) {
+	token := []byte(benchToken)
+	for _, s := range sweepSizes {
+		b.Run(s.name, func(b *testing.B) {
+			floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if subtle.ConstantTimeCompare([]byte(r.Header.Get(benchHeader)), token) != 1 {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				data := make([]byte, r.ContentLength)
+				if _, err := io.ReadFull(r.Body, data); err != nil {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				var e struct {
+					BotID string `json:"botId"`
+					Data  struct {
+						EventType              string `json:"eventType"`
+						PlatformConversationID string `json:"platformConversationId"`
+						Text                   string `json:"text"`
+					} `json:"data"`
+				}
+				if err := json.Unmarshal(data, &e); err != nil || e.Data.Text == "" {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+			})
+			benchx.Run(b, floor, sweepBody(s.size), http.Header{benchHeader: {benchToken}})
+		})
+	}
 }
