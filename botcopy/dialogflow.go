@@ -74,10 +74,15 @@ func readDialogflow(raw json.RawMessage) (*DialogflowView, error) {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, err
 	}
+	return r.view(), nil
+}
+
+// view reads the common fields of a decoded response.
+func (r *dfResponse) view() *DialogflowView {
 	v := &DialogflowView{ResponseID: r.ResponseID, Version: "ES"}
 	q := r.QueryResult
 	if q == nil {
-		return v, nil
+		return v
 	}
 	v.LanguageCode, v.Parameters = q.LanguageCode, q.Parameters
 	if len(q.ResponseMessages) > 0 || q.Match != nil || (q.QueryText == "" && q.Text != "") {
@@ -113,5 +118,5 @@ func readDialogflow(raw json.RawMessage) (*DialogflowView, error) {
 	for _, c := range q.OutputContexts {
 		v.OutputContexts = append(v.OutputContexts, c.Name)
 	}
-	return v, nil
+	return v
 }

@@ -178,30 +178,38 @@ func ParseRequest(body []byte) (*HandoverRequest, error) {
 	return r, nil
 }
 
+// requestWire is HandoverRequest with the Dialogflow response decoded into
+// its typed view's source, so a body decodes in one json.Unmarshal; the
+// raw response is then its span within the body, not a copy.
+type requestWire struct {
+	AccessToken        Token         `json:"accessToken,omitempty"`
+	EventType          string        `json:"eventType,omitempty"`
+	UserID             string        `json:"userId"`
+	BotID              string        `json:"botId"`
+	SessionID          string        `json:"sessionId,omitempty"`
+	Session            string        `json:"session,omitempty"`
+	DialogflowResponse *dfResponse   `json:"dialogflowResponse,omitempty"`
+	MessageHistory     []HistoryItem `json:"messageHistory,omitempty"`
+	QueryInput         *QueryInput   `json:"queryInput,omitempty"`
+	QueryParams        *QueryParams  `json:"queryParams,omitempty"`
+}
+
 func decodeRequest(body []byte) (*HandoverRequest, error) {
 	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
 		return nil, errors.New("not a JSON object")
 	}
-	r := new(HandoverRequest)
-	if err := json.Unmarshal(body, r); err != nil {
+	var w requestWire
+	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, err
 	}
-	r.Raw = body
-	if !jsonx.IsNull(r.DialogflowResponse) {
-		df, err := readDialogflow(r.DialogflowResponse)
-		if err != nil {
-			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) {
-				f := *te
-				f.Field = "dialogflowResponse"
-				if te.Field != "" {
-					f.Field += "." + te.Field
-				}
-				return nil, &f
-			}
-			return nil, err
-		}
-		r.df = df
+	r := &HandoverRequest{AccessToken: w.AccessToken, EventType: w.EventType, UserID: w.UserID, BotID: w.BotID,
+		SessionID: w.SessionID, Session: w.Session, MessageHistory: w.MessageHistory, QueryInput: w.QueryInput,
+		QueryParams: w.QueryParams, Raw: body}
+	if raw := jsonx.Field(body, "dialogflowResponse"); raw != nil {
+		r.DialogflowResponse = raw // as json.RawMessage would keep it, null included
+	}
+	if w.DialogflowResponse != nil {
+		r.df = w.DialogflowResponse.view()
 	}
 	return r, nil
 }
