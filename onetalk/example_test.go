@@ -49,7 +49,7 @@ func ExampleWithAsync() {
 
 // Against the fake OneTalk of onetalktest, a whole exchange runs in-process.
 func ExampleClient_SendMessages() {
-	fake := onetalktest.NewServer("secret")
+	fake := onetalktest.NewServer(onetalktest.Config{Secret: "secret"})
 	defer fake.Close()
 	client, err := onetalk.NewClient(fake.URL, "secret")
 	if err != nil {
@@ -64,9 +64,9 @@ func ExampleClient_SendMessages() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, w := range fake.Webhooks() {
-		fmt.Println(w.EventType, len(w.Messages), "messages;",
-			"Secret-Key sent:", fake.Requests()[0].RawHeader().Get(onetalk.ClientSecretHeader) == "secret")
+	for _, r := range fake.Received() {
+		fmt.Println(r.Request.EventType, len(r.Request.Messages), "messages;",
+			"Secret-Key sent:", r.RawHeader().Get(onetalk.ClientSecretHeader) == "secret")
 	}
 	// Output: messages 2 messages; Secret-Key sent: true
 }

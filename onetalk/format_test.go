@@ -14,7 +14,8 @@ import (
 // fake shows the secret or a digest of it.
 func TestNoVerbShowsTheSecret(t *testing.T) {
 	const secret = "sk-onetalk-7f3a9c1e"
-	fake := onetalktest.NewServer(secret)
+	cfg := onetalktest.Config{Secret: secret}
+	fake := onetalktest.NewServer(cfg)
 	defer fake.Close()
 	c, err := onetalk.NewClient(fake.URL, secret)
 	if err != nil {
@@ -27,10 +28,10 @@ func TestNoVerbShowsTheSecret(t *testing.T) {
 	if err := c.SendMessages(context.Background(), "C1", onetalk.NewText("hi")); err != nil {
 		t.Fatal(err)
 	}
-	reqs := fake.Requests()
+	reqs := fake.Received()
 	// One release number for every package, in every default User-Agent.
 	if ua := reqs[0].RawHeader().Get("User-Agent"); ua != "botwire-onetalk/"+version.Version || onetalk.Version != version.Version {
 		t.Errorf("User-Agent %q, Version %q; want botwire-onetalk/%s", ua, onetalk.Version, version.Version)
 	}
-	secrettest.Check(t, secret, c, h, fake, &reqs[0], &reqs)
+	secrettest.Check(t, secret, c, h, fake, &cfg, &reqs[0], &reqs)
 }

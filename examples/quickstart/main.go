@@ -66,7 +66,7 @@ func run(out io.Writer) error {
 
 func oneTalk(ctx context.Context, out io.Writer) error {
 	const secret = "quickstart-secret"
-	fake := onetalktest.NewServer(secret)
+	fake := onetalktest.NewServer(onetalktest.Config{Secret: secret})
 	defer fake.Close()
 
 	client, err := onetalk.NewClient(fake.URL, secret)
@@ -79,6 +79,7 @@ func oneTalk(ctx context.Context, out io.Writer) error {
 	}
 	srv := httptest.NewServer(bot)
 	defer srv.Close()
+	fake.SetBotURL(srv.URL)
 
 	const caseID = "FBED34A1EF"
 	script := []struct {
@@ -94,19 +95,19 @@ func oneTalk(ctx context.Context, out io.Writer) error {
 	seen := 0
 	for _, step := range script {
 		fmt.Fprintf(out, "customer  %s\n", step.say)
-		status, err := fake.Deliver(ctx, srv.URL, step.in)
+		d, err := fake.Deliver(ctx, step.in)
 		if err != nil {
 			return err
 		}
-		if status != 200 {
-			return fmt.Errorf("bot answered %d to %s", status, step.say)
+		if d.StatusCode != 200 {
+			return fmt.Errorf("bot answered %d to %s", d.StatusCode, step.say)
 		}
 		// The bot acknowledged at once (async mode); wait for its replies.
 		want := seen + 1
 		if step.in.Message.ReplyID() == echo.IDAgent {
 			want = seen + 2 // a message, then the handover
 		}
-		reqs, err := fake.WaitRequests(ctx, want)
+		reqs, err := fake.WaitFor(ctx, want)
 		if err != nil {
 			return err
 		}
@@ -114,7 +115,7 @@ func oneTalk(ctx context.Context, out io.Writer) error {
 			if r.Status != 200 {
 				return fmt.Errorf("fake OneTalk refused the bot's request: %v", r.Err)
 			}
-			fmt.Fprintf(out, "bot       %s\n", describe(r.Webhook))
+			fmt.Fprintf(out, "bot       %s\n", describe(r.Request))
 		}
 		seen = len(reqs)
 	}

@@ -5,11 +5,13 @@
 package fakekit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"time"
 )
@@ -194,4 +196,66 @@ func (k *Kit) answer(w http.ResponseWriter, r *http.Request, body []byte, f *Fau
 		}
 	}
 	return h(w, r, body)
+}
+
+// Bot is where a fake delivers webhooks: an in-process handler, or a URL.
+type Bot struct {
+	Handler http.Handler
+	URL     string
+}
+
+// Answer is the bot's raw answer to one delivery.
+type Answer struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+	Latency    time.Duration
+}
+
+// ErrNoBot is returned by Send when the fake has neither a handler nor a
+// URL to deliver to.
+var ErrNoBot = errors.New("no bot to deliver to: set Config.Bot or Config.BotURL, or call SetBot or SetBotURL")
+
+// Send posts body with header to the bot, a handler in-process or a URL
+// over HTTP with client, and returns its answer. The answer body is read to
+// 10 MiB.
+func Send(ctx context.Context, client *http.Client, bot Bot, path string, body []byte, header http.Header) (*Answer, error) {
+	target := bot.URL
+	if bot.Handler != nil {
+		target = "http://bot.test" + path
+	}
+	if target == "" {
+		return nil, ErrNoBot
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	start := time.Now()
+	if bot.Handler != nil {
+		rec := httptest.NewRecorder()
+		bot.Handler.ServeHTTP(rec, req)
+		return &Answer{StatusCode: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes(), Latency: time.Since(start)}, nil
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 10<<20))
+	if err != nil {
+		return nil, err
+	}
+	return &Answer{StatusCode: resp.StatusCode, Header: resp.Header, Body: b, Latency: time.Since(start)}, nil
 }

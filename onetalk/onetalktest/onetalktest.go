@@ -1,38 +1,42 @@
 // Package onetalktest is a fake OneTalk for testing bots built with package
 // onetalk, in the spirit of net/http/httptest.
 //
-// A Server plays both sides of OneTalk on loopback:
+// A Server plays both sides of OneTalk on loopback, with the shape every
+// botwire fake shares:
 //
-//   - it delivers inbound messages to the bot, with the right X-Secret-Key,
-//     at a URL (Deliver) or straight into an http.Handler (DeliverTo);
-//   - its URL stands in for the chatbot's OneTalk URL: it records every
-//     request the bot's onetalk.Client sends, refusing (401) a wrong
-//     Secret-Key and (400) a body OneTalk would refuse, as the real one does;
-//   - it injects faults into its next answers: a status, a delay, a dropped
-//     connection.
+//   - NewServer(Config), Close, URL, SetBot / SetBotURL: the fake and where
+//     it delivers (an http.Handler in-process, or a URL);
+//   - Deliver sends an inbound message to the bot as OneTalk does, with the
+//     right X-Secret-Key, and returns the bot's answer as a *Delivery;
+//   - URL stands in for the chatbot's OneTalk URL: Received, WaitFor and
+//     Reset give what the bot's onetalk.Client sent, decoded; a wrong
+//     Secret-Key gets 401 and a body OneTalk would refuse 400, as the real
+//     one does;
+//   - Inject (and FailNext, DelayNext, DropNext) answer the next requests
+//     with a Fault: a status, a delay, a dropped connection.
 //
 // Typical use:
 //
-//	fake := onetalktest.NewServer("secret")
+//	fake := onetalktest.NewServer(onetalktest.Config{Secret: "secret"})
 //	defer fake.Close()
 //	client, _ := onetalk.NewClient(fake.URL, "secret")
 //	bot, _ := onetalk.NewHandler("secret", myBot(client))
-//	fake.DeliverTo(bot, onetalktest.Text("CASE1", "hi"))
-//	got := fake.Webhooks() // what the bot sent back
+//	fake.SetBot(bot)
+//	fake.Deliver(ctx, onetalktest.Text("CASE1", "hi"))
+//	got := fake.Received() // what the bot sent back
 package onetalktest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/botwire/botwire/internal/fakekit"
@@ -40,12 +44,29 @@ import (
 	"github.com/botwire/botwire/onetalk"
 )
 
-// Request is one request the bot's client sent to the fake OneTalk URL.
-type Request struct {
+// Config sets up the fake OneTalk.
+type Config struct {
+	// Secret is the chatbot's secret key: OneTalk sends it to the bot in
+	// X-Secret-Key and expects it from the bot in Secret-Key.
+	Secret string
+	// Bot is the bot's webhook in-process, or BotURL its address; SetBot
+	// and SetBotURL change them later.
+	Bot    http.Handler
+	BotURL string
+	// Client delivers to BotURL (default http.DefaultClient).
+	Client *http.Client
+}
+
+// ErrNoBot is returned by Deliver when the fake has no bot to deliver to.
+var ErrNoBot = fakekit.ErrNoBot
+
+// Received is one request the bot's client sent to the fake OneTalk URL.
+type Received struct {
+	// Header is as sent, with credentials masked; RawHeader has them.
 	Header http.Header
 	Body   []byte
-	// Webhook is the decoded body, or nil when it was not JSON.
-	Webhook *onetalk.WebhookRequest
+	// Request is the decoded body, or nil when it was not JSON.
+	Request *onetalk.WebhookRequest
 	// Status is what the fake answered; Err says why it refused, if it did.
 	Status int
 	Err    error
@@ -53,25 +74,39 @@ type Request struct {
 	raw func() http.Header // behind a func: printers never see it
 }
 
-// Fault is an answer the fake gives instead of the normal one: a Status
-// (with a JSON error body), extra Header, a Delay, or a dropped connection
-// (Drop).
-type Fault = fakekit.Fault
+// Delivery is the bot's answer to one inbound message. OneTalk reads only
+// the status: 200 acknowledges, anything else makes it redeliver.
+type Delivery struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+	Latency    time.Duration
+}
+
+// Fault is an answer the fake gives instead of the normal one.
+type Fault struct {
+	Status int           // answer with this status and a JSON error body
+	Header http.Header   // extra answer headers, e.g. Retry-After
+	Delay  time.Duration // wait this long before answering
+	Drop   bool          // close the connection without answering
+}
 
 // Server is a fake OneTalk. Its methods are safe for concurrent use.
 type Server struct {
 	// URL is the fake OneTalk URL, for onetalk.NewClient.
 	URL string
 
-	secret string
-	srv    *httptest.Server
-	kit    fakekit.Kit
+	cfg Config
+	srv *httptest.Server
+	kit fakekit.Kit
+
+	mu  sync.Mutex
+	bot fakekit.Bot
 }
 
-// NewServer starts a fake OneTalk whose chatbot has the given secret key.
-// Close it when done.
-func NewServer(secret string) *Server {
-	s := &Server{secret: secret}
+// NewServer starts a fake OneTalk. Close it when done.
+func NewServer(cfg Config) *Server {
+	s := &Server{cfg: cfg, bot: fakekit.Bot{Handler: cfg.Bot, URL: cfg.BotURL}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.kit.Serve(w, r, s.answer, func(w http.ResponseWriter, status int, err error) { reply(w, status, err) })
 	}))
@@ -89,9 +124,25 @@ func (s *Server) Close() {
 // http.DefaultClient instead.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 
+// SetBot makes the fake deliver to h in-process.
+func (s *Server) SetBot(h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bot = fakekit.Bot{Handler: h}
+}
+
+// SetBotURL makes the fake deliver to url over HTTP.
+func (s *Server) SetBotURL(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bot = fakekit.Bot{URL: url}
+}
+
 // Inject makes the next n requests get fault f, after any faults already
 // queued.
-func (s *Server) Inject(n int, f Fault) { s.kit.Inject(n, f) }
+func (s *Server) Inject(n int, f Fault) {
+	s.kit.Inject(n, fakekit.Fault{Status: f.Status, Header: f.Header, Delay: f.Delay, Drop: f.Drop})
+}
 
 // FailNext makes the next n requests get status (e.g. 503 or 500).
 func (s *Server) FailNext(n, status int) { s.Inject(n, Fault{Status: status}) }
@@ -102,27 +153,16 @@ func (s *Server) DelayNext(n int, d time.Duration) { s.Inject(n, Fault{Delay: d}
 // DropNext closes the connection of the next n requests without answering.
 func (s *Server) DropNext(n int) { s.Inject(n, Fault{Drop: true}) }
 
-// Requests returns every request received so far, in order.
-func (s *Server) Requests() []Request { return convert(s.kit.Requests()) }
+// Received returns every request received so far, in order.
+func (s *Server) Received() []Received { return convert(s.kit.Requests()) }
 
-func convert(recs []fakekit.Recorded) []Request {
-	out := make([]Request, len(recs))
+func convert(recs []fakekit.Recorded) []Received {
+	out := make([]Received, len(recs))
 	for i, r := range recs {
-		out[i] = Request{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
+		out[i] = Received{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
 		var wh onetalk.WebhookRequest
 		if json.Unmarshal(r.Body, &wh) == nil {
-			out[i].Webhook = &wh
-		}
-	}
-	return out
-}
-
-// Webhooks returns the requests the fake accepted (answered 200), decoded.
-func (s *Server) Webhooks() []onetalk.WebhookRequest {
-	var out []onetalk.WebhookRequest
-	for _, r := range s.Requests() {
-		if r.Status == http.StatusOK && r.Webhook != nil {
-			out = append(out, *r.Webhook)
+			out[i].Request = &wh
 		}
 	}
 	return out
@@ -131,10 +171,10 @@ func (s *Server) Webhooks() []onetalk.WebhookRequest {
 // Reset forgets the recorded requests and queued faults.
 func (s *Server) Reset() { s.kit.Reset() }
 
-// WaitRequests waits until at least n requests were received and returns
-// them, or returns ctx's error. Use it with a bot that answers
-// asynchronously.
-func (s *Server) WaitRequests(ctx context.Context, n int) ([]Request, error) {
+// WaitFor waits until at least n requests were received and returns them,
+// or returns ctx's error with what was received. Use it instead of sleeping
+// when the bot answers asynchronously.
+func (s *Server) WaitFor(ctx context.Context, n int) ([]Received, error) {
 	recs, err := s.kit.Wait(ctx, n)
 	if err != nil {
 		err = fmt.Errorf("onetalktest: %w", err)
@@ -148,7 +188,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte) (in
 	switch {
 	case r.Method != http.MethodPost:
 		return reply(w, http.StatusMethodNotAllowed, errors.New("method not allowed"))
-	case onetalk.VerifySecret(r.Header.Get(onetalk.ClientSecretHeader), s.secret) != nil:
+	case onetalk.VerifySecret(r.Header.Get(onetalk.ClientSecretHeader), s.cfg.Secret) != nil:
 		return reply(w, http.StatusUnauthorized, errors.New("invalid secret key"))
 	case json.Unmarshal(body, &wh) != nil:
 		return reply(w, http.StatusBadRequest, errors.New("body is not a JSON object"))
@@ -172,42 +212,22 @@ func reply(w http.ResponseWriter, status int, err error) (int, error) {
 	return status, err
 }
 
-// Deliver posts in to the bot at botURL as OneTalk does, with X-Secret-Key,
-// and returns the bot's status code.
-func (s *Server) Deliver(ctx context.Context, botURL string, in *onetalk.InboundRequest) (int, error) {
+// Deliver sends in to the bot as OneTalk does (POST, JSON, X-Secret-Key)
+// and returns its answer. It fails when the fake has no bot or the bot
+// cannot be reached.
+func (s *Server) Deliver(ctx context.Context, in *onetalk.InboundRequest) (*Delivery, error) {
 	body, err := Encode(in)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, botURL, bytes.NewReader(body))
+	s.mu.Lock()
+	bot := s.bot
+	s.mu.Unlock()
+	a, err := fakekit.Send(ctx, s.cfg.Client, bot, "/onetalk", body, http.Header{onetalk.SecretHeader: {s.cfg.Secret}})
 	if err != nil {
-		return 0, err
+		return nil, fmt.Errorf("onetalktest: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(onetalk.SecretHeader, s.secret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
-}
-
-// DeliverTo passes in straight to h as OneTalk would deliver it and returns
-// the recorded answer.
-func (s *Server) DeliverTo(h http.Handler, in *onetalk.InboundRequest) *httptest.ResponseRecorder {
-	body, err := Encode(in)
-	rec := httptest.NewRecorder()
-	if err != nil {
-		rec.Code = 0
-		return rec
-	}
-	req := httptest.NewRequest(http.MethodPost, "/onetalk", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(onetalk.SecretHeader, s.secret)
-	h.ServeHTTP(rec, req)
-	return rec
+	return &Delivery{StatusCode: a.StatusCode, Header: a.Header, Body: a.Body, Latency: a.Latency}, nil
 }
 
 // Encode returns the body OneTalk would send for in. Like OneTalk's own
@@ -298,7 +318,7 @@ func TemplateButton(caseID, payload, text string) *onetalk.InboundRequest {
 // RawHeader returns the headers as the bot's client sent them, credentials
 // included; Header has them masked ("[REDACTED]") so a failing test that
 // prints a recording does not put a key in CI logs.
-func (r Request) RawHeader() http.Header {
+func (r Received) RawHeader() http.Header {
 	if r.raw == nil {
 		return r.Header
 	}
@@ -308,4 +328,10 @@ func (r Request) RawHeader() http.Header {
 // Format describes the fake without its secret, for every verb.
 func (s *Server) Format(f fmt.State, verb rune) {
 	safefmt.Format(f, verb, "onetalktest.Server{URL: "+strconv.Quote(s.URL)+"}")
+}
+
+// Format describes the config without its secret, for every verb, on the
+// value and on a pointer.
+func (c Config) Format(f fmt.State, verb rune) {
+	safefmt.Format(f, verb, safefmt.Describe(c, "Secret"))
 }

@@ -27,7 +27,7 @@ func client(t *testing.T, fake *onetalktest.Server, secret string, opts ...oneta
 }
 
 func TestRecordsAndChecksAuth(t *testing.T) {
-	fake := onetalktest.NewServer("right")
+	fake := onetalktest.NewServer(onetalktest.Config{Secret: "right"})
 	defer fake.Close()
 	ctx := context.Background()
 
@@ -37,17 +37,16 @@ func TestRecordsAndChecksAuth(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, http.StatusUnauthorized, apiErr.StatusCode)
 
-	reqs := fake.Requests()
+	reqs := fake.Received()
 	require.Len(t, reqs, 2)
 	assert.Equal(t, 200, reqs[0].Status)
-	assert.Equal(t, "hi", reqs[0].Webhook.Messages[0].Text.Body)
+	assert.Equal(t, "hi", reqs[0].Request.Messages[0].Text.Body)
 	assert.Equal(t, 401, reqs[1].Status)
-	assert.Len(t, fake.Webhooks(), 1, "only accepted requests are webhooks")
 	golden.JSONEq(t, []byte(`{"caseID":"C1","eventType":"messages","messages":[{"type":"text","text":{"body":"hi"}}]}`), reqs[0].Body)
 }
 
 func TestValidatesLikeOneTalk(t *testing.T) {
-	fake := onetalktest.NewServer("s")
+	fake := onetalktest.NewServer(onetalktest.Config{Secret: "s"})
 	defer fake.Close()
 	// A raw body the client would refuse to send: four buttons.
 	body := `{"caseID":"C1","eventType":"messages","messages":[{"type":"whatsappba","whatsappba":{"type":"interactive",
@@ -60,18 +59,18 @@ func TestValidatesLikeOneTalk(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 400, resp.StatusCode)
-	assert.ErrorIs(t, fake.Requests()[0].Err, onetalk.ErrInvalidRequest)
+	assert.ErrorIs(t, fake.Received()[0].Err, onetalk.ErrInvalidRequest)
 }
 
 func TestFaults(t *testing.T) {
-	fake := onetalktest.NewServer("s")
+	fake := onetalktest.NewServer(onetalktest.Config{Secret: "s"})
 	defer fake.Close()
 	ctx := context.Background()
 	c := client(t, fake, "s")
 
 	fake.FailNext(2, http.StatusServiceUnavailable)
 	require.NoError(t, c.SendMessages(ctx, "C1", onetalk.NewText("hi")))
-	assert.Len(t, fake.Requests(), 3, "two 503s then success")
+	assert.Len(t, fake.Received(), 3, "two 503s then success")
 
 	fake.Reset()
 	fake.FailNext(1, http.StatusInternalServerError)
@@ -79,17 +78,17 @@ func TestFaults(t *testing.T) {
 	var apiErr *onetalk.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 500, apiErr.StatusCode)
-	assert.Len(t, fake.Requests(), 1, "a message is not re-sent after a 500")
+	assert.Len(t, fake.Received(), 1, "a message is not re-sent after a 500")
 
 	fake.Reset()
 	fake.DropNext(1)
 	err = c.SendMessages(ctx, "C1", onetalk.NewText("hi"))
 	require.Error(t, err, "a dropped connection after sending is ambiguous: not retried")
-	assert.Len(t, fake.Requests(), 1)
+	assert.Len(t, fake.Received(), 1)
 	fake.Reset()
 	fake.DropNext(1)
 	require.NoError(t, c.UpdateCase(ctx, "C1", onetalk.UpdateCase{IsJunk: onetalk.Bool(true)}))
-	assert.Len(t, fake.Requests(), 2, "an update is retried after a drop")
+	assert.Len(t, fake.Received(), 2, "an update is retried after a drop")
 
 	fake.Reset()
 	fake.DelayNext(1, 300*time.Millisecond)
@@ -100,7 +99,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestDeliver(t *testing.T) {
-	fake := onetalktest.NewServer("s")
+	fake := onetalktest.NewServer(onetalktest.Config{Secret: "s"})
 	defer fake.Close()
 	got := make(chan *onetalk.InboundRequest, 8)
 	bot, err := onetalk.NewHandler("s", func(_ context.Context, r *onetalk.InboundRequest) error {
@@ -109,8 +108,14 @@ func TestDeliver(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	rec := fake.DeliverTo(bot, onetalktest.ButtonReply("C1", "/agent", "Talk to agent"))
-	assert.Equal(t, 200, rec.Code)
+	ctx := context.Background()
+	_, err = fake.Deliver(ctx, onetalktest.Text("C1", "hi"))
+	assert.ErrorIs(t, err, onetalktest.ErrNoBot, "no bot set yet")
+	fake.SetBot(bot)
+	d, err := fake.Deliver(ctx, onetalktest.ButtonReply("C1", "/agent", "Talk to agent"))
+	require.NoError(t, err)
+	assert.Equal(t, 200, d.StatusCode)
+	assert.Positive(t, d.Latency)
 	in := <-got
 	assert.Equal(t, "/agent", in.Message.ReplyID())
 	assert.Equal(t, "Talk to agent", in.Message.Body())
@@ -118,9 +123,10 @@ func TestDeliver(t *testing.T) {
 
 	srv := httptest.NewServer(bot)
 	defer srv.Close()
-	status, err := fake.Deliver(context.Background(), srv.URL, onetalktest.Video("C1", "https://v/1.mp4", "clip"))
+	fake.SetBotURL(srv.URL)
+	d, err = fake.Deliver(ctx, onetalktest.Video("C1", "https://v/1.mp4", "clip"))
 	require.NoError(t, err)
-	assert.Equal(t, 200, status)
+	assert.Equal(t, 200, d.StatusCode)
 	in = <-got
 	require.NotNil(t, in.Message.Video, "the fake sends a video under \"image\"; the handler must still find it")
 	assert.Equal(t, "https://v/1.mp4", in.Message.Video.URL)
@@ -133,29 +139,33 @@ func TestDeliver(t *testing.T) {
 		onetalktest.Location("C1", -6.2, 106.8, "", ""), onetalktest.ListReply("C1", "/r", "Row", "d"),
 		onetalktest.TemplateButton("C1", "reschedule", "Reschedule"),
 	} {
-		assert.Equal(t, 200, fake.DeliverTo(bot, r).Code)
+		d, err := fake.Deliver(ctx, r)
+		require.NoError(t, err)
+		assert.Equal(t, 200, d.StatusCode)
 		in := <-got
 		assert.True(t, in.Message.Known(), in.Message.Type)
 	}
 
-	wrong := onetalktest.NewServer("not-s")
+	wrong := onetalktest.NewServer(onetalktest.Config{Secret: "not-s", Bot: bot})
 	defer wrong.Close()
-	assert.Equal(t, 401, wrong.DeliverTo(bot, onetalktest.Text("C1", "hi")).Code)
+	d, err = wrong.Deliver(ctx, onetalktest.Text("C1", "hi"))
+	require.NoError(t, err)
+	assert.Equal(t, 401, d.StatusCode)
 }
 
-func TestWaitRequests(t *testing.T) {
-	fake := onetalktest.NewServer("s")
+func TestWaitFor(t *testing.T) {
+	fake := onetalktest.NewServer(onetalktest.Config{Secret: "s"})
 	defer fake.Close()
 	c := client(t, fake, "s")
 	go func() { _ = c.SendMessages(context.Background(), "C1", onetalk.NewText("later")) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	reqs, err := fake.WaitRequests(ctx, 1)
+	reqs, err := fake.WaitFor(ctx, 1)
 	require.NoError(t, err)
 	assert.Len(t, reqs, 1)
 
 	short, cancel2 := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel2()
-	_, err = fake.WaitRequests(short, 5)
+	_, err = fake.WaitFor(short, 5)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
