@@ -30,7 +30,8 @@ func ExampleNewHandler_test() {
 	bot, _ := easydialog.NewHandler("key", func(ctx context.Context, req *easydialog.Request) (*easydialog.Response, error) {
 		return easydialog.Reply(easydialog.NewTextMessage("Hello " + req.Contact.Name())), nil
 	})
-	res, err := easydialogtest.New("key").DeliverTo(bot, easydialogtest.Text("dialog-1", "Hi"))
+	fake := easydialogtest.NewServer(easydialogtest.Config{SignatureKey: "key", Bot: bot})
+	res, err := fake.Deliver(context.Background(), easydialogtest.Text("dialog-1", "Hi"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -17,6 +17,7 @@ func TestNoVerbShowsTheKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake := easydialogtest.New(key)
-	secrettest.Check(t, key, h, fake)
+	cfg := easydialogtest.Config{SignatureKey: key, Bot: h}
+	fake := easydialogtest.NewServer(cfg)
+	secrettest.Check(t, key, h, fake, &cfg)
 }

@@ -1,12 +1,18 @@
 // Package easydialogtest is a fake Easy Dialog for testing bots built with
 // package easydialog: it builds realistic inbound requests in one line,
 // encodes them the way Easy Dialog's PHP does, signs them with
-// X-BM-Signature, delivers them to a bot's URL or http.Handler, and decodes
-// the bot's reply.
+// X-BM-Signature, delivers them to a bot's http.Handler or URL, and decodes
+// and validates the bot's reply.
 //
-//	fake := easydialogtest.New("signature-key")
-//	res, err := fake.DeliverTo(bot, easydialogtest.Text("dialog-1", "Hi"))
-//	// res.StatusCode == 200; res.Reply.Messages holds what the customer gets
+// It has the shape every botwire fake shares (NewServer(Config), Close,
+// URL, SetBot / SetBotURL, Deliver returning a *Delivery), except what
+// needs an endpoint for the bot to call: Easy Dialog has none (the reply
+// is the webhook's answer), so there is nothing to record and no fault to
+// inject, and URL is empty.
+//
+//	fake := easydialogtest.NewServer(easydialogtest.Config{SignatureKey: "key", Bot: bot})
+//	d, err := fake.Deliver(ctx, easydialogtest.Text("dialog-1", "Hi"))
+//	// d.StatusCode == 200; d.Reply.Messages holds what the customer gets
 package easydialogtest
 
 import (
@@ -16,44 +22,83 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/botwire/botwire/easydialog"
+	"github.com/botwire/botwire/internal/fakekit"
 	"github.com/botwire/botwire/internal/safefmt"
 )
 
-// Fake is a fake Easy Dialog with one custom adapter configuration.
-type Fake struct {
-	key string
-	// Client delivers requests in Deliver (default http.DefaultClient).
+// Config sets up the fake Easy Dialog.
+type Config struct {
+	// SignatureKey is the custom adapter's signature key.
+	SignatureKey string
+	// Bot is the bot's webhook in-process, or BotURL its address; SetBot
+	// and SetBotURL change them later.
+	Bot    http.Handler
+	BotURL string
+	// Client delivers to BotURL (default http.DefaultClient).
 	Client *http.Client
 }
 
-// New returns a fake Easy Dialog that signs with signatureKey.
-func New(signatureKey string) *Fake { return &Fake{key: signatureKey} }
+// Server is a fake Easy Dialog. Its methods are safe for concurrent use.
+type Server struct {
+	// URL is empty: Easy Dialog has no endpoint for the bot to call.
+	URL string
 
-// Result is the bot's answer to one delivery.
-type Result struct {
+	cfg Config
+	mu  sync.Mutex
+	bot fakekit.Bot
+}
+
+// NewServer returns a fake Easy Dialog. It starts nothing, but Close it
+// like the other fakes.
+func NewServer(cfg Config) *Server {
+	return &Server{cfg: cfg, bot: fakekit.Bot{Handler: cfg.Bot, URL: cfg.BotURL}}
+}
+
+// Close releases the fake; it has no server to stop.
+func (s *Server) Close() {}
+
+// SetBot makes the fake deliver to h in-process.
+func (s *Server) SetBot(h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bot = fakekit.Bot{Handler: h}
+}
+
+// SetBotURL makes the fake deliver to url over HTTP.
+func (s *Server) SetBotURL(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bot = fakekit.Bot{URL: url}
+}
+
+// ErrNoBot is returned by Deliver when the fake has no bot to deliver to.
+var ErrNoBot = fakekit.ErrNoBot
+
+// Delivery is the bot's answer to one delivery.
+type Delivery struct {
 	StatusCode int
 	Header     http.Header
 	Body       []byte
+	Latency    time.Duration
 	// Reply is the decoded answer of a 200, or nil.
 	Reply *easydialog.Response
 }
 
 // Texts returns the content of the reply's text messages, in order.
-func (r *Result) Texts() []string {
-	if r.Reply == nil {
+func (d *Delivery) Texts() []string {
+	if d.Reply == nil {
 		return nil
 	}
 	var out []string
-	for _, m := range r.Reply.Messages {
+	for _, m := range d.Reply.Messages {
 		if m.Body.Text != nil {
 			out = append(out, m.Body.Text.Content)
 		}
@@ -61,69 +106,39 @@ func (r *Result) Texts() []string {
 	return out
 }
 
-// Deliver posts req to the bot at url, signed, and returns its answer.
-func (f *Fake) Deliver(ctx context.Context, url string, req *easydialog.Request) (*Result, error) {
+// Deliver sends req to the bot as Easy Dialog does (PHP-encoded, signed)
+// and returns its answer. A 200 whose body is not a valid reply is an
+// error beside the Delivery.
+func (s *Server) Deliver(ctx context.Context, req *easydialog.Request) (*Delivery, error) {
 	body, err := Encode(req)
 	if err != nil {
 		return nil, err
 	}
-	return f.DeliverRaw(ctx, url, body)
+	return s.DeliverRaw(ctx, body)
 }
 
-// DeliverRaw posts body exactly as given, signed, to the bot at url.
-func (f *Fake) DeliverRaw(ctx context.Context, url string, body []byte) (*Result, error) {
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+// DeliverRaw sends body exactly as given, signed, to the bot.
+func (s *Server) DeliverRaw(ctx context.Context, body []byte) (*Delivery, error) {
+	s.mu.Lock()
+	bot := s.bot
+	s.mu.Unlock()
+	a, err := fakekit.Send(ctx, s.cfg.Client, bot, "/custom-bot-api", body,
+		http.Header{easydialog.SignatureHeader: {easydialog.Sign(body, s.cfg.SignatureKey)}})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("easydialogtest: %w", err)
 	}
-	f.sign(hr, body)
-	c := f.Client
-	if c == nil {
-		c = http.DefaultClient
+	d := &Delivery{StatusCode: a.StatusCode, Header: a.Header, Body: a.Body, Latency: a.Latency}
+	if d.StatusCode != http.StatusOK {
+		return d, nil
 	}
-	resp, err := c.Do(hr)
-	if err != nil {
-		return nil, err
+	d.Reply = new(easydialog.Response)
+	if err := json.Unmarshal(d.Body, d.Reply); err != nil {
+		return d, fmt.Errorf("easydialogtest: the bot answered 200 with a body that is not a reply: %w", err)
 	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 10<<20))
-	if err != nil {
-		return nil, err
+	if err := d.Reply.Validate(); err != nil {
+		return d, fmt.Errorf("easydialogtest: the bot's reply would be refused: %w", err)
 	}
-	return result(resp.StatusCode, resp.Header, out)
-}
-
-// DeliverTo passes req straight to h, signed, and returns its answer.
-func (f *Fake) DeliverTo(h http.Handler, req *easydialog.Request) (*Result, error) {
-	body, err := Encode(req)
-	if err != nil {
-		return nil, err
-	}
-	hr := httptest.NewRequest(http.MethodPost, "/custom-bot-api", bytes.NewReader(body))
-	f.sign(hr, body)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, hr)
-	return result(rec.Code, rec.Header(), rec.Body.Bytes())
-}
-
-func (f *Fake) sign(r *http.Request, body []byte) {
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set(easydialog.SignatureHeader, easydialog.Sign(body, f.key))
-}
-
-func result(status int, h http.Header, body []byte) (*Result, error) {
-	res := &Result{StatusCode: status, Header: h, Body: body}
-	if status != http.StatusOK {
-		return res, nil
-	}
-	res.Reply = new(easydialog.Response)
-	if err := json.Unmarshal(body, res.Reply); err != nil {
-		return res, fmt.Errorf("easydialogtest: the bot answered 200 with a body that is not a reply: %w", err)
-	}
-	if err := res.Reply.Validate(); err != nil {
-		return res, fmt.Errorf("easydialogtest: the bot's reply would be refused: %w", err)
-	}
-	return res, nil
+	return d, nil
 }
 
 // Encode returns req as Easy Dialog's PHP json_encode writes it: "/"
@@ -237,8 +252,13 @@ func Location(dialogUUID string, latitude, longitude float64) *easydialog.Reques
 	return NewRequest(dialogUUID, easydialog.Body{Location: &easydialog.LocationMessage{Latitude: latitude, Longitude: longitude}})
 }
 
-// Format describes the fake without its key, for every verb, on the value
-// and on a pointer.
-func (f Fake) Format(st fmt.State, verb rune) {
-	safefmt.Format(st, verb, "easydialogtest.Fake{key: [REDACTED]}")
+// Format describes the config without its key, for every verb, on the
+// value and on a pointer.
+func (c Config) Format(f fmt.State, verb rune) {
+	safefmt.Format(f, verb, safefmt.Describe(c, "SignatureKey"))
+}
+
+// Format describes the fake without its key, for every verb.
+func (s *Server) Format(f fmt.State, verb rune) {
+	safefmt.Format(f, verb, "easydialogtest.Server{key: [REDACTED]}")
 }

@@ -44,43 +44,51 @@ func TestEncodeLikePHP(t *testing.T) {
 }
 
 func TestDeliverToHandlerAndURL(t *testing.T) {
-	fake := easydialogtest.New("key-1")
+	ctx := context.Background()
 	bot := echo(t, "key-1")
-	res, err := fake.DeliverTo(bot, easydialogtest.Text("d1", "héllo / there"))
+	fake := easydialogtest.NewServer(easydialogtest.Config{SignatureKey: "key-1", Bot: bot})
+	defer fake.Close()
+	res, err := fake.Deliver(ctx, easydialogtest.Text("d1", "héllo / there"))
 	require.NoError(t, err)
 	assert.Equal(t, 200, res.StatusCode)
 	assert.Equal(t, []string{"You said: héllo / there"}, res.Texts())
+	assert.Positive(t, res.Latency)
 
 	srv := httptest.NewServer(bot)
 	defer srv.Close()
-	res, err = fake.Deliver(context.Background(), srv.URL, easydialogtest.Text("d1", "hi"))
+	fake.SetBotURL(srv.URL)
+	res, err = fake.Deliver(ctx, easydialogtest.Text("d1", "hi"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"You said: hi"}, res.Texts())
 
 	// The openssl vector, delivered byte for byte, passes the handler.
-	vectorFake := easydialogtest.New(string(golden.Read(t, "easydialog/signed/key.txt")))
-	res, err = vectorFake.DeliverRaw(context.Background(), srv.URL, golden.Read(t, "easydialog/signed/request_php.json"))
+	key := string(golden.Read(t, "easydialog/signed/key.txt"))
+	vectorFake := easydialogtest.NewServer(easydialogtest.Config{SignatureKey: key, BotURL: srv.URL})
+	res, err = vectorFake.DeliverRaw(ctx, golden.Read(t, "easydialog/signed/request_php.json"))
 	require.NoError(t, err)
 	assert.Equal(t, 401, res.StatusCode, "the bot has another key")
-	vectorBot := httptest.NewServer(echo(t, string(golden.Read(t, "easydialog/signed/key.txt"))))
-	defer vectorBot.Close()
-	res, err = vectorFake.DeliverRaw(context.Background(), vectorBot.URL, golden.Read(t, "easydialog/signed/request_php.json"))
+	vectorFake.SetBot(echo(t, key))
+	res, err = vectorFake.DeliverRaw(ctx, golden.Read(t, "easydialog/signed/request_php.json"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"You said: Grüße / ciao 👋 https://example.com/a"}, res.Texts())
 
-	wrong := easydialogtest.New("other")
-	res, err = wrong.DeliverTo(bot, easydialogtest.Picture("d1", "https://x/y.jpg"))
+	wrong := easydialogtest.NewServer(easydialogtest.Config{SignatureKey: "other", Bot: bot})
+	res, err = wrong.Deliver(ctx, easydialogtest.Picture("d1", "https://x/y.jpg"))
 	require.NoError(t, err)
 	assert.Equal(t, 401, res.StatusCode)
 	assert.Nil(t, res.Reply)
+
+	_, err = easydialogtest.NewServer(easydialogtest.Config{SignatureKey: "k"}).Deliver(ctx, easydialogtest.Text("d1", "hi"))
+	assert.ErrorIs(t, err, easydialogtest.ErrNoBot)
 }
 
-func TestResultRefusesInvalidReply(t *testing.T) {
+func TestDeliveryOfAnEmptyReply(t *testing.T) {
 	bad, err := easydialog.NewHandler("k", func(context.Context, *easydialog.Request) (*easydialog.Response, error) {
 		return nil, nil
 	})
 	require.NoError(t, err)
-	res, err := easydialogtest.New("k").DeliverTo(bad, easydialogtest.Location("d1", 47.37, 8.54))
+	res, err := easydialogtest.NewServer(easydialogtest.Config{SignatureKey: "k", Bot: bad}).
+		Deliver(context.Background(), easydialogtest.Location("d1", 47.37, 8.54))
 	require.NoError(t, err)
 	assert.Empty(t, res.Reply.Messages)
 	assert.True(t, bytes.Equal(res.Body, []byte(`{"messages":[]}`)))

@@ -159,16 +159,17 @@ func describeMessage(m onetalk.OutboundMessage) string {
 // and prints the reply the bot wrote in its response body.
 func easyDialog(ctx context.Context, out io.Writer) error {
 	const key = "quickstart-signature-key"
-	fake := easydialogtest.New(key)
 	bot, err := easydialog.NewHandler(key, edecho.Bot)
 	if err != nil {
 		return err
 	}
 	srv := httptest.NewServer(bot)
 	defer srv.Close()
+	fake := easydialogtest.NewServer(easydialogtest.Config{SignatureKey: key, BotURL: srv.URL})
+	defer fake.Close()
 	for _, text := range []string{"hello", "products", "where"} {
 		fmt.Fprintf(out, "customer  text %q\n", text)
-		res, err := fake.Deliver(ctx, srv.URL, easydialogtest.Text("d5f7d6dd-dc30-451d-a442-a920fdbd6704", text))
+		res, err := fake.Deliver(ctx, easydialogtest.Text("d5f7d6dd-dc30-451d-a442-a920fdbd6704", text))
 		if err != nil {
 			return err
 		}
@@ -179,8 +180,8 @@ func easyDialog(ctx context.Context, out io.Writer) error {
 			fmt.Fprintf(out, "bot       %s\n", describeBody(m.Body))
 		}
 	}
-	wrong := easydialogtest.New("not-the-key")
-	res, err := wrong.Deliver(ctx, srv.URL, easydialogtest.Text("d1", "forged"))
+	wrong := easydialogtest.NewServer(easydialogtest.Config{SignatureKey: "not-the-key", BotURL: srv.URL})
+	res, err := wrong.Deliver(ctx, easydialogtest.Text("d1", "forged"))
 	if err != nil {
 		return err
 	}
