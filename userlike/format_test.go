@@ -29,7 +29,7 @@ func TestNoVerbShowsTheTokens(t *testing.T) {
 	if err := c.Send(context.Background(), "c1", userlike.Message("hi")); err != nil {
 		t.Fatal(err)
 	}
-	calls := fake.Calls()
+	calls := fake.Received()
 	// One release number for every package, in every default User-Agent.
 	if ua := calls[0].RawHeader().Get("User-Agent"); ua != "botwire-userlike/"+version.Version || userlike.Version != version.Version {
 		t.Errorf("User-Agent %q, Version %q; want botwire-userlike/%s", ua, userlike.Version, version.Version)

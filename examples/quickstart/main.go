@@ -237,13 +237,13 @@ func userLike(ctx context.Context, out io.Writer) error {
 	const cid = "chatbot::258:a56785fb6fb84edd890905913b0c0821"
 	steps := []struct {
 		say     string
-		deliver func() (*userliketest.Result, error)
+		deliver func() (*userliketest.Delivery, error)
 	}{
-		{"starts a chat", func() (*userliketest.Result, error) { return fake.Start(ctx, cid) }},
-		{`clicks "Delivery status"`, func() (*userliketest.Result, error) {
+		{"starts a chat", func() (*userliketest.Delivery, error) { return fake.Start(ctx, cid) }},
+		{`clicks "Delivery status"`, func() (*userliketest.Delivery, error) {
 			return fake.Click(ctx, cid, faq.ChoiceDelivery, "Delivery status")
 		}},
-		{`text "A-1001"`, func() (*userliketest.Result, error) { return fake.Message(ctx, cid, "A-1001") }},
+		{`text "A-1001"`, func() (*userliketest.Delivery, error) { return fake.Message(ctx, cid, "A-1001") }},
 	}
 	for _, st := range steps {
 		fmt.Fprintf(out, "contact   %s\n", st.say)
@@ -259,7 +259,7 @@ func userLike(ctx context.Context, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "          (context kept by Userlike: %s)\n", fake.Context(cid))
 	}
-	calls, err := fake.WaitCalls(ctx, 2)
+	calls, err := fake.WaitFor(ctx, 2)
 	if err != nil {
 		return err
 	}

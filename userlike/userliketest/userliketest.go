@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -43,13 +42,27 @@ type Config struct {
 	RateLimit int
 	// Now is the fake's clock for the rate limit (default time.Now).
 	Now func() time.Time
+	// Bot is the bot's webhook in-process, or BotURL its address; SetBot
+	// and SetBotURL change them later.
+	Bot    http.Handler
+	BotURL string
+	// Client delivers to BotURL (default http.DefaultClient).
+	Client *http.Client
 }
 
 // Fault is an answer the fake's API URL gives instead of the normal one.
-type Fault = fakekit.Fault
+type Fault struct {
+	Status int           // answer with this status and a JSON error body
+	Header http.Header   // extra answer headers, e.g. Retry-After
+	Delay  time.Duration // wait this long before answering
+	Drop   bool          // close the connection without answering
+}
 
-// Call is one request the bot's client sent to the API URL.
-type Call struct {
+// ErrNoBot is returned by Deliver when the fake has no bot to deliver to.
+var ErrNoBot = fakekit.ErrNoBot
+
+// Received is one request the bot's client sent to the API URL.
+type Received struct {
 	Header http.Header
 	Body   []byte
 	// Events is the decoded body (an event or a list), or nil when it was
@@ -61,16 +74,18 @@ type Call struct {
 	raw func() http.Header // behind a func: printers never see it
 }
 
-// Result is the bot's answer to one delivered event.
-type Result struct {
+// Delivery is the bot's answer to one delivered event.
+type Delivery struct {
 	StatusCode int
+	Header     http.Header
 	Body       []byte
+	Latency    time.Duration
 	// Events is what the bot triggered in its response body.
 	Events []userlike.OutboundEvent
 }
 
 // Texts returns the bodies of the message actions, in order.
-func (r *Result) Texts() []string { return texts(r.Events) }
+func (d *Delivery) Texts() []string { return texts(d.Events) }
 
 func texts(evs []userlike.OutboundEvent) []string {
 	var out []string
@@ -92,8 +107,7 @@ type Server struct {
 	kit fakekit.Kit
 
 	mu       sync.Mutex
-	bot      http.Handler
-	botURL   string
+	bot      fakekit.Bot
 	contexts map[string]json.RawMessage
 	windows  map[string][]time.Time
 }
@@ -106,7 +120,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, contexts: map[string]json.RawMessage{}, windows: map[string][]time.Time{}}
+	s := &Server{cfg: cfg, bot: fakekit.Bot{Handler: cfg.Bot, URL: cfg.BotURL}, contexts: map[string]json.RawMessage{}, windows: map[string][]time.Time{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.kit.Serve(w, r, s.answer, writeError)
 	}))
@@ -124,14 +138,14 @@ func (s *Server) Close() {
 func (s *Server) SetBot(h http.Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.bot, s.botURL = h, ""
+	s.bot = fakekit.Bot{Handler: h}
 }
 
 // SetBotURL makes the fake deliver events over HTTP to url.
 func (s *Server) SetBotURL(url string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.bot, s.botURL = nil, url
+	s.bot = fakekit.Bot{URL: url}
 }
 
 // Context returns the last context the bot set for cid, as Userlike keeps
@@ -142,17 +156,27 @@ func (s *Server) Context(cid string) json.RawMessage {
 	return s.contexts[cid]
 }
 
-// Inject makes the next n API calls get fault f.
-func (s *Server) Inject(n int, f Fault) { s.kit.Inject(n, f) }
+// Inject makes the next n API calls get fault f, after any faults already
+// queued.
+func (s *Server) Inject(n int, f Fault) {
+	s.kit.Inject(n, fakekit.Fault{Status: f.Status, Header: f.Header, Delay: f.Delay, Drop: f.Drop})
+}
 
 // FailNext makes the next n API calls get status.
 func (s *Server) FailNext(n, status int) { s.Inject(n, Fault{Status: status}) }
 
-// Calls returns every API call received so far, in order.
-func (s *Server) Calls() []Call { return convert(s.kit.Requests()) }
+// DelayNext delays the next n answers by d.
+func (s *Server) DelayNext(n int, d time.Duration) { s.Inject(n, Fault{Delay: d}) }
 
-// WaitCalls waits until at least n API calls were received.
-func (s *Server) WaitCalls(ctx context.Context, n int) ([]Call, error) {
+// DropNext closes the connection of the next n API calls without answering.
+func (s *Server) DropNext(n int) { s.Inject(n, Fault{Drop: true}) }
+
+// Received returns every API call received so far, in order.
+func (s *Server) Received() []Received { return convert(s.kit.Requests()) }
+
+// WaitFor waits until at least n API calls were received and returns them,
+// or returns ctx's error with what was received.
+func (s *Server) WaitFor(ctx context.Context, n int) ([]Received, error) {
 	recs, err := s.kit.Wait(ctx, n)
 	if err != nil {
 		err = fmt.Errorf("userliketest: %w", err)
@@ -163,7 +187,7 @@ func (s *Server) WaitCalls(ctx context.Context, n int) ([]Call, error) {
 // Sent returns the events of the API calls the fake accepted, in order.
 func (s *Server) Sent() []userlike.OutboundEvent {
 	var out []userlike.OutboundEvent
-	for _, c := range s.Calls() {
+	for _, c := range s.Received() {
 		if c.Status == http.StatusOK {
 			out = append(out, c.Events...)
 		}
@@ -183,10 +207,10 @@ func (s *Server) Reset() {
 	s.contexts, s.windows = map[string]json.RawMessage{}, map[string][]time.Time{}
 }
 
-func convert(recs []fakekit.Recorded) []Call {
-	out := make([]Call, len(recs))
+func convert(recs []fakekit.Recorded) []Received {
+	out := make([]Received, len(recs))
 	for i, r := range recs {
-		out[i] = Call{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
+		out[i] = Received{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
 		out[i].Events, _ = decodeOutbound(r.Body)
 	}
 	return out
@@ -303,26 +327,26 @@ func (s *Server) NewEvent(cid, name string, payload any) (*userlike.Event, error
 }
 
 // Start delivers a start event of a new session cid.
-func (s *Server) Start(ctx context.Context, cid string) (*Result, error) {
+func (s *Server) Start(ctx context.Context, cid string) (*Delivery, error) {
 	return s.send(ctx, cid, userlike.EventStart, struct{}{})
 }
 
 // Message delivers the contact's message text.
-func (s *Server) Message(ctx context.Context, cid, text string) (*Result, error) {
+func (s *Server) Message(ctx context.Context, cid, text string) (*Delivery, error) {
 	return s.send(ctx, cid, userlike.EventMessage, userlike.MessagePayload{Body: text})
 }
 
 // Click delivers a click on the option with id and label.
-func (s *Server) Click(ctx context.Context, cid, id, label string) (*Result, error) {
+func (s *Server) Click(ctx context.Context, cid, id, label string) (*Delivery, error) {
 	return s.send(ctx, cid, userlike.EventClick, userlike.ClickPayload{Value: userlike.ClickValue{ID: id, Label: label}})
 }
 
 // Media delivers a file upload at url.
-func (s *Server) Media(ctx context.Context, cid, url, mimeType string) (*Result, error) {
+func (s *Server) Media(ctx context.Context, cid, url, mimeType string) (*Delivery, error) {
 	return s.send(ctx, cid, userlike.EventMedia, userlike.MediaPayload{URL: url, MimeType: mimeType})
 }
 
-func (s *Server) send(ctx context.Context, cid, name string, payload any) (*Result, error) {
+func (s *Server) send(ctx context.Context, cid, name string, payload any) (*Delivery, error) {
 	e, err := s.NewEvent(cid, name, payload)
 	if err != nil {
 		return nil, err
@@ -332,64 +356,37 @@ func (s *Server) send(ctx context.Context, cid, name string, payload any) (*Resu
 
 // Deliver posts e to the bot with the webhook header and returns its
 // answer. Contexts in the answer are kept for the session's next event.
-func (s *Server) Deliver(ctx context.Context, e *userlike.Event) (*Result, error) {
+func (s *Server) Deliver(ctx context.Context, e *userlike.Event) (*Delivery, error) {
 	body, err := json.Marshal(e)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	bot, botURL := s.bot, s.botURL
+	bot := s.bot
 	s.mu.Unlock()
-
-	var status int
-	var out []byte
-	switch {
-	case bot != nil:
-		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/userlike", bytes.NewReader(body))
-		s.header(req)
-		rec := httptest.NewRecorder()
-		bot.ServeHTTP(rec, req)
-		status, out = rec.Code, rec.Body.Bytes()
-	case botURL != "":
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, botURL, bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		s.header(req)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		if out, err = io.ReadAll(io.LimitReader(resp.Body, 10<<20)); err != nil {
-			return nil, err
-		}
-		status = resp.StatusCode
-	default:
-		return nil, errors.New("userliketest: no bot: call SetBot or SetBotURL")
-	}
-	res := &Result{StatusCode: status, Body: out}
-	if status != http.StatusOK {
-		return res, nil
-	}
-	if res.Events, err = decodeOutbound(out); err != nil {
-		return res, fmt.Errorf("userliketest: the bot answered 200 with a body that is not events: %w", err)
-	}
-	s.keepContext(res.Events)
-	return res, nil
-}
-
-func (s *Server) header(r *http.Request) {
-	r.Header.Set("Content-Type", "application/json")
+	header := http.Header{}
 	if s.cfg.WebhookHeader != "" {
-		r.Header.Set(s.cfg.WebhookHeader, s.cfg.WebhookToken)
+		header.Set(s.cfg.WebhookHeader, s.cfg.WebhookToken)
 	}
+	a, err := fakekit.Send(ctx, s.cfg.Client, bot, "/userlike", body, header)
+	if err != nil {
+		return nil, fmt.Errorf("userliketest: %w", err)
+	}
+	d := &Delivery{StatusCode: a.StatusCode, Header: a.Header, Body: a.Body, Latency: a.Latency}
+	if d.StatusCode != http.StatusOK {
+		return d, nil
+	}
+	if d.Events, err = decodeOutbound(d.Body); err != nil {
+		return d, fmt.Errorf("userliketest: the bot answered 200 with a body that is not events: %w", err)
+	}
+	s.keepContext(d.Events)
+	return d, nil
 }
 
 // RawHeader returns the headers as the bot's client sent them, credentials
 // included; Header has them masked ("[REDACTED]") so a failing test that
 // prints a recording does not put a key in CI logs.
-func (r Call) RawHeader() http.Header {
+func (r Received) RawHeader() http.Header {
 	if r.raw == nil {
 		return r.Header
 	}

@@ -106,7 +106,7 @@ func TestAPIURLChecksTokenBodyAndRate(t *testing.T) {
 	fake.FailNext(1, 503)
 	require.ErrorAs(t, client.Send(ctx, "c3", userlike.Message("x")), &apiErr)
 	assert.Equal(t, 503, apiErr.StatusCode)
-	calls := fake.Calls()
+	calls := fake.Received()
 	assert.Equal(t, 503, calls[len(calls)-1].Status)
 }
 
