@@ -63,7 +63,7 @@ func ExampleClient_SendText() {
 			return nil
 		},
 	}, ultimate.WithoutAuthentication())
-	fake := ultimatetest.NewServer(ultimatetest.Config{APIKey: "key", BotID: "618a30beee4e8e87d2f94015", ChatWebhook: chat})
+	fake := ultimatetest.NewServer(ultimatetest.Config{APIKey: "key", BotID: "618a30beee4e8e87d2f94015", Bot: chat})
 	defer fake.Close()
 	client, _ := ultimate.NewClient("key", "618a30beee4e8e87d2f94015", ultimate.WithBaseURL(fake.URL))
 	if err := client.SendText(context.Background(), "conv-1", "I want to make a refund"); err != nil {

@@ -33,7 +33,7 @@ func TestNoVerbShowsTheCredentials(t *testing.T) {
 	if err := c.EndSession(context.Background(), "conv1"); err != nil {
 		t.Fatal(err)
 	}
-	calls := fake.Calls()
+	calls := fake.Received()
 	// One release number for every package, in every default User-Agent.
 	if ua := calls[0].RawHeader().Get("User-Agent"); ua != "botwire-ultimate/"+version.Version || ultimate.Version != version.Version {
 		t.Errorf("User-Agent %q, Version %q; want botwire-ultimate/%s", ua, ultimate.Version, version.Version)

@@ -307,7 +307,7 @@ func ultimateRelay(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fake := ultimatetest.NewServer(ultimatetest.Config{APIKey: key, BotID: botID, ChatWebhook: chat, ActionWebhook: actions,
+	fake := ultimatetest.NewServer(ultimatetest.Config{APIKey: key, BotID: botID, Bot: chat, ActionBot: actions,
 		WebhookUser: user, WebhookPassword: pass})
 	defer fake.Close()
 	if r.Client, err = ultimate.NewClient(key, botID, ultimate.WithBaseURL(fake.URL)); err != nil {
@@ -341,10 +341,10 @@ func ultimateRelay(ctx context.Context, out io.Writer) error {
 		}
 		for _, d := range ds[seen-st.deliveries:] {
 			if d.Webhook == "actions" {
-				fmt.Fprintf(out, "          (agent ran action %s on the actions webhook: %s)\n", d.EventType, strings.TrimSpace(string(d.Response)))
+				fmt.Fprintf(out, "          (agent ran action %s on the actions webhook: %s)\n", d.EventType, strings.TrimSpace(string(d.Body)))
 			}
 			if d.EventType == ultimate.EventIsTeamOnline {
-				fmt.Fprintf(out, "          (agent asked isTeamOnline: %s)\n", strings.TrimSpace(string(d.Response)))
+				fmt.Fprintf(out, "          (agent asked isTeamOnline: %s)\n", strings.TrimSpace(string(d.Body)))
 			}
 		}
 		for _, e := range r.Transcript(conv, shown) {

@@ -19,21 +19,28 @@
 //     online (and says so when it is not);
 //   - anything else: "You said: ...".
 //
-// Every webhook call and its answer is recorded (Deliveries, WaitDeliveries).
+// Every webhook call and its answer is recorded (Deliveries, WaitDeliveries),
+// and Deliver sends a chat event of your own.
+//
+// It has the shape every botwire fake shares: NewServer(Config), Close,
+// URL, SetBot / SetBotURL (the chat webhook; SetActionBot / SetActionBotURL
+// the actions webhook), Deliver returning a *Delivery, Received / WaitFor /
+// Reset for what the bot's client sent, and Inject (FailNext, DelayNext,
+// DropNext) with a Fault.
 package ultimatetest
 
 import (
-	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/botwire/botwire/internal/fakekit"
 	"github.com/botwire/botwire/internal/safefmt"
@@ -46,10 +53,15 @@ type Config struct {
 	APIKey string
 	BotID  string
 
-	ChatWebhook      http.Handler
-	ChatWebhookURL   string
-	ActionWebhook    http.Handler
-	ActionWebhookURL string
+	// Bot is the chat webhook in-process, or BotURL its address.
+	Bot    http.Handler
+	BotURL string
+	// ActionBot is the actions webhook in-process, or ActionBotURL its
+	// address.
+	ActionBot    http.Handler
+	ActionBotURL string
+	// Client delivers to the URLs (default http.DefaultClient).
+	Client *http.Client
 
 	// Sent with every webhook call, to match the handler's options.
 	WebhookHeader, WebhookToken  string
@@ -57,10 +69,18 @@ type Config struct {
 }
 
 // Fault is an answer the fake API gives instead of the normal one.
-type Fault = fakekit.Fault
+type Fault struct {
+	Status int           // answer with this status and a JSON error body
+	Header http.Header   // extra answer headers, e.g. Retry-After
+	Delay  time.Duration // wait this long before answering
+	Drop   bool          // close the connection without answering
+}
 
-// Call is one request the client sent to the fake API.
-type Call struct {
+// ErrNoBot is returned by Deliver when the fake has no webhook to deliver to.
+var ErrNoBot = fakekit.ErrNoBot
+
+// Received is one request the bot's client sent to the fake API.
+type Received struct {
 	Path   string
 	Header http.Header
 	Body   []byte
@@ -74,14 +94,23 @@ type Call struct {
 	raw func() http.Header // behind a func: printers never see it
 }
 
-// Delivery is one webhook call the agent made and the answer it got.
+// Delivery is one webhook call (made by the agent, or by Deliver) and the
+// answer it got.
 type Delivery struct {
-	Webhook    string // "chat" or "actions"
-	EventType  string // the chat event type, or the action name
-	Body       []byte
+	Webhook   string // "chat" or "actions"
+	EventType string // the chat event type, or the action name
+	Sent      []byte // the body delivered
+
 	StatusCode int
-	Response   []byte
+	Header     http.Header
+	Body       []byte // the webhook's answer
+	Latency    time.Duration
 	Err        error // a transport error, if the call failed
+
+	// IsOnline is the answer to isTeamOnline, Results the answer of the
+	// actions webhook; nil otherwise.
+	IsOnline *bool
+	Results  []ultimate.ActionResult
 }
 
 // Server is a fake Ultimate. Its methods are safe for concurrent use.
@@ -95,6 +124,8 @@ type Server struct {
 	out fakekit.Kit // counts deliveries for WaitDeliveries
 
 	mu         sync.Mutex
+	chatBot    fakekit.Bot
+	actionBot  fakekit.Bot
 	deliveries []Delivery
 	waiting    map[string]bool // conversations asked for an order number
 	cards      map[string][]ultimate.CarouselCard
@@ -110,7 +141,8 @@ type job struct {
 
 // NewServer starts a fake Ultimate. Close it when done.
 func NewServer(cfg Config) *Server {
-	s := &Server{cfg: cfg, waiting: map[string]bool{}, cards: map[string][]ultimate.CarouselCard{},
+	s := &Server{cfg: cfg, chatBot: fakekit.Bot{Handler: cfg.Bot, URL: cfg.BotURL},
+		actionBot: fakekit.Bot{Handler: cfg.ActionBot, URL: cfg.ActionBotURL}, waiting: map[string]bool{}, cards: map[string][]ultimate.CarouselCard{},
 		jobs: make(chan job, 1024), closed: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc(ultimate.ConversePath, func(w http.ResponseWriter, r *http.Request) {
@@ -138,18 +170,63 @@ func (s *Server) Close() {
 	s.srv.Close()
 }
 
-// Inject makes the next n API calls get fault f.
-func (s *Server) Inject(n int, f Fault) { s.kit.Inject(n, f) }
+// SetBot makes the agent deliver chat events to h in-process.
+func (s *Server) SetBot(h http.Handler) { s.setBot(&s.chatBot, fakekit.Bot{Handler: h}) }
+
+// SetBotURL makes the agent deliver chat events to url over HTTP.
+func (s *Server) SetBotURL(url string) { s.setBot(&s.chatBot, fakekit.Bot{URL: url}) }
+
+// SetActionBot makes the agent call actions on h in-process.
+func (s *Server) SetActionBot(h http.Handler) { s.setBot(&s.actionBot, fakekit.Bot{Handler: h}) }
+
+// SetActionBotURL makes the agent call actions at url over HTTP.
+func (s *Server) SetActionBotURL(url string) { s.setBot(&s.actionBot, fakekit.Bot{URL: url}) }
+
+func (s *Server) setBot(dst *fakekit.Bot, b fakekit.Bot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	*dst = b
+}
+
+// Inject makes the next n API calls get fault f, after any faults already
+// queued.
+func (s *Server) Inject(n int, f Fault) {
+	s.kit.Inject(n, fakekit.Fault{Status: f.Status, Header: f.Header, Delay: f.Delay, Drop: f.Drop})
+}
 
 // FailNext makes the next n API calls get status.
 func (s *Server) FailNext(n, status int) { s.Inject(n, Fault{Status: status}) }
 
-// Calls returns the API calls received so far.
-func (s *Server) Calls() []Call {
+// DelayNext delays the next n answers by d.
+func (s *Server) DelayNext(n int, d time.Duration) { s.Inject(n, Fault{Delay: d}) }
+
+// DropNext closes the connection of the next n API calls without answering.
+func (s *Server) DropNext(n int) { s.Inject(n, Fault{Drop: true}) }
+
+// Reset forgets the recorded API calls, the deliveries and queued faults.
+func (s *Server) Reset() {
+	s.kit.Reset()
+	s.out.Reset()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliveries = nil
+}
+
+// WaitFor waits until the bot's client made at least n API calls and
+// returns them, or returns ctx's error with what was received.
+func (s *Server) WaitFor(ctx context.Context, n int) ([]Received, error) {
+	if _, err := s.kit.Wait(ctx, n); err != nil {
+		return s.Received(), fmt.Errorf("ultimatetest: %w", err)
+	}
+	return s.Received(), nil
+}
+
+// Received returns the API calls received so far.
+func (s *Server) Received() []Received {
 	recs := s.kit.Requests()
-	out := make([]Call, len(recs))
+	out := make([]Received, len(recs))
 	for i, r := range recs {
-		out[i] = Call{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
+		out[i] = Received{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
 		var c ultimate.ConverseRequest
 		var w ultimate.WidgetUpdate
 		if json.Unmarshal(r.Body, &w) == nil && w.EventType != "" && isWidgetEvent(w.EventType) {
@@ -345,65 +422,87 @@ func (s *Server) say(id, text string, buttons []ultimate.Button) {
 }
 
 func (s *Server) chat(id string, data map[string]any) (int, []byte) {
+	d := s.deliverChat(context.Background(), data)
+	return d.StatusCode, d.Body
+}
+
+func (s *Server) deliverChat(ctx context.Context, data any) *Delivery {
 	body, _ := json.Marshal(map[string]any{"botId": s.cfg.BotID, "channel": "chat", "data": data})
-	return s.deliver("chat", fmt.Sprint(data["eventType"]), s.cfg.ChatWebhook, s.cfg.ChatWebhookURL, body)
+	var probe struct {
+		EventType string `json:"eventType"`
+	}
+	raw, _ := json.Marshal(data)
+	_ = json.Unmarshal(raw, &probe)
+	s.mu.Lock()
+	bot := s.chatBot
+	s.mu.Unlock()
+	return s.deliver(ctx, "chat", probe.EventType, bot, body)
+}
+
+// Deliver sends a chat event whose data object is data (an
+// ultimate.Message, ultimate.Escalation, ... or a map) to the chat webhook,
+// as Ultimate does, and returns the answer. The call is recorded among the
+// Deliveries too.
+func (s *Server) Deliver(ctx context.Context, data any) (*Delivery, error) {
+	d := s.deliverChat(ctx, data)
+	if d.Err != nil {
+		return d, fmt.Errorf("ultimatetest: %w", d.Err)
+	}
+	return d, nil
 }
 
 func (s *Server) action(id, name, value string) []ultimate.ActionResult {
 	body, _ := json.Marshal(map[string]any{"botId": s.cfg.BotID, "conversationId": "ultimate-" + id,
 		"platformConversationId": id, "name": name, "data": []any{map[string]any{"key": "orderId", "value": []string{value}}}})
-	status, resp := s.deliver("actions", name, s.cfg.ActionWebhook, s.cfg.ActionWebhookURL, body)
-	var out ultimate.ActionResponse
-	if status == http.StatusOK {
-		_ = json.Unmarshal(resp, &out)
-	}
-	return out.Results
+	s.mu.Lock()
+	bot := s.actionBot
+	s.mu.Unlock()
+	return s.deliver(context.Background(), "actions", name, bot, body).Results
 }
 
 // deliver calls a webhook and records the call.
-func (s *Server) deliver(kind, eventType string, h http.Handler, url string, body []byte) (int, []byte) {
-	d := Delivery{Webhook: kind, EventType: eventType, Body: body}
-	req := httptest.NewRequest(http.MethodPost, "/"+kind, bytes.NewReader(body))
-	if url != "" {
-		req, d.Err = http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+func (s *Server) deliver(ctx context.Context, kind, eventType string, bot fakekit.Bot, body []byte) *Delivery {
+	d := &Delivery{Webhook: kind, EventType: eventType, Sent: body}
+	header := http.Header{}
+	if s.cfg.WebhookHeader != "" {
+		header.Set(s.cfg.WebhookHeader, s.cfg.WebhookToken)
 	}
-	if d.Err == nil {
-		req.Header.Set("Content-Type", "application/json")
-		if s.cfg.WebhookHeader != "" {
-			req.Header.Set(s.cfg.WebhookHeader, s.cfg.WebhookToken)
-		}
-		if s.cfg.WebhookUser != "" {
-			req.SetBasicAuth(s.cfg.WebhookUser, s.cfg.WebhookPassword)
-		}
-		switch {
-		case h != nil:
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			d.StatusCode, d.Response = rec.Code, rec.Body.Bytes()
-		case url != "":
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				d.Err = err
-				break
+	if s.cfg.WebhookUser != "" {
+		header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(s.cfg.WebhookUser+":"+s.cfg.WebhookPassword)))
+	}
+	a, err := fakekit.Send(ctx, s.cfg.Client, bot, "/"+kind, body, header)
+	if err != nil {
+		d.Err = err
+	} else {
+		d.StatusCode, d.Header, d.Body, d.Latency = a.StatusCode, a.Header, a.Body, a.Latency
+		if d.StatusCode == http.StatusOK {
+			switch {
+			case kind == "actions":
+				var out ultimate.ActionResponse
+				if json.Unmarshal(d.Body, &out) == nil {
+					d.Results = out.Results
+				}
+			case eventType == ultimate.EventIsTeamOnline:
+				var st struct {
+					IsOnline *bool `json:"isOnline"`
+				}
+				if json.Unmarshal(d.Body, &st) == nil {
+					d.IsOnline = st.IsOnline
+				}
 			}
-			d.Response, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			d.StatusCode = resp.StatusCode
-		default:
-			d.Err = fmt.Errorf("ultimatetest: no %s webhook configured", kind)
 		}
 	}
 	s.mu.Lock()
-	s.deliveries = append(s.deliveries, d)
+	s.deliveries = append(s.deliveries, *d)
 	s.mu.Unlock()
 	s.out.Record(fakekit.Recorded{Body: body, Status: d.StatusCode, Err: d.Err}) // wakes WaitDeliveries
-	return d.StatusCode, d.Response
+	return d
 }
 
 // RawHeader returns the headers as the bot's client sent them, credentials
 // included; Header has them masked ("[REDACTED]") so a failing test that
 // prints a recording does not put a key in CI logs.
-func (r Call) RawHeader() http.Header {
+func (r Received) RawHeader() http.Header {
 	if r.raw == nil {
 		return r.Header
 	}

@@ -53,7 +53,7 @@ func setup(t *testing.T, escalateErr error) (*ultimatetest.Server, *ultimate.Cli
 		return []ultimate.ActionResult{{Key: "status", Value: "packed (" + r.String("orderId") + ")"}}, nil
 	}, ultimate.WithWebhookHeader("X-Hook", "h"))
 	require.NoError(t, err)
-	fake := ultimatetest.NewServer(ultimatetest.Config{APIKey: key, BotID: botID, ChatWebhook: chat, ActionWebhook: actions,
+	fake := ultimatetest.NewServer(ultimatetest.Config{APIKey: key, BotID: botID, Bot: chat, ActionBot: actions,
 		WebhookHeader: "X-Hook", WebhookToken: "h"})
 	t.Cleanup(fake.Close)
 	c, err := ultimate.NewClient(key, botID, ultimate.WithBaseURL(fake.URL), ultimate.WithRetryWait(time.Millisecond, 2*time.Millisecond))
@@ -98,7 +98,7 @@ func TestScriptedAgent(t *testing.T) {
 	require.NoError(t, c.SendText(ctx, "conv1", "hello"))
 	wait(t, fake, 9)
 	assert.Equal(t, "You said: hello", rec.last().Text)
-	for _, call := range fake.Calls() {
+	for _, call := range fake.Received() {
 		assert.Equal(t, key, call.RawHeader().Get("Authorization"))
 		assert.Equal(t, "[REDACTED]", call.Header.Get("Authorization"), "masked in what a test prints")
 		assert.Equal(t, 200, call.Status)
@@ -126,7 +126,7 @@ func TestAPIChecks(t *testing.T) {
 	fake.FailNext(1, 503)
 	require.NoError(t, c.EndSession(ctx, "c"), "a 503 is retried")
 	require.NoError(t, c.SendToWidget(ctx, ultimate.WidgetUpdate{PlatformConversationID: "c", EventType: ultimate.WidgetEscalationSuccess, Agent: "Ann"}))
-	calls := fake.Calls()
+	calls := fake.Received()
 	assert.Equal(t, ultimate.WidgetEscalationSuccess, calls[len(calls)-1].Widget.EventType)
 
 	req, _ := http.NewRequest(http.MethodPost, fake.URL+ultimate.ConversePath, bytes.NewReader(golden.Read(t, "ultimate/doc/request_body_draft.json")))
@@ -144,7 +144,7 @@ func TestWebhookURL(t *testing.T) {
 	require.NoError(t, err)
 	srv := httptest.NewServer(chat)
 	defer srv.Close()
-	fake := ultimatetest.NewServer(ultimatetest.Config{APIKey: key, BotID: botID, ChatWebhookURL: srv.URL, WebhookUser: "u", WebhookPassword: "p"})
+	fake := ultimatetest.NewServer(ultimatetest.Config{APIKey: key, BotID: botID, BotURL: srv.URL, WebhookUser: "u", WebhookPassword: "p"})
 	defer fake.Close()
 	c, err := ultimate.NewClient(key, botID, ultimate.WithBaseURL(fake.URL))
 	require.NoError(t, err)
