@@ -59,7 +59,7 @@ func ExampleHandoverRequest_Kind() {
 		}
 		return botcopy.PauseFor(10), nil
 	})
-	fake.SetProxy(h)
+	fake.SetBot(h)
 	ctx := context.Background()
 	o, _ := fake.Trigger(ctx, "user-1", "bot-1")
 	fmt.Println("paused:", o.Paused)

@@ -37,7 +37,7 @@ func TestNoVerbShowsTheCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pushes := fake.Pushes()
+	pushes := fake.Received()
 	// One release number for every package, in every default User-Agent.
 	if ua := pushes[0].RawHeader().Get("User-Agent"); ua != "botwire-botcopy/"+version.Version || botcopy.Version != version.Version {
 		t.Errorf("User-Agent %q, Version %q; want botwire-botcopy/%s", ua, botcopy.Version, version.Version)

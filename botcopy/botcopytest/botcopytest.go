@@ -9,6 +9,12 @@
 // them. Its URL stands in for https://api.botcopy.com: it records every
 // push, checks the API key and the body, extends or ends the pause like
 // Botcopy, and injects faults.
+//
+// It has the shape every botwire fake shares: NewServer(Config), Close,
+// URL, SetBot / SetBotURL (the proxy's webhook), Deliver returning a
+// *Delivery (Trigger, UserMessage and UserTyping are Deliver with Botcopy's
+// own bodies and pause bookkeeping), Received / WaitFor / Reset for the
+// pushes, and Inject (FailNext, DelayNext, DropNext) with a Fault.
 package botcopytest
 
 import (
@@ -17,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -37,9 +42,12 @@ type Config struct {
 	CustomHeader, CustomValue string
 	APIKey                    string // expected on pushes
 
-	// The proxy's webhook: a handler, or a URL.
-	Proxy    http.Handler
-	ProxyURL string
+	// Bot is the proxy's webhook in-process, or BotURL its address; SetBot
+	// and SetBotURL change them later.
+	Bot    http.Handler
+	BotURL string
+	// Client delivers to BotURL (default http.DefaultClient).
+	Client *http.Client
 
 	// Deadline after which Botcopy ignores the proxy's answer (default 5 s).
 	Deadline time.Duration
@@ -48,11 +56,22 @@ type Config struct {
 }
 
 // Fault is an answer the fake push endpoint gives instead of the normal one.
-type Fault = fakekit.Fault
+type Fault struct {
+	Status int           // answer with this status and a JSON error body
+	Header http.Header   // extra answer headers, e.g. Retry-After
+	Delay  time.Duration // wait this long before answering
+	Drop   bool          // close the connection without answering
+}
 
-// Outcome is what happened to a webhook call.
-type Outcome struct {
+// ErrNoBot is returned by Deliver when the fake has no proxy to deliver to.
+var ErrNoBot = fakekit.ErrNoBot
+
+// Delivery is what happened to a webhook call.
+type Delivery struct {
 	StatusCode int
+	Header     http.Header
+	Body       []byte
+	Latency    time.Duration
 	// Decision is the proxy's answer, nil when it was not a decision or
 	// came too late.
 	Decision *botcopy.Decision
@@ -64,11 +83,12 @@ type Outcome struct {
 	Paused bool
 }
 
-// Push is one push the proxy's client sent.
-type Push struct {
-	Header http.Header
-	Body   []byte
-	Event  *botcopy.PushEvent // nil when the body was not JSON
+// Received is one push the proxy's client sent.
+type Received struct {
+	// Header is as sent, with credentials masked; RawHeader has them.
+	Header  http.Header
+	Body    []byte
+	Request *botcopy.PushEvent // nil when the body was not JSON
 	Status int
 	Err    error
 
@@ -112,17 +132,35 @@ func (s *Server) Close() {
 	s.srv.Close()
 }
 
-// Inject makes the next n pushes get fault f.
-func (s *Server) Inject(n int, f Fault) { s.kit.Inject(n, f) }
+// Inject makes the next n pushes get fault f, after any faults already
+// queued.
+func (s *Server) Inject(n int, f Fault) {
+	s.kit.Inject(n, fakekit.Fault{Status: f.Status, Header: f.Header, Delay: f.Delay, Drop: f.Drop})
+}
 
 // FailNext makes the next n pushes get status.
 func (s *Server) FailNext(n, status int) { s.Inject(n, Fault{Status: status}) }
 
-// Pushes returns the pushes received so far.
-func (s *Server) Pushes() []Push { return convert(s.kit.Requests()) }
+// DelayNext delays the next n answers by d.
+func (s *Server) DelayNext(n int, d time.Duration) { s.Inject(n, Fault{Delay: d}) }
 
-// WaitPushes waits until at least n pushes were received.
-func (s *Server) WaitPushes(ctx context.Context, n int) ([]Push, error) {
+// DropNext closes the connection of the next n pushes without answering.
+func (s *Server) DropNext(n int) { s.Inject(n, Fault{Drop: true}) }
+
+// Reset forgets the recorded pushes, queued faults and pauses.
+func (s *Server) Reset() {
+	s.kit.Reset()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paused = map[string]time.Time{}
+}
+
+// Received returns the pushes received so far.
+func (s *Server) Received() []Received { return convert(s.kit.Requests()) }
+
+// WaitFor waits until at least n pushes were received and returns them, or
+// returns ctx's error with what was received.
+func (s *Server) WaitFor(ctx context.Context, n int) ([]Received, error) {
 	recs, err := s.kit.Wait(ctx, n)
 	if err != nil {
 		err = fmt.Errorf("botcopytest: %w", err)
@@ -130,19 +168,19 @@ func (s *Server) WaitPushes(ctx context.Context, n int) ([]Push, error) {
 	return convert(recs), err
 }
 
-// SetProxy makes the fake call h as the proxy's webhook (the proxy's
-// client usually needs the fake's URL first, so it can be set afterwards).
-func (s *Server) SetProxy(h http.Handler) {
+// SetBot makes the fake call h as the proxy's webhook (the proxy's client
+// usually needs the fake's URL first, so it can be set afterwards).
+func (s *Server) SetBot(h http.Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cfg.Proxy, s.cfg.ProxyURL = h, ""
+	s.cfg.Bot, s.cfg.BotURL = h, ""
 }
 
-// SetProxyURL makes the fake call the proxy's webhook at url.
-func (s *Server) SetProxyURL(url string) {
+// SetBotURL makes the fake call the proxy's webhook at url.
+func (s *Server) SetBotURL(url string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cfg.Proxy, s.cfg.ProxyURL = nil, url
+	s.cfg.Bot, s.cfg.BotURL = nil, url
 }
 
 // Paused reports whether the bot is paused for userID.
@@ -163,13 +201,13 @@ func (s *Server) setPause(userID string, minutes int) {
 	s.paused[userID] = s.cfg.Now().Add(time.Duration(minutes) * time.Minute)
 }
 
-func convert(recs []fakekit.Recorded) []Push {
-	out := make([]Push, len(recs))
+func convert(recs []fakekit.Recorded) []Received {
+	out := make([]Received, len(recs))
 	for i, r := range recs {
-		out[i] = Push{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
+		out[i] = Received{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
 		var e botcopy.PushEvent
 		if json.Unmarshal(r.Body, &e) == nil {
-			out[i].Event = &e
+			out[i].Request = &e
 		}
 	}
 	return out
@@ -219,7 +257,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, body []byte) (int,
 // Trigger starts a handover for userID, as when Dialogflow's answer carries
 // the trigger context: the proxy gets the message history and Dialogflow's
 // response. A pause decision pauses the bot.
-func (s *Server) Trigger(ctx context.Context, userID, botID string) (*Outcome, error) {
+func (s *Server) Trigger(ctx context.Context, userID, botID string) (*Delivery, error) {
 	body, err := json.Marshal(TriggerRequest(s.cfg.AccessToken, userID, botID))
 	if err != nil {
 		return nil, err
@@ -234,9 +272,9 @@ func (s *Server) Trigger(ctx context.Context, userID, botID string) (*Outcome, e
 
 // UserMessage delivers the user's text: to the proxy while the bot is
 // paused (step two), to Dialogflow otherwise.
-func (s *Server) UserMessage(ctx context.Context, userID, botID, text string) (*Outcome, error) {
+func (s *Server) UserMessage(ctx context.Context, userID, botID, text string) (*Delivery, error) {
 	if !s.Paused(userID) {
-		return &Outcome{ToDialogflow: true}, nil
+		return &Delivery{ToDialogflow: true}, nil
 	}
 	req := UserMessageRequest(s.cfg.AccessToken, userID, botID, text)
 	body, err := json.Marshal(req)
@@ -253,7 +291,7 @@ func (s *Server) UserMessage(ctx context.Context, userID, botID, text string) (*
 }
 
 // UserTyping sends the typing event (when enabled in the portal).
-func (s *Server) UserTyping(ctx context.Context, userID, botID string) (*Outcome, error) {
+func (s *Server) UserTyping(ctx context.Context, userID, botID string) (*Delivery, error) {
 	body, _ := json.Marshal(map[string]string{"userId": userID, "botId": botID, "sessionId": sessionID(userID), "eventType": botcopy.EventUserTyping})
 	o, err := s.call(ctx, body)
 	if err != nil {
@@ -265,7 +303,7 @@ func (s *Server) UserTyping(ctx context.Context, userID, botID string) (*Outcome
 
 // apply updates the pause after a decision; a late or failed answer does
 // not pause (Botcopy ignores it).
-func (s *Server) apply(userID string, o *Outcome) {
+func (s *Server) apply(userID string, o *Delivery) {
 	d := o.Decision
 	switch {
 	case o.Late || d == nil:
@@ -284,56 +322,42 @@ func (s *Server) apply(userID string, o *Outcome) {
 	o.Paused = s.Paused(userID)
 }
 
+// Deliver posts r to the proxy as Botcopy does (Authorization, the custom
+// header) under the 5 s deadline and returns what happened. It leaves the
+// pause alone: Trigger and UserMessage add Botcopy's bookkeeping.
+func (s *Server) Deliver(ctx context.Context, r *botcopy.HandoverRequest) (*Delivery, error) {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.call(ctx, body)
+}
+
 // call posts body to the proxy with Botcopy's headers under the deadline.
-func (s *Server) call(ctx context.Context, body []byte) (*Outcome, error) {
+func (s *Server) call(ctx context.Context, body []byte) (*Delivery, error) {
 	s.mu.Lock()
-	proxy, proxyURL := s.cfg.Proxy, s.cfg.ProxyURL
+	bot := fakekit.Bot{Handler: s.cfg.Bot, URL: s.cfg.BotURL}
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Deadline)
 	defer cancel()
-	var req *http.Request
-	var err error
-	switch {
-	case proxy != nil:
-		req = httptest.NewRequestWithContext(ctx, http.MethodPost, "/botcopy", bytes.NewReader(body))
-	case proxyURL != "":
-		if req, err = http.NewRequestWithContext(ctx, http.MethodPost, proxyURL, bytes.NewReader(body)); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, errors.New("botcopytest: no proxy configured")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", s.cfg.AccessToken)
+	header := http.Header{"Authorization": {s.cfg.AccessToken}}
 	if s.cfg.CustomHeader != "" {
-		req.Header.Set(s.cfg.CustomHeader, s.cfg.CustomValue)
+		header.Set(s.cfg.CustomHeader, s.cfg.CustomValue)
 	}
-	start := time.Now()
-	o := &Outcome{}
-	var out []byte
-	if proxy != nil {
-		rec := httptest.NewRecorder()
-		proxy.ServeHTTP(rec, req)
-		o.StatusCode, out = rec.Code, rec.Body.Bytes()
-	} else {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				o.Late = true
-				return o, nil
-			}
-			return nil, err
-		}
-		out, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		o.StatusCode = resp.StatusCode
+	a, err := fakekit.Send(ctx, s.cfg.Client, bot, "/botcopy", body, header)
+	switch {
+	case err != nil && ctx.Err() != nil && !errors.Is(err, fakekit.ErrNoBot):
+		return &Delivery{Late: true, Latency: s.cfg.Deadline}, nil
+	case err != nil:
+		return nil, fmt.Errorf("botcopytest: %w", err)
 	}
-	if time.Since(start) > s.cfg.Deadline {
+	o := &Delivery{StatusCode: a.StatusCode, Header: a.Header, Body: a.Body, Latency: a.Latency}
+	if a.Latency > s.cfg.Deadline {
 		o.Late = true
 		return o, nil
 	}
 	var d botcopy.Decision
-	if o.StatusCode == http.StatusOK && json.Unmarshal(out, &d) == nil && bytes.Contains(out, []byte(`"paused"`)) {
+	if o.StatusCode == http.StatusOK && json.Unmarshal(a.Body, &d) == nil && bytes.Contains(a.Body, []byte(`"paused"`)) {
 		o.Decision = &d
 	}
 	return o, nil
@@ -387,7 +411,7 @@ func UserMessageRequest(accessToken, userID, botID, text string) *botcopy.Handov
 // RawHeader returns the headers as the bot's client sent them, credentials
 // included; Header has them masked ("[REDACTED]") so a failing test that
 // prints a recording does not put a key in CI logs.
-func (r Push) RawHeader() http.Header {
+func (r Received) RawHeader() http.Header {
 	if r.raw == nil {
 		return r.Header
 	}

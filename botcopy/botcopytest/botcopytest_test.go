@@ -30,7 +30,7 @@ func TestHandoverFlowAndPauseState(t *testing.T) {
 		return botcopy.PauseFor(5), nil
 	})
 	require.NoError(t, err)
-	fake.SetProxy(h)
+	fake.SetBot(h)
 	ctx := context.Background()
 
 	o, err := fake.UserMessage(ctx, "u1", "b1", "before handover")
@@ -78,7 +78,7 @@ func TestDeadlineIsEnforced(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"paused":true,"minutesPaused":10}`))
 	})
-	fake := botcopytest.NewServer(botcopytest.Config{AccessToken: "tok", APIKey: "key", Proxy: slow, Deadline: 20 * time.Millisecond})
+	fake := botcopytest.NewServer(botcopytest.Config{AccessToken: "tok", APIKey: "key", Bot: slow, Deadline: 20 * time.Millisecond})
 	defer fake.Close()
 	o, err := fake.Trigger(context.Background(), "u1", "b1")
 	require.NoError(t, err)
@@ -88,7 +88,7 @@ func TestDeadlineIsEnforced(t *testing.T) {
 
 	srv := httptest.NewServer(slow)
 	defer srv.Close()
-	fake.SetProxyURL(srv.URL)
+	fake.SetBotURL(srv.URL)
 	o, err = fake.Trigger(context.Background(), "u1", "b1")
 	require.NoError(t, err)
 	assert.True(t, o.Late)
@@ -117,9 +117,9 @@ func TestPushEndpoint(t *testing.T) {
 	require.ErrorAs(t, bad.Typing(ctx, to), &apiErr)
 	assert.Equal(t, 401, apiErr.StatusCode)
 
-	ps := fake.Pushes()
+	ps := fake.Received()
 	require.Len(t, ps, 7)
-	assert.Equal(t, 7, ps[0].Event.MinutesPaused)
+	assert.Equal(t, 7, ps[0].Request.MinutesPaused)
 	assert.Equal(t, "key", ps[0].RawHeader().Get("Authorization"))
 	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", ps[0], ps, ps[0]), "key\"", "the key is masked in what a test prints")
 	golden.JSONEq(t, []byte(`{"eventType":"message","userId":"u1","botId":"b1","paused":true,"minutesPaused":7,"text":"hi"}`), ps[1].Body)
@@ -131,7 +131,7 @@ func TestTypingEvent(t *testing.T) {
 		return botcopy.PauseFor(1), nil
 	}, botcopy.WithOnUserTyping(func(_ context.Context, r *botcopy.HandoverRequest) error { typed = r.UserID; return nil }))
 	require.NoError(t, err)
-	fake := botcopytest.NewServer(botcopytest.Config{AccessToken: "tok", Proxy: h})
+	fake := botcopytest.NewServer(botcopytest.Config{AccessToken: "tok", Bot: h})
 	defer fake.Close()
 	o, err := fake.UserTyping(context.Background(), "u9", "b1")
 	require.NoError(t, err)

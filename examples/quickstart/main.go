@@ -384,7 +384,7 @@ func botcopyHandover(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fake.SetProxy(h)
+	fake.SetBot(h)
 
 	flush := func() {
 		for _, line := range strings.Split(strings.TrimRight(deskOut.String(), "\n"), "\n") {
@@ -396,12 +396,12 @@ func botcopyHandover(ctx context.Context, out io.Writer) error {
 	}
 	pushes := 0
 	showPushes := func(n int) error {
-		ps, err := fake.WaitPushes(ctx, pushes+n)
+		ps, err := fake.WaitFor(ctx, pushes+n)
 		if err != nil {
 			return err
 		}
 		for _, p := range ps[pushes:] {
-			fmt.Fprintf(out, "push      %s\n", describePush(p.Event))
+			fmt.Fprintf(out, "push      %s\n", describePush(p.Request))
 		}
 		pushes = len(ps)
 		return nil
