@@ -89,8 +89,8 @@ type Received struct {
 	Header  http.Header
 	Body    []byte
 	Request *botcopy.PushEvent // nil when the body was not JSON
-	Status int
-	Err    error
+	Status  int
+	Err     error
 
 	raw func() http.Header // behind a func: printers never see it
 }
