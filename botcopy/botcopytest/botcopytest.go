@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -53,6 +54,9 @@ type Config struct {
 	Deadline time.Duration
 	// Now is the fake's clock for pauses (default time.Now).
 	Now func() time.Time
+	// Listener is where the fake serves (default: a fresh port on
+	// 127.0.0.1), for a fake that must sit at a known address.
+	Listener net.Listener
 }
 
 // Fault is an answer the fake push endpoint gives instead of the normal one.
@@ -121,7 +125,7 @@ func NewServer(cfg Config) *Server {
 	mux.HandleFunc(botcopy.PushPath, func(w http.ResponseWriter, r *http.Request) {
 		s.kit.Serve(w, r, s.push, writeError)
 	})
-	s.srv = httptest.NewServer(mux)
+	s.srv = fakekit.NewHTTPServer(mux, cfg.Listener)
 	s.URL = s.srv.URL
 	return s
 }

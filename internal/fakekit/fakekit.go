@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -258,4 +259,16 @@ func Send(ctx context.Context, client *http.Client, bot Bot, path string, body [
 		return nil, err
 	}
 	return &Answer{StatusCode: resp.StatusCode, Header: resp.Header, Body: b, Latency: time.Since(start)}, nil
+}
+
+// NewHTTPServer starts h on ln, or on a fresh loopback port when ln is nil
+// (httptest's default).
+func NewHTTPServer(h http.Handler, ln net.Listener) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	if ln != nil {
+		srv.Listener.Close()
+		srv.Listener = ln
+	}
+	srv.Start()
+	return srv
 }

@@ -33,6 +33,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -55,6 +56,9 @@ type Config struct {
 	BotURL string
 	// Client delivers to BotURL (default http.DefaultClient).
 	Client *http.Client
+	// Listener is where the fake serves (default: a fresh port on
+	// 127.0.0.1), for a fake that must sit at a known address.
+	Listener net.Listener
 }
 
 // ErrNoBot is returned by Deliver when the fake has no bot to deliver to.
@@ -107,9 +111,9 @@ type Server struct {
 // NewServer starts a fake OneTalk. Close it when done.
 func NewServer(cfg Config) *Server {
 	s := &Server{cfg: cfg, bot: fakekit.Bot{Handler: cfg.Bot, URL: cfg.BotURL}}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.srv = fakekit.NewHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.kit.Serve(w, r, s.answer, func(w http.ResponseWriter, status int, err error) { reply(w, status, err) })
-	}))
+	}), cfg.Listener)
 	s.URL = s.srv.URL + "/api/visitor/v1/webhook/chatbot/custom/2178/2619482363"
 	return s
 }

@@ -35,6 +35,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -66,6 +67,9 @@ type Config struct {
 	// Sent with every webhook call, to match the handler's options.
 	WebhookHeader, WebhookToken  string
 	WebhookUser, WebhookPassword string
+	// Listener is where the fake serves (default: a fresh port on
+	// 127.0.0.1), for a fake that must sit at a known address.
+	Listener net.Listener
 }
 
 // Fault is an answer the fake API gives instead of the normal one.
@@ -151,7 +155,7 @@ func NewServer(cfg Config) *Server {
 	mux.HandleFunc(ultimate.WidgetMessagePath, func(w http.ResponseWriter, r *http.Request) {
 		s.kit.Serve(w, r, s.widget, writeError)
 	})
-	s.srv = httptest.NewServer(mux)
+	s.srv = fakekit.NewHTTPServer(mux, cfg.Listener)
 	s.URL = s.srv.URL
 	s.done.Add(1)
 	go s.agent()

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -48,6 +49,9 @@ type Config struct {
 	BotURL string
 	// Client delivers to BotURL (default http.DefaultClient).
 	Client *http.Client
+	// Listener is where the fake serves (default: a fresh port on
+	// 127.0.0.1), for a fake that must sit at a known address.
+	Listener net.Listener
 }
 
 // Fault is an answer the fake's API URL gives instead of the normal one.
@@ -121,9 +125,9 @@ func NewServer(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, bot: fakekit.Bot{Handler: cfg.Bot, URL: cfg.BotURL}, contexts: map[string]json.RawMessage{}, windows: map[string][]time.Time{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.srv = fakekit.NewHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.kit.Serve(w, r, s.answer, writeError)
-	}))
+	}), cfg.Listener)
 	s.URL = s.srv.URL + "/api/chatbot/v1/bot"
 	return s
 }
