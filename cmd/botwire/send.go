@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+)
+
+const sendHelp = `Usage: botwire send <vendor> <fixture|FILE|-> --to URL [flags]
+       botwire send <vendor> --list
+
+Delivers one webhook to your bot as the platform would, authenticated
+(Easy Dialog: signed over the exact bytes), and prints the status, the
+answer's headers and its body. The body is a built-in fixture (one of the
+vendor doc's examples, see --list), a JSON file, or - for standard input.
+Exits 1 when the bot answers non-2xx or cannot be reached.
+
+Example:
+  botwire send onetalk inbound_request --to http://localhost:8080/onetalk --secret s3cr3t
+
+Flags:
+`
+
+func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("send", stdout, stderr, sendHelp)
+	var a auth
+	a.flags(fs)
+	to := fs.String("to", "", "the bot's webhook URL")
+	list := fs.Bool("list", false, "list the vendor's built-in fixtures")
+	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the bot")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usageErr("send needs a vendor (botwire send --help)")
+	}
+	vendor := pos[0]
+	if err := checkVendor(vendor); err != nil {
+		return err
+	}
+	if *list {
+		for _, n := range fixtureNames(vendor) {
+			fmt.Fprintln(stdout, n)
+		}
+		return nil
+	}
+	if len(pos) != 2 {
+		return usageErr("send %s needs one fixture name, FILE or - (see --list)", vendor)
+	}
+	if *to == "" {
+		return usageErr("send needs --to URL, the bot's webhook")
+	}
+	if err := a.check(vendor); err != nil {
+		return err
+	}
+	body, source, err := readBody(vendor, pos[1], stdin)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *to, bytes.NewReader(body))
+	if err != nil {
+		return usageErr("--to: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, vs := range a.headers(vendor, body) {
+		req.Header[k] = vs
+	}
+	fmt.Fprintf(stdout, "POST %s (%s, %s, %d bytes)\n", *to, vendor, source, len(body))
+	a.printHeaders(stdout, "> ", req.Header, true)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("the bot at %s could not be reached: %w", *to, err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 10<<20))
+	if err != nil {
+		return fmt.Errorf("reading the bot's answer: %w", err)
+	}
+	fmt.Fprintf(stdout, "< %s (%s)\n", resp.Status, time.Since(start).Round(time.Millisecond))
+	a.printHeaders(stdout, "< ", resp.Header, false)
+	if len(answer) > 0 {
+		fmt.Fprintln(stdout)
+		fmt.Fprintln(stdout, pretty(answer))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("the bot answered %s", resp.Status)
+	}
+	return nil
+}
+
+// readBody reads "-" (stdin), a file, or a built-in fixture, and checks it
+// is JSON: every platform sends JSON.
+func readBody(vendor, name string, stdin io.Reader) ([]byte, string, error) {
+	var body []byte
+	var source string
+	switch {
+	case name == "-":
+		b, err := io.ReadAll(io.LimitReader(stdin, 10<<20))
+		if err != nil {
+			return nil, "", fmt.Errorf("reading standard input: %w", err)
+		}
+		body, source = b, "standard input"
+	default:
+		if b, err := os.ReadFile(name); err == nil {
+			body, source = b, "file "+name
+		} else if b, ok := fixture(vendor, name); ok {
+			body, source = b, "fixture "+name
+		} else {
+			return nil, "", fmt.Errorf("%s is neither a readable file (%v) nor a %s fixture (botwire send %s --list)", name, err, vendor, vendor)
+		}
+	}
+	if !json.Valid(body) {
+		return nil, "", fmt.Errorf("%s is not valid JSON", source)
+	}
+	return body, source, nil
+}
+
+// pretty indents JSON, or returns text that is not JSON as it is.
+func pretty(b []byte) string {
+	var out bytes.Buffer
+	if json.Indent(&out, bytes.TrimSpace(b), "", "  ") != nil {
+		return string(b)
+	}
+	return out.String()
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"embed"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/botwire/botwire/easydialog"
+	"github.com/botwire/botwire/onetalk"
+)
+
+// fixtures are the whole webhook bodies among the vendor docs' examples
+// (and the real payloads found outside them), copied from testdata/; a test
+// keeps them identical.
+//
+//go:embed fixtures
+var fixtures embed.FS
+
+var vendors = []string{"onetalk", "easydialog", "userlike", "ultimate", "botcopy"}
+
+func checkVendor(v string) error {
+	for _, known := range vendors {
+		if v == known {
+			return nil
+		}
+	}
+	return usageErr("unknown vendor %q (want %s)", v, strings.Join(vendors, ", "))
+}
+
+// fixtureNames lists vendor's built-in fixtures, without ".json".
+func fixtureNames(vendor string) []string {
+	entries, _ := fixtures.ReadDir("fixtures/" + vendor)
+	var out []string
+	for _, e := range entries {
+		out = append(out, strings.TrimSuffix(e.Name(), ".json"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func fixture(vendor, name string) ([]byte, bool) {
+	b, err := fixtures.ReadFile(path.Join("fixtures", vendor, strings.TrimSuffix(name, ".json")+".json"))
+	return b, err == nil
+}
+
+// auth is how the platform authenticates its webhook calls, from the flags
+// every verb shares.
+type auth struct {
+	secret     string // OneTalk secret, Easy Dialog key, Userlike/Ultimate header value, Botcopy access token
+	header     string // Userlike/Ultimate: the webhook header's name
+	user, pass string // Ultimate: basic auth
+	custom     string // Botcopy: the custom header, "Name: value"
+	showSecret bool
+}
+
+func (a *auth) flags(fs *flag.FlagSet) {
+	fs.StringVar(&a.secret, "secret", "", "the credential the platform sends: OneTalk secret key, Easy Dialog signature key,\nUserlike/Ultimate webhook header value (with --header), Botcopy access token")
+	fs.StringVar(&a.header, "header", "", "Userlike/Ultimate: the webhook header's name (e.g. API-SECURITY-TOKEN)")
+	fs.StringVar(&a.user, "user", "", "Ultimate: basic-auth user of the webhook")
+	fs.StringVar(&a.pass, "password", "", "Ultimate: basic-auth password of the webhook")
+	fs.StringVar(&a.custom, "custom-header", "", `Botcopy: the portal's custom header, "Name: value"`)
+	fs.BoolVar(&a.showSecret, "show-secret", false, "print credentials instead of masking them")
+}
+
+// check refuses flags the vendor needs and lacks.
+func (a *auth) check(vendor string) error {
+	switch vendor {
+	case "onetalk", "easydialog", "botcopy":
+		if a.secret == "" {
+			return usageErr("%s needs --secret", vendor)
+		}
+	case "userlike":
+		if (a.header == "") != (a.secret == "") {
+			return usageErr("userlike: give --header and --secret together (or neither, for a bot WithoutAuthentication)")
+		}
+	case "ultimate":
+		if (a.header == "") != (a.secret == "") || (a.user == "") != (a.pass == "") {
+			return usageErr("ultimate: give --header with --secret, and --user with --password")
+		}
+	}
+	if a.custom != "" && !strings.Contains(a.custom, ":") {
+		return usageErr(`--custom-header wants "Name: value"`)
+	}
+	return nil
+}
+
+// headers returns the authentication headers of a delivery of body.
+func (a *auth) headers(vendor string, body []byte) http.Header {
+	h := http.Header{}
+	switch vendor {
+	case "onetalk":
+		h.Set(onetalk.SecretHeader, a.secret)
+	case "easydialog":
+		h.Set(easydialog.SignatureHeader, easydialog.Sign(body, a.secret))
+	case "userlike", "ultimate":
+		if a.header != "" {
+			h.Set(a.header, a.secret)
+		}
+		if a.user != "" {
+			h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(a.user+":"+a.pass)))
+		}
+	case "botcopy":
+		h.Set("Authorization", a.secret)
+		if name, value, ok := strings.Cut(a.custom, ":"); ok {
+			h.Set(strings.TrimSpace(name), strings.TrimSpace(value))
+		}
+	}
+	return h
+}
+
+// mask returns s, or a mask of it unless --show-secret.
+func (a *auth) mask(s string) string {
+	if a.showSecret || s == "" {
+		return s
+	}
+	return "[REDACTED]"
+}
+
+// printHeaders writes h sorted, masking the values of credential headers.
+func (a *auth) printHeaders(w io.Writer, prefix string, h http.Header, sent bool) {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range h[k] {
+			if sent && a.isCredential(k) {
+				v = a.mask(v)
+			}
+			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
+		}
+	}
+}
+
+func (a *auth) isCredential(name string) bool {
+	name = http.CanonicalHeaderKey(name)
+	switch name {
+	case "Authorization", http.CanonicalHeaderKey(onetalk.SecretHeader):
+		return true
+	}
+	if a.header != "" && name == http.CanonicalHeaderKey(a.header) {
+		return true
+	}
+	if n, _, ok := strings.Cut(a.custom, ":"); ok && name == http.CanonicalHeaderKey(strings.TrimSpace(n)) {
+		return true
+	}
+	return false
+}
+
+// newFlags returns a flag set whose help goes to stdout and whose errors go
+// to stderr.
+func newFlags(name string, stdout, stderr io.Writer, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet("botwire "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stdout, help)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+	}
+	return fs
+}
+
+// parse reads flags anywhere among args and returns the positional ones.
+// -h / --help print the help and return errHelp.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return nil, errHelp
+			}
+			return nil, errUsage{err.Error()}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
