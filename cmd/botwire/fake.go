@@ -165,7 +165,7 @@ func compact(v any) string {
 }
 
 func status(code int, latency time.Duration) string {
-	return fmt.Sprintf("answered %d in %s", code, latency.Round(time.Millisecond))
+	return fmt.Sprintf("answered %d in %s", code, latency.Round(100*time.Microsecond))
 }
 
 func newSession(vendor string, a *auth, bot, actions, apiKey, botID, conv string, ln net.Listener) *session {
