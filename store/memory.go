@@ -1,0 +1,304 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+func newToken() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// MemoryDeduplicator is the in-process Deduplicator, the default. It
+// forgets keys when their lease or ttl passes.
+type MemoryDeduplicator struct {
+	mu     sync.Mutex
+	keys   map[string]*dedupEntry
+	sweeps int
+}
+
+type dedupEntry struct {
+	token   string
+	done    bool
+	answer  []byte
+	expires time.Time
+}
+
+// NewMemoryDeduplicator returns an empty in-memory Deduplicator.
+func NewMemoryDeduplicator() *MemoryDeduplicator {
+	return &MemoryDeduplicator{keys: map[string]*dedupEntry{}}
+}
+
+// Claim implements Deduplicator.
+func (d *MemoryDeduplicator) Claim(_ context.Context, key string, lease time.Duration) (Claim, error) {
+	now := time.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sweep(now)
+	if e, ok := d.keys[key]; ok && now.Before(e.expires) {
+		if e.done {
+			return Claim{State: Done, Answer: slices.Clone(e.answer)}, nil
+		}
+		return Claim{State: Busy}, nil
+	}
+	e := &dedupEntry{token: newToken(), expires: now.Add(lease)}
+	d.keys[key] = e
+	return Claim{State: Acquired, Token: e.token}, nil
+}
+
+// sweep drops expired keys every 256 claims, so memory follows the keys
+// still alive.
+func (d *MemoryDeduplicator) sweep(now time.Time) {
+	if d.sweeps++; d.sweeps%256 != 0 {
+		return
+	}
+	for k, e := range d.keys {
+		if !now.Before(e.expires) {
+			delete(d.keys, k)
+		}
+	}
+}
+
+// Complete implements Deduplicator.
+func (d *MemoryDeduplicator) Complete(_ context.Context, key, token string, answer []byte, ttl time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.keys[key]; ok && e.token == token && !e.done {
+		e.done, e.answer, e.expires = true, slices.Clone(answer), time.Now().Add(ttl)
+	}
+	return nil
+}
+
+// Release implements Deduplicator.
+func (d *MemoryDeduplicator) Release(_ context.Context, key, token string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.keys[key]; ok && e.token == token && !e.done {
+		delete(d.keys, key)
+	}
+	return nil
+}
+
+// MemoryRateLimiter is the in-process RateLimiter, the default.
+type MemoryRateLimiter struct {
+	mu    sync.Mutex
+	times map[string][]time.Time
+}
+
+// NewMemoryRateLimiter returns an empty in-memory RateLimiter.
+func NewMemoryRateLimiter() *MemoryRateLimiter {
+	return &MemoryRateLimiter{times: map[string][]time.Time{}}
+}
+
+// Take implements RateLimiter.
+func (l *MemoryRateLimiter) Take(_ context.Context, key string, limit int, period time.Duration) (bool, time.Duration, error) {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ts := l.times[key]
+	i := 0
+	for i < len(ts) && !ts[i].After(now.Add(-period)) {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) < limit {
+		l.times[key] = append(ts, now)
+		return true, 0, nil
+	}
+	if len(ts) == 0 {
+		delete(l.times, key)
+	} else {
+		l.times[key] = ts
+	}
+	return false, ts[len(ts)-limit].Add(period).Sub(now), nil
+}
+
+// QueueOptions tunes a queue.
+type QueueOptions struct {
+	// MaxAttempts is how many times a message is tried before it goes to
+	// the dead letters (default 5).
+	MaxAttempts int
+	// RetryDelay is the wait before a failed message runs again (default
+	// 1 s); the messages after it with the same key wait too.
+	RetryDelay time.Duration
+	// Lease is how long a consumer may hold a message before another may
+	// take it over (default 30 s). The in-memory queue has no other
+	// process to hand over to and ignores it.
+	Lease time.Duration
+}
+
+func (o QueueOptions) withDefaults() QueueOptions {
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 5
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = time.Second
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	return o
+}
+
+// Defaults returns o with its zero fields set to the defaults.
+func (o QueueOptions) Defaults() QueueOptions { return o.withDefaults() }
+
+// MemoryQueue is the in-process Queue, the default. It is not durable
+// across a restart of the process: use store/redisstore for that.
+type MemoryQueue struct {
+	opts QueueOptions
+
+	mu      sync.Mutex
+	seq     int
+	keys    []string // keys with messages, in order of arrival
+	pending map[string]*keyQueue
+	dead    []Message
+	wake    chan struct{} // closed and replaced on every change
+}
+
+type keyQueue struct {
+	msgs      []Message
+	running   bool
+	notBefore time.Time
+}
+
+// NewMemoryQueue returns an empty in-memory Queue.
+func NewMemoryQueue(opts QueueOptions) *MemoryQueue {
+	return &MemoryQueue{opts: opts.withDefaults(), pending: map[string]*keyQueue{}, wake: make(chan struct{})}
+}
+
+func (q *MemoryQueue) changed() {
+	close(q.wake)
+	q.wake = make(chan struct{})
+}
+
+// Enqueue implements Queue.
+func (q *MemoryQueue) Enqueue(_ context.Context, key string, payload []byte) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.seq++
+	q.push(Message{ID: strconv.Itoa(q.seq), Key: key, Payload: slices.Clone(payload)})
+	return nil
+}
+
+func (q *MemoryQueue) push(m Message) {
+	kq := q.pending[m.Key]
+	if kq == nil {
+		kq = &keyQueue{}
+		q.pending[m.Key] = kq
+		q.keys = append(q.keys, m.Key)
+	}
+	kq.msgs = append(kq.msgs, m)
+	q.changed()
+}
+
+// next takes the head of the first ready key, or says when to look again.
+func (q *MemoryQueue) next(now time.Time) (Message, bool, time.Duration, <-chan struct{}) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	wait := time.Duration(-1)
+	for _, k := range q.keys {
+		kq := q.pending[k]
+		if kq.running {
+			continue
+		}
+		if d := kq.notBefore.Sub(now); d > 0 {
+			if wait < 0 || d < wait {
+				wait = d
+			}
+			continue
+		}
+		kq.running = true
+		m := kq.msgs[0]
+		m.Attempts++
+		kq.msgs[0] = m
+		return m, true, 0, nil
+	}
+	return Message{}, false, wait, q.wake
+}
+
+// done records the outcome of m: acknowledged, retried later, dead, or
+// handed back untouched when the consumer stopped.
+func (q *MemoryQueue) done(m Message, err error, stopped bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	kq := q.pending[m.Key]
+	kq.running = false
+	switch {
+	case stopped:
+		kq.msgs[0].Attempts--
+	case err == nil:
+		kq.msgs = kq.msgs[1:]
+	case m.Attempts >= q.opts.MaxAttempts:
+		m.Err = err.Error()
+		q.dead = append(q.dead, m)
+		kq.msgs = kq.msgs[1:]
+	default:
+		kq.notBefore = time.Now().Add(q.opts.RetryDelay)
+	}
+	if len(kq.msgs) == 0 {
+		delete(q.pending, m.Key)
+		q.keys = slices.DeleteFunc(q.keys, func(k string) bool { return k == m.Key })
+	}
+	q.changed()
+}
+
+// Consume implements Queue. Several Consume calls share the messages, one
+// key at a time each.
+func (q *MemoryQueue) Consume(ctx context.Context, _ string, h Handler) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil
+		}
+		m, ok, wait, wake := q.next(time.Now())
+		if ok {
+			err := h(ctx, m)
+			q.done(m, err, err != nil && ctx.Err() != nil)
+			continue
+		}
+		var timer *time.Timer
+		var fire <-chan time.Time
+		if wait >= 0 {
+			timer = time.NewTimer(wait)
+			fire = timer.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-fire:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+// DeadLetters implements Queue.
+func (q *MemoryQueue) DeadLetters(context.Context) ([]Message, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.dead), nil
+}
+
+// Replay implements Queue: the dead letter goes back to the end of its
+// key's messages with its attempts reset.
+func (q *MemoryQueue) Replay(_ context.Context, id string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, m := range q.dead {
+		if m.ID == id {
+			q.dead = slices.Delete(q.dead, i, i+1)
+			m.Attempts, m.Err = 0, ""
+			q.push(m)
+			return nil
+		}
+	}
+	return ErrNotFound
+}
