@@ -64,6 +64,7 @@ type Handler struct {
 	onUnknown   func(context.Context, *HandoverRequest) error
 	maxBody     int64
 	logger      *slog.Logger
+	dedup       *inbound.Dedup
 	watchdogs   *sync.Pool // of *watchdog, each with its timer, reused when stopped in time
 }
 
@@ -101,6 +102,10 @@ func NewHandler(accessToken string, fn HandlerFunc, opts ...Option) (*Handler, e
 	}
 	if h.logger == nil {
 		h.logger = slog.Default()
+	}
+	if d := cfg.Dedup; d != nil {
+		d.Logger, d.Vendor = h.logger, "botcopy"
+		h.dedup = d
 	}
 	return h, nil
 }
@@ -158,6 +163,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		inbound.Unauthorized(w)
 		return
 	}
+	if h.dedup != nil {
+		// Botcopy's calls carry no id of their own: the body is the key.
+		h.dedup.Serve(w, r, inbound.BodyKey(body), func(w http.ResponseWriter) { h.serve(w, r, body) })
+		return
+	}
+	h.serve(w, r, body)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	req, err := decodeRequest(body)
 	if err != nil {
 		inbound.BadRequest(w, inbound.SyntaxReason(err))

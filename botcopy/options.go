@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/botwire/botwire/internal/optkit"
+	"github.com/botwire/botwire/store"
 )
 
 // Option configures a Handler or a Client. Each option says which of the two
@@ -142,4 +143,15 @@ func WithMinutesPaused(n int) Option {
 			c.minutesPaused = n
 		}
 	}
+}
+
+// WithDeduplication makes the handler run the callback once per delivery:
+// a redelivery of a delivery that completed gets the stored answer again,
+// byte for byte, without the callback running. Botcopy's calls carry no id, so the key is the SHA-256 of the body. d is shared by every
+// replica (store/redisstore) or store.NewMemoryDeduplicator() for one
+// process; keys are kept for ttl (0: 24 h). A callback that fails releases
+// its key, so the redelivery runs again; when the store fails the handler
+// answers 503. Handler only.
+func WithDeduplication(d store.Deduplicator, ttl time.Duration) Option {
+	return optkit.Deduplication[*config](d, ttl)
 }

@@ -8,9 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
+	"time"
 
 	"github.com/botwire/botwire/internal/inbound"
+	"github.com/botwire/botwire/internal/jsonx"
 	"github.com/botwire/botwire/internal/safefmt"
+	"github.com/botwire/botwire/store"
 )
 
 // HandlerFunc answers one inbound message. The returned response (nil means
@@ -22,6 +26,7 @@ type HandlerFunc func(ctx context.Context, req *Request) (*Response, error)
 type Option func(*config)
 
 type config struct {
+	dedup     *inbound.Dedup
 	maxBody   int64
 	logger    *slog.Logger
 	onUnknown HandlerFunc
@@ -34,6 +39,25 @@ func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n }
 // WithLogger sends callback errors and panics to l (default slog.Default()).
 // Nothing logged contains the key, the signature or a whole body.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithDeduplication makes the handler run the callback once per delivery:
+// a redelivery of a delivery that completed gets the stored answer again,
+// byte for byte, without the callback running. The key is the dialog and the channel's message id (dialogUuid and
+// providerMsgID), or the SHA-256 of the body when either is absent. d is shared by every
+// replica (store/redisstore) or store.NewMemoryDeduplicator() for one
+// process; keys are kept for ttl (0: 24 h). A callback that fails releases
+// its key, so the redelivery runs again; when the store fails the handler
+// answers 503. Handler only.
+func WithDeduplication(d store.Deduplicator, ttl time.Duration) Option {
+	return func(c *config) { c.dedup = dedupOf(d, ttl) }
+}
+
+func dedupOf(d store.Deduplicator, ttl time.Duration) *inbound.Dedup {
+	if d == nil {
+		return nil
+	}
+	return &inbound.Dedup{Store: d, TTL: ttl}
+}
 
 // WithOnUnknown routes messages whose body holds no message type this
 // package knows to fn. Without it they are answered {"messages": []}
@@ -66,6 +90,7 @@ type Handler struct {
 	onUnknown HandlerFunc
 	maxBody   int64
 	logger    *slog.Logger
+	dedup     *inbound.Dedup
 }
 
 // NewHandler returns a Handler that checks every request's X-BM-Signature
@@ -90,8 +115,13 @@ func NewHandler(signatureKey string, fn HandlerFunc, opts ...Option) (*Handler, 
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
-	return &Handler{verifier: newVerifier(signatureKey), fn: fn, onUnknown: cfg.onUnknown,
-		maxBody: cfg.maxBody, logger: cfg.logger}, nil
+	h := &Handler{verifier: newVerifier(signatureKey), fn: fn, onUnknown: cfg.onUnknown,
+		maxBody: cfg.maxBody, logger: cfg.logger}
+	if d := cfg.dedup; d != nil {
+		d.Logger, d.Vendor = h.logger, "easydialog"
+		h.dedup = d
+	}
+	return h, nil
 }
 
 // String describes the handler without its key.
@@ -120,6 +150,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		inbound.Unauthorized(w)
 		return
 	}
+	if h.dedup != nil {
+		h.dedup.Serve(w, r, deliveryKey(body), func(w http.ResponseWriter) { h.serve(w, r, body) })
+		return
+	}
+	h.serve(w, r, body)
+}
+
+// deliveryKey identifies a delivery for WithDeduplication: the dialog and
+// the channel's message id (providerMsgID), or the hash of the body when
+// either is absent.
+func deliveryKey(body []byte) string {
+	m := jsonx.Field(body, "message")
+	dialog, msg := jsonx.Field(body, "dialogUuid"), jsonx.Field(m, "providerMsgID")
+	if len(dialog) > 2 && len(msg) > 0 && string(msg) != `""` && string(msg) != "null" {
+		return "dialog:" + strings.Trim(string(dialog), `"`) + ":message:" + strings.Trim(string(msg), `"`)
+	}
+	return inbound.BodyKey(body)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 
 	req, err := ParseRequest(body)
 	if err != nil {

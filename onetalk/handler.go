@@ -49,6 +49,7 @@ type Handler struct {
 	onUnknown HandlerFunc
 	maxBody   int64
 	logger    *slog.Logger
+	dedup     *inbound.Dedup
 	pool      *pool // nil in sync mode
 }
 
@@ -78,6 +79,10 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 	}
 	if h.logger == nil {
 		h.logger = slog.Default()
+	}
+	if d := cfg.Dedup; d != nil {
+		d.Logger, d.Vendor = h.logger, "onetalk"
+		h.dedup = d
 	}
 	if cfg.workers > 0 {
 		h.pool = newPool(h, cfg.workers, cfg.queue, cfg.asyncTimeout)
@@ -135,6 +140,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		fn = h.onUnknown
 	}
+	if h.dedup != nil {
+		h.dedup.Serve(w, r, deliveryKey(req), func(w http.ResponseWriter) { h.dispatch(w, r, req, fn) })
+		return
+	}
+	h.dispatch(w, r, req, fn)
+}
+
+// deliveryKey identifies a delivery for WithDeduplication: the message id
+// OneTalk gives every message, or the hash of the body when it is absent.
+func deliveryKey(req *InboundRequest) string {
+	if req.Message.ID != "" {
+		return "case:" + req.CaseID + ":message:" + req.Message.ID
+	}
+	return inbound.BodyKey(req.Raw)
+}
+
+// dispatch runs the callback on a decoded message, or queues it.
+func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, req *InboundRequest, fn HandlerFunc) {
 	if h.pool != nil {
 		if !h.pool.enqueue(r.Context(), req, fn) {
 			inbound.Unavailable(w, 1)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/botwire/botwire/internal/optkit"
+	"github.com/botwire/botwire/store"
 )
 
 // Option configures a Handler or a Client. Each option says which of the two
@@ -109,3 +110,16 @@ func WithRetryPolicy(p RetryPolicy) Option { return optkit.RetryPolicy[*config](
 
 // WithUserAgent sets the User-Agent header. Client only.
 func WithUserAgent(ua string) Option { return optkit.UserAgent[*config](ua) }
+
+// WithDeduplication makes the handler run the callback once per delivery:
+// OneTalk redelivers a message that did not get its 200 in time, and a
+// redelivery of a message that completed gets 200 without the callback
+// running again. The key is the message id OneTalk gives every message
+// (case id and message id), or the SHA-256 of the body when the id is
+// absent. d is shared by every replica (store/redisstore) or
+// store.NewMemoryDeduplicator() for one process; keys are kept for ttl (0:
+// 24 h). A callback that fails releases its key, so the redelivery runs
+// again; when the store fails the handler answers 503. Handler only.
+func WithDeduplication(d store.Deduplicator, ttl time.Duration) Option {
+	return optkit.Deduplication[*config](d, ttl)
+}

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 
 	"github.com/botwire/botwire/internal/inbound"
+	"github.com/botwire/botwire/internal/jsonx"
 	"github.com/botwire/botwire/internal/safefmt"
 )
 
@@ -68,6 +69,7 @@ type base struct {
 	auth    inbound.Auth
 	maxBody int64
 	logger  *slog.Logger
+	dedup   *inbound.Dedup
 }
 
 func newBase(opts []Option) (base, error) {
@@ -88,6 +90,10 @@ func newBase(opts []Option) (base, error) {
 	}
 	if b.logger == nil {
 		b.logger = slog.Default()
+	}
+	if d := cfg.Dedup; d != nil {
+		d.Logger, d.Vendor = b.logger, "ultimate"
+		b.dedup = d
 	}
 	return b, nil
 }
@@ -181,6 +187,23 @@ func (h *ChatHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if h.dedup != nil {
+		h.dedup.Serve(w, r, chatKey(data), func(w http.ResponseWriter) { h.serve(w, r, data) })
+		return
+	}
+	h.serve(w, r, data)
+}
+
+// chatKey identifies a chat delivery for WithDeduplication: the message id
+// of a sendMessage (newer than the doc), or the hash of the body.
+func chatKey(body []byte) string {
+	if id := jsonx.Field(jsonx.Field(body, "data"), "messageId"); len(id) > 2 && id[0] == '"' {
+		return "message:" + string(id[1:len(id)-1])
+	}
+	return inbound.BodyKey(body)
+}
+
+func (h *ChatHandler) serve(w http.ResponseWriter, r *http.Request, data []byte) {
 	e, err := decodeChatEvent(data)
 	switch {
 	case errors.Is(err, errNoData):
@@ -314,6 +337,15 @@ func (h *ActionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if h.dedup != nil {
+		// Action calls carry no id of their own: the body is the key.
+		h.dedup.Serve(w, r, "action:"+inbound.BodyKey(data), func(w http.ResponseWriter) { h.serve(w, r, data) })
+		return
+	}
+	h.serve(w, r, data)
+}
+
+func (h *ActionHandler) serve(w http.ResponseWriter, r *http.Request, data []byte) {
 	req, err := decodeActionRequest(data)
 	if err != nil {
 		inbound.BadRequest(w, inbound.SyntaxReason(err))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/botwire/botwire/internal/optkit"
+	"github.com/botwire/botwire/store"
 )
 
 // Option configures a Handler or a Client. Each option says which of the two
@@ -107,4 +108,16 @@ func WithHeader(name, value string) Option {
 			c.headers.Add(name, value)
 		}
 	}
+}
+
+// WithDeduplication makes the handler run the callback once per delivery:
+// a redelivery of a delivery that completed gets the stored answer again,
+// byte for byte, without the callback running. The key is the message id of a sendMessage event (newer than the doc),
+// or the SHA-256 of the body for the other events and for action calls. d is shared by every
+// replica (store/redisstore) or store.NewMemoryDeduplicator() for one
+// process; keys are kept for ttl (0: 24 h). A callback that fails releases
+// its key, so the redelivery runs again; when the store fails the handler
+// answers 503. Handler only.
+func WithDeduplication(d store.Deduplicator, ttl time.Duration) Option {
+	return optkit.Deduplication[*config](d, ttl)
 }

@@ -51,6 +51,7 @@ type Handler struct {
 	onUnknown HandlerFunc
 	maxBody   int64
 	logger    *slog.Logger
+	dedup     *inbound.Dedup
 }
 
 // NewHandler returns a Handler that passes every webhook event to fn.
@@ -78,6 +79,10 @@ func NewHandler(fn HandlerFunc, opts ...Option) (*Handler, error) {
 	}
 	if h.logger == nil {
 		h.logger = slog.Default()
+	}
+	if d := cfg.Dedup; d != nil {
+		d.Logger, d.Vendor = h.logger, "userlike"
+		h.dedup = d
 	}
 	return h, nil
 }
@@ -107,7 +112,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if h.dedup != nil {
+		// Userlike's events carry no id of their own: the body is the key.
+		h.dedup.Serve(w, r, inbound.BodyKey(body), func(w http.ResponseWriter) { h.serve(w, r, body) })
+		return
+	}
+	h.serve(w, r, body)
+}
 
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	events, err := decodeEvents(body)
 	switch {
 	case errors.Is(err, errNoCID):

@@ -15,6 +15,7 @@ import (
 
 	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/transport"
+	"github.com/botwire/botwire/store"
 )
 
 // Scope is embedded in a vendor package's option config.
@@ -29,6 +30,8 @@ type Scope struct {
 	// Auth is the webhook authentication the user chose, for platforms
 	// that leave it to them.
 	Auth inbound.AuthConfig
+	// Dedup is the handler's deduplication of deliveries (nil: none).
+	Dedup *inbound.Dedup
 }
 
 // ClientOnly reports whether a client option applies, recording it as
@@ -162,4 +165,16 @@ func BasicAuth[C Scoped](user, password string) func(C) {
 // NoAuth is WithoutAuthentication (handlers only).
 func NoAuth[C Scoped]() func(C) {
 	return handler[C]("WithoutAuthentication", func(s *Scope) { s.Auth.None = true })
+}
+
+// Deduplication is WithDeduplication (handlers only): d remembers
+// deliveries for ttl (0: a day).
+func Deduplication[C Scoped](d store.Deduplicator, ttl time.Duration) func(C) {
+	return handler[C]("WithDeduplication", func(s *Scope) {
+		if d == nil {
+			s.Dedup = nil
+			return
+		}
+		s.Dedup = &inbound.Dedup{Store: d, TTL: ttl}
+	})
 }
