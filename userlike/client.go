@@ -71,7 +71,7 @@ func NewClient(apiURL, securityToken string, opts ...Option) (*Client, error) {
 	return &Client{
 		url:     apiURL,
 		http:    transport.New(cfg.Transport, version.UserAgent("userlike")),
-		limiter: newLimiter(cfg.rateLimit, cfg.ratePer, cfg.rateNoWait),
+		limiter: newLimiter(cfg.rateLimit, cfg.ratePer, cfg.rateNoWait, cfg.shared),
 		batch:   cfg.batch,
 	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/botwire/botwire/internal/golden"
+	"github.com/botwire/botwire/store"
 )
 
 const (
@@ -188,7 +190,7 @@ func TestClientRateLimitCancelledWaitGivesSlotBack(t *testing.T) {
 }
 
 func TestLimiterMemoryIsBounded(t *testing.T) {
-	l := newLimiter(20, time.Minute, false)
+	l := newLimiter(20, time.Minute, false, nil)
 	clock := &fakeClock{t: time.Unix(0, 0)}
 	l.now = clock.now
 	l.max = 100
@@ -295,4 +297,56 @@ func TestClientDoChecksContext(t *testing.T) {
 	assert.ErrorIs(t, c.Do(ctx, "c1", []byte(`{"a":"`+strings.Repeat("x", MaxContextBytes)+`"}`), Message("x")), ErrContextTooLarge)
 	assert.Zero(t, mt.GetTotalCallCount())
 	require.NoError(t, c.Do(ctx, "c1", []byte(`{"step":"done"}`), Message("x")))
+}
+
+// Three replicas sharing one limiter for one cid never exceed the limit in
+// any window seen by Userlike, retries included (the fake answers some
+// calls 429, and every attempt that reaches it counts).
+func TestSharedRateLimiterAcrossReplicas(t *testing.T) {
+	const limit, period = 20, 300 * time.Millisecond
+	shared := store.NewMemoryRateLimiter()
+	var mu sync.Mutex
+	var seen []time.Time
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, time.Now())
+		calls++
+		n := calls
+		mu.Unlock()
+		if n%7 == 0 {
+			w.WriteHeader(http.StatusTooManyRequests) // retried by the client
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	var wg sync.WaitGroup
+	for range 3 {
+		c, err := NewClient(srv.URL, apiToken, WithRateLimiter(shared), WithRateLimit(limit, period),
+			WithRetryWait(time.Millisecond, 2*time.Millisecond))
+		require.NoError(t, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 25 {
+				_ = c.Send(context.Background(), "cid-1", Message("x"))
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	require.Greater(t, len(seen), 60)
+	for i := range seen {
+		n := 0
+		for _, ts := range seen[i:] {
+			if ts.Sub(seen[i]) < period-10*time.Millisecond { // the server sees a little after the limiter
+				n++
+			}
+		}
+		if n > limit {
+			t.Fatalf("%d requests within %s from request %d", n, period, i)
+		}
+	}
 }

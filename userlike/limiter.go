@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/botwire/botwire/store"
 )
 
 // ErrRateLimited is returned by Send with WithRateLimitWait(false) when the
@@ -36,6 +38,9 @@ type limiter struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 
+	// shared, when set, keeps the windows instead (WithRateLimiter).
+	shared store.RateLimiter
+
 	mu   sync.Mutex
 	cids map[string]*list.Element // of *window
 	lru  *list.List               // front = most recently used
@@ -48,7 +53,7 @@ type window struct {
 	count int
 }
 
-func newLimiter(n int, per time.Duration, noWait bool) *limiter {
+func newLimiter(n int, per time.Duration, noWait bool, shared store.RateLimiter) *limiter {
 	if n <= 0 {
 		n = DefaultRateLimit
 	}
@@ -56,7 +61,7 @@ func newLimiter(n int, per time.Duration, noWait bool) *limiter {
 		per = DefaultRatePeriod
 	}
 	return &limiter{
-		n: n, per: per, noWait: noWait, max: maxTrackedCIDs,
+		n: n, per: per, noWait: noWait, max: maxTrackedCIDs, shared: shared,
 		now: time.Now, sleep: sleepCtx,
 		cids: map[string]*list.Element{}, lru: list.New(),
 	}
@@ -76,6 +81,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // wait reserves a request slot for cid, waiting for one if needed (or
 // failing with ErrRateLimited in no-wait mode, or with ctx's error).
 func (l *limiter) wait(ctx context.Context, cid string) error {
+	if l.shared != nil {
+		return l.waitShared(ctx, cid)
+	}
 	r, err := l.reserve(cid)
 	if err != nil || r.wait <= 0 {
 		return err
@@ -177,4 +185,27 @@ func (l *limiter) tracked() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.cids)
+}
+
+// waitShared takes a slot of cid's window in the shared limiter, waiting
+// (or failing in no-wait mode) while the window is full. A store error
+// ends the call: sending without a slot could break the limit.
+func (l *limiter) waitShared(ctx context.Context, cid string) error {
+	for {
+		ok, wait, err := l.shared.Take(ctx, "userlike:cid:"+cid, l.n, l.per)
+		switch {
+		case err != nil:
+			return fmt.Errorf("userlike: rate limiter: %w", err)
+		case ok:
+			return nil
+		case l.noWait:
+			return fmt.Errorf("%w: next slot in %s", ErrRateLimited, wait.Round(time.Millisecond))
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return fmt.Errorf("%w: next slot in %s, after the context deadline", ErrRateLimited, wait.Round(time.Millisecond))
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return err
+		}
+	}
 }

@@ -21,6 +21,7 @@ type config struct {
 	rateLimit  int
 	ratePer    time.Duration
 	rateNoWait bool
+	shared     store.RateLimiter // client: WithRateLimiter
 	batch      bool
 
 	// handler
@@ -102,6 +103,20 @@ func WithRateLimit(n int, per time.Duration) Option {
 	return func(c *config) {
 		if c.ClientOnly("WithRateLimit") {
 			c.rateLimit, c.ratePer = n, per
+		}
+	}
+}
+
+// WithRateLimiter keeps the per-cid limit in rl instead of in the client,
+// so replicas that share rl (store/redisstore) share Userlike's "20
+// requests per minute that use the same cid": a sliding window no 60 s of
+// which holds more than the limit, counting every attempt that reaches
+// Userlike, retries included. WithRateLimit and WithRateLimitWait apply as
+// without it. Client only.
+func WithRateLimiter(rl store.RateLimiter) Option {
+	return func(c *config) {
+		if c.ClientOnly("WithRateLimiter") {
+			c.shared = rl
 		}
 	}
 }
