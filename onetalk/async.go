@@ -177,3 +177,17 @@ func (p *pool) shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// queueRetryWait is the pause before a consumer whose queue failed tries
+// again.
+const queueRetryWait = time.Second
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

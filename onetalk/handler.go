@@ -50,7 +50,8 @@ type Handler struct {
 	maxBody   int64
 	logger    *slog.Logger
 	dedup     *inbound.Dedup
-	pool      *pool // nil in sync mode
+	pool      *pool    // WithAsync, else nil
+	durable   *durable // WithQueue, else nil
 }
 
 // NewHandler returns a Handler that verifies X-Secret-Key against secret and
@@ -84,7 +85,12 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 		d.Logger, d.Vendor = h.logger, "onetalk"
 		h.dedup = d
 	}
-	if cfg.workers > 0 {
+	switch {
+	case cfg.durable != nil && cfg.workers > 0:
+		return nil, errors.New("onetalk: WithQueue and WithAsync exclude each other")
+	case cfg.durable != nil:
+		h.durable = newDurable(h, cfg.durable, max(cfg.consumers, 1))
+	case cfg.workers > 0:
 		h.pool = newPool(h, cfg.workers, cfg.queue, cfg.asyncTimeout)
 	}
 	return h, nil
@@ -93,8 +99,11 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 // String describes the handler without its secret.
 func (h Handler) String() string {
 	mode := "sync"
-	if h.pool != nil {
+	switch {
+	case h.pool != nil:
 		mode = fmt.Sprintf("async(%d workers, queue %d)", h.pool.workers, h.pool.queue)
+	case h.durable != nil:
+		mode = fmt.Sprintf("queue(%d consumers)", h.durable.consumers)
 	}
 	return fmt.Sprintf("onetalk.Handler{secret: [REDACTED], maxBody: %d, mode: %s}", h.maxBody, mode)
 }
@@ -158,6 +167,15 @@ func deliveryKey(req *InboundRequest) string {
 
 // dispatch runs the callback on a decoded message, or queues it.
 func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, req *InboundRequest, fn HandlerFunc) {
+	if h.durable != nil {
+		if err := h.durable.enqueue(r.Context(), req); err != nil {
+			h.logger.ErrorContext(r.Context(), "onetalk: queue failed; answered 503", "caseID", req.CaseID, "error", err)
+			inbound.Unavailable(w, 1)
+			return
+		}
+		inbound.OK(w)
+		return
+	}
 	if h.pool != nil {
 		if !h.pool.enqueue(r.Context(), req, fn) {
 			inbound.Unavailable(w, 1)
@@ -191,9 +209,16 @@ func (h *Handler) call(ctx context.Context, req *InboundRequest, fn HandlerFunc)
 // messages still queued are dropped (and logged), and ctx's error is
 // returned. In sync mode Shutdown returns nil at once; use
 // http.Server.Shutdown for in-flight requests.
+//
+// With WithQueue, Shutdown stops the consumers taking messages and waits
+// for the callbacks running; queued messages stay in the queue for the next
+// consumer, and a callback cut off by ctx is retried from the queue.
 func (h *Handler) Shutdown(ctx context.Context) error {
-	if h.pool == nil {
-		return nil
+	switch {
+	case h.durable != nil:
+		return h.durable.shutdown(ctx)
+	case h.pool != nil:
+		return h.pool.shutdown(ctx)
 	}
-	return h.pool.shutdown(ctx)
+	return nil
 }

@@ -22,6 +22,8 @@ type config struct {
 	queue        int
 	onUnknown    HandlerFunc
 	asyncTimeout time.Duration
+	durable      store.Queue // WithQueue
+	consumers    int
 }
 
 func newConfig(forClient bool, opts []Option) (*config, error) {
@@ -122,4 +124,23 @@ func WithUserAgent(ua string) Option { return optkit.UserAgent[*config](ua) }
 // again; when the store fails the handler answers 503. Handler only.
 func WithDeduplication(d store.Deduplicator, ttl time.Duration) Option {
 	return optkit.Deduplication[*config](d, ttl)
+}
+
+// WithQueue makes the handler durable: each valid message is stored in q
+// (keyed by its case) and acknowledged with 200 only then; consumers
+// goroutines take messages from q and run the callback, at least once per
+// message, one case's messages in arrival order and different cases in
+// parallel. A callback error retries the message later, and after q's
+// attempt limit it goes to q's dead letters (q.DeadLetters, q.Replay).
+// When q cannot store a message the handler answers 503, so OneTalk
+// redelivers it. With a shared queue (store/redisstore) any replica
+// consumes, and a replica that dies mid-message has it finished by another
+// after the queue's lease. Handler.Shutdown stops the consumers. Excludes
+// WithAsync. Handler only.
+func WithQueue(q store.Queue, consumers int) Option {
+	return func(c *config) {
+		if c.HandlerOnly("WithQueue") {
+			c.durable, c.consumers = q, consumers
+		}
+	}
 }
