@@ -23,3 +23,9 @@ func TestContract(t *testing.T) {
 	storetest.RateLimiter(t, func(t *testing.T) store.RateLimiter { return fresh(t, srv, store.QueueOptions{}) })
 	storetest.Queue(t, func(t *testing.T, o store.QueueOptions) store.Queue { return fresh(t, srv, o) })
 }
+
+// shared returns a store on its own client with a fixed prefix, so several
+// calls (replicas) share state.
+func shared(t *testing.T, srv *redisServer, prefix string) *redisstore.Store {
+	return redisstore.New(srv.client(t), redisstore.Options{Prefix: prefix})
+}
