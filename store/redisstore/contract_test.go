@@ -27,5 +27,9 @@ func TestContract(t *testing.T) {
 // shared returns a store on its own client with a fixed prefix, so several
 // calls (replicas) share state.
 func shared(t *testing.T, srv *redisServer, prefix string) *redisstore.Store {
+	return redisStore(t, srv, prefix)
+}
+
+func redisStore(t testing.TB, srv *redisServer, prefix string) *redisstore.Store {
 	return redisstore.New(srv.client(t), redisstore.Options{Prefix: prefix})
 }
