@@ -5,10 +5,11 @@
 //   - OneTalk redelivers a message (its 200 got lost): the other replica
 //     answers 200 from the shared deduplication, and the customer gets one
 //     reply;
+//
 //   - a replica dies in the middle of a message: the message stays in the
 //     shared queue, and the other replica finishes it after the lease.
 //
-//	REDIS_URL=redis://localhost:6379/0 go -C examples/onetalk-replicas run .
+//     REDIS_URL=redis://localhost:6379/0 go -C examples/onetalk-replicas run .
 //
 // It is a module of its own (it needs go-redis); the bot is the echo bot of
 // examples/onetalk-echo.
