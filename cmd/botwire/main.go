@@ -6,6 +6,7 @@
 //	                                            deliver one authenticated webhook
 //	botwire send <vendor> --list                the built-in fixtures (doc examples)
 //	botwire sign easydialog --key K [FILE|-]    print the X-BM-Signature of a body
+//	botwire emulate <vendor> --bot URL [flags]  a local web chat playing the platform
 //
 // Vendors: onetalk, easydialog, userlike, ultimate, botcopy. Every verb has
 // --help with an example. Exit codes: 0 ok, 1 failure (the bot answered
@@ -33,6 +34,7 @@ Usage:
   botwire send <vendor> <fixture|FILE|-> --to URL   deliver one authenticated webhook
   botwire send <vendor> --list                      list the built-in fixtures (the doc's examples)
   botwire sign easydialog --key K [FILE|-]          print the X-BM-Signature of a body
+  botwire emulate <vendor> --bot URL [flags]        a local web chat playing the platform for your bot
 
 Vendors: onetalk, easydialog, userlike, ultimate, botcopy.
 Run "botwire <verb> --help" for the flags and an example.
@@ -66,8 +68,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runSend(args[1:], stdin, stdout, stderr)
 	case "sign":
 		err = runSign(args[1:], stdin, stdout, stderr)
+	case "emulate":
+		err = runEmulate(args[1:], stdin, stdout, stderr)
 	default:
-		err = usageErr("unknown verb %q (want fake, send or sign)", args[0])
+		err = usageErr("unknown verb %q (want fake, send, sign or emulate)", args[0])
 	}
 	var u errUsage
 	switch {

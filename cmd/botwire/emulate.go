@@ -1,0 +1,420 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const emulateHelp = `Usage: botwire emulate <vendor> --bot URL [flags]
+
+Runs a local web chat that plays the platform for your bot: type and click
+as the customer would, see what the platform's widget would show, and
+inspect every HTTP exchange (headers with secrets masked, pretty JSON,
+latency) with replay of any delivery and transcript save and load. The page
+is served from the command itself (no CDN, works offline) on 127.0.0.1 and
+updates live over Server-Sent Events. The flags are those of botwire fake.
+
+Example:
+  botwire emulate onetalk --bot http://localhost:8080/onetalk --secret s3cr3t
+
+Flags:
+`
+
+//go:embed web
+var webFS embed.FS
+
+// item is one line of the chat pane.
+type item struct {
+	From     string    `json:"from"` // customer, bot, agent, system
+	Text     string    `json:"text,omitempty"`
+	Header   string    `json:"header,omitempty"`
+	Footer   string    `json:"footer,omitempty"`
+	Buttons  []action  `json:"buttons,omitempty"`
+	List     *list     `json:"list,omitempty"`
+	Cards    []card    `json:"cards,omitempty"`
+	Media    *media    `json:"media,omitempty"`
+	Location *location `json:"location,omitempty"`
+	Contact  string    `json:"contact,omitempty"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// action is something the customer can click; the server turns it into
+// what the platform sends for that click.
+type action struct {
+	Kind  string `json:"kind"` // reply, row, bubble, card, postback, url, dial
+	ID    string `json:"id,omitempty"`
+	Label string `json:"label"`
+	URL   string `json:"url,omitempty"`
+	Index int    `json:"index,omitempty"` // a card's position in its carousel
+}
+
+type list struct {
+	Button   string    `json:"button"`
+	Sections []section `json:"sections"`
+}
+
+type section struct {
+	Title string   `json:"title,omitempty"`
+	Rows  []action `json:"rows"`
+}
+
+type card struct {
+	Title       string   `json:"title,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Image       string   `json:"image,omitempty"`
+	Buttons     []action `json:"buttons,omitempty"`
+}
+
+type media struct {
+	Kind    string `json:"kind"` // image, video, audio, file
+	URL     string `json:"url"`
+	Caption string `json:"caption,omitempty"`
+}
+
+type location struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	Name      string  `json:"name,omitempty"`
+}
+
+// exchange is one HTTP exchange for the inspector.
+type exchange struct {
+	ID          int               `json:"id"`
+	Direction   string            `json:"direction"` // "platform → bot" or "bot → platform"
+	Method      string            `json:"method"`
+	URL         string            `json:"url"`
+	Status      int               `json:"status"`
+	LatencyMS   float64           `json:"latencyMs"`
+	ReqHeaders  map[string]string `json:"requestHeaders"`
+	ReqBody     string            `json:"requestBody"`
+	RespHeaders map[string]string `json:"responseHeaders,omitempty"`
+	RespBody    string            `json:"responseBody,omitempty"`
+	Error       string            `json:"error,omitempty"`
+	Replayable  bool              `json:"replayable"`
+
+	replay func(context.Context) error
+}
+
+// event is what the page receives over Server-Sent Events.
+type event struct {
+	Kind     string         `json:"kind"` // chat, exchange, state
+	Item     *item          `json:"item,omitempty"`
+	Exchange *exchange      `json:"exchange,omitempty"`
+	State    map[string]any `json:"state,omitempty"`
+}
+
+// step is one customer action of a transcript.
+type step struct {
+	Type   string  `json:"type"` // say, click
+	Text   string  `json:"text,omitempty"`
+	Action *action `json:"action,omitempty"`
+}
+
+// transcript is what Save writes and Load replays.
+type transcript struct {
+	Vendor string `json:"vendor"`
+	Steps  []step `json:"steps"`
+	Chat   []item `json:"chat"`
+	Saved  string `json:"saved"`
+}
+
+// adapter is a vendor's side of the emulator.
+type adapter interface {
+	say(ctx context.Context, text string) error
+	click(ctx context.Context, a action) error
+	info() map[string]any
+	close()
+}
+
+// emulator is the state behind the page.
+type emulator struct {
+	vendor string
+	a      *auth
+	ad     adapter
+
+	mu        sync.Mutex
+	events    []event
+	exchanges []*exchange
+	steps     []step
+	subs      map[chan event]bool
+}
+
+func newEmulator(vendor string, a *auth) *emulator {
+	return &emulator{vendor: vendor, a: a, subs: map[chan event]bool{}}
+}
+
+// emit records an event and sends it to every open page.
+func (e *emulator) emit(ev event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ev.Exchange != nil {
+		ev.Exchange.ID = len(e.exchanges) + 1
+		e.exchanges = append(e.exchanges, ev.Exchange)
+	}
+	e.events = append(e.events, ev)
+	for ch := range e.subs {
+		select {
+		case ch <- ev:
+		default: // a page that does not read loses live updates, not the history
+		}
+	}
+}
+
+func (e *emulator) chat(it item) { e.emit(event{Kind: "chat", Item: &it}) }
+
+func (e *emulator) exchange(x *exchange) { e.emit(event{Kind: "exchange", Exchange: x}) }
+
+func (e *emulator) state(s map[string]any) { e.emit(event{Kind: "state", State: s}) }
+
+func (e *emulator) fail(err error) { e.chat(item{From: "system", Error: err.Error()}) }
+
+// headers masks credentials for the inspector.
+func (e *emulator) headers(h http.Header, sent bool) map[string]string {
+	out := map[string]string{}
+	for k, vs := range h {
+		v := ""
+		if len(vs) > 0 {
+			v = vs[0]
+		}
+		if sent && e.a.isCredential(k) || k == "X-Bm-Signature" && !e.a.showSecret {
+			v = e.a.mask(v)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// body masks the credentials that can sit in a body (Botcopy's legacy
+// accessToken) for the inspector.
+func (e *emulator) body(b []byte) string {
+	out := prettyJSON(b)
+	if !e.a.showSecret && len(e.a.secret) >= 4 {
+		out = strings.ReplaceAll(out, e.a.secret, "[REDACTED]")
+	}
+	return out
+}
+
+func (e *emulator) handler() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(webFS, "web")
+	mux.Handle("GET /", http.FileServerFS(static))
+	mux.HandleFunc("GET /api/info", func(w http.ResponseWriter, r *http.Request) {
+		info := e.ad.info()
+		info["vendor"] = e.vendor
+		writeJSON(w, http.StatusOK, info)
+	})
+	mux.HandleFunc("GET /api/history", func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		writeJSON(w, http.StatusOK, e.events)
+	})
+	mux.HandleFunc("POST /api/say", func(w http.ResponseWriter, r *http.Request) {
+		var s step
+		if !readJSON(w, r, &s) || s.Text == "" {
+			return
+		}
+		e.run(w, r, step{Type: "say", Text: s.Text})
+	})
+	mux.HandleFunc("POST /api/click", func(w http.ResponseWriter, r *http.Request) {
+		var a action
+		if !readJSON(w, r, &a) {
+			return
+		}
+		e.run(w, r, step{Type: "click", Action: &a})
+	})
+	mux.HandleFunc("POST /api/replay/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id, _ := strconv.Atoi(r.PathValue("id"))
+		e.mu.Lock()
+		var x *exchange
+		if id >= 1 && id <= len(e.exchanges) {
+			x = e.exchanges[id-1]
+		}
+		e.mu.Unlock()
+		if x == nil || x.replay == nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no replayable delivery with that id"})
+			return
+		}
+		if err := x.replay(r.Context()); err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+	mux.HandleFunc("GET /api/transcript", func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		t := transcript{Vendor: e.vendor, Steps: append([]step(nil), e.steps...), Saved: time.Now().UTC().Format(time.RFC3339)}
+		for _, ev := range e.events {
+			if ev.Item != nil {
+				t.Chat = append(t.Chat, *ev.Item)
+			}
+		}
+		e.mu.Unlock()
+		w.Header().Set("Content-Disposition", `attachment; filename="botwire-`+e.vendor+`-transcript.json"`)
+		writeJSON(w, http.StatusOK, t)
+	})
+	mux.HandleFunc("POST /api/transcript", func(w http.ResponseWriter, r *http.Request) {
+		var t transcript
+		if !readJSON(w, r, &t) {
+			return
+		}
+		if t.Vendor != e.vendor {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("the transcript is of %q, this is %q", t.Vendor, e.vendor)})
+			return
+		}
+		e.chat(item{From: "system", Text: fmt.Sprintf("replaying a transcript of %d customer steps", len(t.Steps))})
+		for _, s := range t.Steps {
+			if err := e.do(r.Context(), s); err != nil {
+				e.fail(err)
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"replayed": len(t.Steps)})
+	})
+	mux.HandleFunc("GET /api/events", func(w http.ResponseWriter, r *http.Request) {
+		fl, ok := w.(http.Flusher)
+		if !ok {
+			http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+			return
+		}
+		ch := make(chan event, 256)
+		e.mu.Lock()
+		e.subs[ch] = true
+		e.mu.Unlock()
+		defer func() {
+			e.mu.Lock()
+			delete(e.subs, ch)
+			e.mu.Unlock()
+		}()
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprint(w, ": live\n\n")
+		fl.Flush()
+		for {
+			select {
+			case <-r.Context().Done():
+				return
+			case ev := <-ch:
+				b, _ := json.Marshal(ev)
+				fmt.Fprintf(w, "data: %s\n\n", b)
+				fl.Flush()
+			}
+		}
+	})
+	return mux
+}
+
+// run performs a customer step from the page.
+func (e *emulator) run(w http.ResponseWriter, r *http.Request, s step) {
+	if err := e.do(r.Context(), s); err != nil {
+		e.fail(err)
+		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (e *emulator) do(ctx context.Context, s step) error {
+	e.mu.Lock()
+	e.steps = append(e.steps, s)
+	e.mu.Unlock()
+	switch s.Type {
+	case "say":
+		e.chat(item{From: "customer", Text: s.Text})
+		return e.ad.say(ctx, s.Text)
+	case "click":
+		if s.Action == nil {
+			return errors.New("a click needs an action")
+		}
+		e.chat(item{From: "customer", Text: s.Action.Label})
+		return e.ad.click(ctx, *s.Action)
+	}
+	return fmt.Errorf("unknown step %q", s.Type)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body is not the JSON expected: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+func prettyJSON(b []byte) string { return pretty(b) }
+
+func runEmulate(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("emulate", stdout, stderr, emulateHelp)
+	var a auth
+	a.flags(fs)
+	bot := fs.String("bot", "", "the bot's webhook URL")
+	actions := fs.String("actions", "", "Ultimate: the bot's actions webhook URL")
+	apiKey := fs.String("api-key", "", "Userlike: the API security token; Ultimate, Botcopy: the API key the bot's client sends")
+	botID := fs.String("bot-id", "618a30beee4e8e87d2f94015", "Ultimate: the bot id")
+	addr := fs.String("addr", "127.0.0.1:0", "where the fake platform listens")
+	ui := fs.String("ui", "127.0.0.1:8910", "where the web chat listens (127.0.0.1 by default)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("emulate needs one vendor (botwire emulate --help)")
+	}
+	vendor := pos[0]
+	if err := checkVendor(vendor); err != nil {
+		return err
+	}
+	if *bot == "" {
+		return usageErr("emulate needs --bot URL, the bot's webhook")
+	}
+	if err := a.check(vendor); err != nil {
+		return err
+	}
+	if (vendor == "userlike" || vendor == "ultimate" || vendor == "botcopy") && *apiKey == "" {
+		return usageErr("emulate %s needs --api-key, the credential the bot's client sends", vendor)
+	}
+	var ln net.Listener
+	if vendor != "easydialog" {
+		if ln, err = net.Listen("tcp", *addr); err != nil {
+			return usageErr("--addr: %v", err)
+		}
+	}
+	uiLn, err := net.Listen("tcp", *ui)
+	if err != nil {
+		return usageErr("--ui: %v", err)
+	}
+	e := newEmulator(vendor, &a)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	e.ad = newAdapter(ctx, e, vendor, &a, *bot, *actions, *apiKey, *botID, ln)
+	defer e.ad.close()
+	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(uiLn) }()
+	fmt.Fprintf(stdout, "botwire emulate %s: open http://%s in a browser (Ctrl-C to stop)\n", vendor, uiLn.Addr())
+	for k, v := range e.ad.info() {
+		if s, ok := v.(string); ok && k != "vendor" {
+			fmt.Fprintf(stdout, "%-12s %s\n", k, s)
+		}
+	}
+	<-ctx.Done()
+	shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return srv.Shutdown(shut)
+}
