@@ -189,7 +189,7 @@ func (e *emulator) headers(h http.Header, sent bool) map[string]string {
 		if len(vs) > 0 {
 			v = vs[0]
 		}
-		if sent && e.a.isCredential(k) || k == "X-Bm-Signature" && !e.a.showSecret {
+		if sent && e.a.isCredential(k) {
 			v = e.a.mask(v)
 		}
 		out[k] = v
@@ -219,7 +219,7 @@ func (e *emulator) handler() http.Handler {
 	mux.HandleFunc("GET /api/history", func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		writeJSON(w, http.StatusOK, e.events)
+		writeJSON(w, http.StatusOK, append([]event{}, e.events...))
 	})
 	mux.HandleFunc("POST /api/say", func(w http.ResponseWriter, r *http.Request) {
 		var s step

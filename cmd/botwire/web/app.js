@@ -103,7 +103,7 @@ async function start() {
   $("#vendor").textContent = info.vendor;
   $("#bot").textContent = "→ " + info.bot;
   document.title = `botwire emulate ${info.vendor}`;
-  for (const ev of await (await fetch("/api/history")).json()) handle(ev);
+  for (const ev of (await (await fetch("/api/history")).json()) || []) handle(ev);
   const es = new EventSource("/api/events");
   es.onmessage = (m) => handle(JSON.parse(m.data));
   document.body.dataset.ready = "true";
