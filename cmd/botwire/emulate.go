@@ -362,48 +362,25 @@ func prettyJSON(b []byte) string { return pretty(b) }
 
 func runEmulate(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("emulate", stdout, stderr, emulateHelp)
-	var a auth
-	a.flags(fs)
-	bot := fs.String("bot", "", "the bot's webhook URL")
-	actions := fs.String("actions", "", "Ultimate: the bot's actions webhook URL")
-	apiKey := fs.String("api-key", "", "Userlike: the API security token; Ultimate, Botcopy: the API key the bot's client sends")
-	botID := fs.String("bot-id", "618a30beee4e8e87d2f94015", "Ultimate: the bot id")
-	addr := fs.String("addr", "127.0.0.1:0", "where the fake platform listens")
+	var p platform
+	p.flags(fs)
 	ui := fs.String("ui", "127.0.0.1:8910", "where the web chat listens (127.0.0.1 by default)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageErr("emulate needs one vendor (botwire emulate --help)")
-	}
-	vendor := pos[0]
-	if err := checkVendor(vendor); err != nil {
+	if err := p.setup("emulate", pos); err != nil {
 		return err
 	}
-	if *bot == "" {
-		return usageErr("emulate needs --bot URL, the bot's webhook")
-	}
-	if err := a.check(vendor); err != nil {
-		return err
-	}
-	if (vendor == "userlike" || vendor == "ultimate" || vendor == "botcopy") && *apiKey == "" {
-		return usageErr("emulate %s needs --api-key, the credential the bot's client sends", vendor)
-	}
-	var ln net.Listener
-	if vendor != "easydialog" {
-		if ln, err = net.Listen("tcp", *addr); err != nil {
-			return usageErr("--addr: %v", err)
-		}
-	}
+	vendor := p.vendor
 	uiLn, err := net.Listen("tcp", *ui)
 	if err != nil {
 		return usageErr("--ui: %v", err)
 	}
-	e := newEmulator(vendor, &a)
+	e := newEmulator(vendor, &p.auth)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	e.ad = newAdapter(ctx, e, vendor, &a, *bot, *actions, *apiKey, *botID, ln)
+	e.ad = newAdapter(ctx, e, vendor, &p.auth, p.bot, p.actions, p.apiKey, p.botID, p.ln)
 	defer e.ad.close()
 	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(uiLn) }()

@@ -54,44 +54,21 @@ type session struct {
 
 func runFake(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("fake", stdout, stderr, fakeHelp)
-	var a auth
-	a.flags(fs)
-	bot := fs.String("bot", "", "the bot's webhook URL")
-	actions := fs.String("actions", "", "Ultimate: the bot's actions webhook URL")
-	apiKey := fs.String("api-key", "", "Userlike: the API security token; Ultimate, Botcopy: the API key the bot's client sends")
-	botID := fs.String("bot-id", "618a30beee4e8e87d2f94015", "Ultimate: the bot id")
-	addr := fs.String("addr", "127.0.0.1:0", "where the fake platform listens")
+	var p platform
+	p.flags(fs)
 	conv := fs.String("conversation", "", "the case, dialog, session or user id of the customer (default: one per vendor)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageErr("fake needs one vendor (botwire fake --help)")
-	}
-	vendor := pos[0]
-	if err := checkVendor(vendor); err != nil {
+	if err := p.setup("fake", pos); err != nil {
 		return err
 	}
-	if *bot == "" {
-		return usageErr("fake needs --bot URL, the bot's webhook")
-	}
-	if err := a.check(vendor); err != nil {
-		return err
-	}
-	if (vendor == "userlike" || vendor == "ultimate" || vendor == "botcopy") && *apiKey == "" {
-		return usageErr("fake %s needs --api-key, the credential the bot's client sends", vendor)
-	}
-	var ln net.Listener
-	if vendor != "easydialog" {
-		if ln, err = net.Listen("tcp", *addr); err != nil {
-			return usageErr("--addr: %v", err)
-		}
-	}
-	s := newSession(vendor, &a, *bot, *actions, *apiKey, *botID, *conv, ln)
+	vendor, a := p.vendor, &p.auth
+	s := newSession(vendor, a, p.bot, p.actions, p.apiKey, p.botID, *conv, p.ln)
 	defer s.close()
 
-	fmt.Fprintf(stdout, "fake %s delivering to %s\n", vendor, *bot)
+	fmt.Fprintf(stdout, "fake %s delivering to %s\n", vendor, p.bot)
 	for _, l := range s.intro {
 		fmt.Fprintln(stdout, l)
 	}

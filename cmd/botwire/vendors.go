@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path"
 	"sort"
@@ -186,4 +187,55 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// platform is what the fake and emulate verbs share: the vendor, its
+// credentials, the bot, and where the fake platform listens.
+type platform struct {
+	vendor  string
+	auth    auth
+	bot     string
+	actions string // Ultimate's actions webhook
+	apiKey  string
+	botID   string
+	addr    string
+	ln      net.Listener // nil for Easy Dialog, which has no endpoint
+}
+
+func (p *platform) flags(fs *flag.FlagSet) {
+	p.auth.flags(fs)
+	fs.StringVar(&p.bot, "bot", "", "the bot's webhook URL")
+	fs.StringVar(&p.actions, "actions", "", "Ultimate: the bot's actions webhook URL")
+	fs.StringVar(&p.apiKey, "api-key", "", "Userlike: the API security token; Ultimate, Botcopy: the API key the bot's client sends")
+	fs.StringVar(&p.botID, "bot-id", "618a30beee4e8e87d2f94015", "Ultimate: the bot id")
+	fs.StringVar(&p.addr, "addr", "127.0.0.1:0", "where the fake platform listens")
+}
+
+// setup checks the positional vendor and the flags, and opens the fake
+// platform's listener.
+func (p *platform) setup(verb string, pos []string) error {
+	if len(pos) != 1 {
+		return usageErr("%s needs one vendor (botwire %s --help)", verb, verb)
+	}
+	p.vendor = pos[0]
+	if err := checkVendor(p.vendor); err != nil {
+		return err
+	}
+	if p.bot == "" {
+		return usageErr("%s needs --bot URL, the bot's webhook", verb)
+	}
+	if err := p.auth.check(p.vendor); err != nil {
+		return err
+	}
+	if (p.vendor == "userlike" || p.vendor == "ultimate" || p.vendor == "botcopy") && p.apiKey == "" {
+		return usageErr("%s %s needs --api-key, the credential the bot's client sends", verb, p.vendor)
+	}
+	if p.vendor != "easydialog" {
+		ln, err := net.Listen("tcp", p.addr)
+		if err != nil {
+			return usageErr("--addr: %v", err)
+		}
+		p.ln = ln
+	}
+	return nil
 }
