@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/botwire/botwire/internal/benchx"
@@ -79,33 +78,28 @@ func BenchmarkHandwrittenFloor(b *testing.B) {
 //
 //	go test ./botcopy -run '^$' -bench 'Sweep' -benchmem -count 6
 func sweepBody(size int) []byte {
-	text := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", size/56+1)[:size]
+	text := benchx.Text(size)
 	b, _ := json.Marshal(map[string]any{"eventType": "message", "userId": "user-123", "botId": "bot-456", "sessionId": "s1",
 		"queryInput": map[string]any{"text": map[string]any{"text": text, "languageCode": "en"}}})
 	return b
 }
 
-var sweepSizes = []struct {
-	name string
-	size int
-}{{"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"256KiB", 256 << 10}, {"900KiB", 900 << 10}}
-
 func BenchmarkSweepHandler(b *testing.B) {
-	for _, s := range sweepSizes {
-		b.Run(s.name, func(b *testing.B) {
+	for _, s := range benchx.Sizes {
+		b.Run(s.Name, func(b *testing.B) {
 			h, err := NewHandler(accessToken, benchDecide)
 			if err != nil {
 				b.Fatal(err)
 			}
-			benchx.Run(b, h, sweepBody(s.size), http.Header{"Authorization": {accessToken}})
+			benchx.Run(b, h, sweepBody(s.Size), http.Header{"Authorization": {accessToken}})
 		})
 	}
 }
 
 func BenchmarkSweepMinimalFloor(b *testing.B) {
 	token := []byte(accessToken)
-	for _, s := range sweepSizes {
-		b.Run(s.name, func(b *testing.B) {
+	for _, s := range benchx.Sizes {
+		b.Run(s.Name, func(b *testing.B) {
 			floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), token) != 1 {
 					w.WriteHeader(http.StatusUnauthorized)
@@ -137,7 +131,7 @@ func BenchmarkSweepMinimalFloor(b *testing.B) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write(out)
 			})
-			benchx.Run(b, floor, sweepBody(s.size), http.Header{"Authorization": {accessToken}})
+			benchx.Run(b, floor, sweepBody(s.Size), http.Header{"Authorization": {accessToken}})
 		})
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/botwire/botwire/internal/benchx"
@@ -90,7 +89,7 @@ func BenchmarkHandwrittenFloor(b *testing.B) {
 //
 //	go test ./easydialog -run '^$' -bench 'Sweep' -benchmem -count 6
 func sweepBody(size int) []byte {
-	text := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", size/56+1)[:size]
+	text := benchx.Text(size)
 	b, _ := json.Marshal(map[string]any{
 		"serviceUuid": "f3b5c1de-0000-4000-8000-000000000001", "dialogUuid": "d6a1e2f3-0000-4000-8000-000000000002", "channel": "viber",
 		"message": map[string]any{"from": "u1", "to": []string{"+41790000000"}, "providerMsgID": 5645395498720001234,
@@ -102,16 +101,11 @@ func sweepBody(size int) []byte {
 	return b
 }
 
-var sweepSizes = []struct {
-	name string
-	size int
-}{{"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"256KiB", 256 << 10}, {"900KiB", 900 << 10}}
-
 const sweepKey = "sweep-signature-key"
 
 func BenchmarkSweepHandler(b *testing.B) {
-	for _, s := range sweepSizes {
-		b.Run(s.name, func(b *testing.B) {
+	for _, s := range benchx.Sizes {
+		b.Run(s.Name, func(b *testing.B) {
 			h, err := NewHandler(sweepKey, func(_ context.Context, r *Request) (*Response, error) {
 				if r.Message.Text() == "" {
 					return nil, errors.New("no text")
@@ -121,15 +115,15 @@ func BenchmarkSweepHandler(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			body := sweepBody(s.size)
+			body := sweepBody(s.Size)
 			benchx.Run(b, h, body, http.Header{SignatureHeader: {Sign(body, sweepKey)}})
 		})
 	}
 }
 
 func BenchmarkSweepMinimalFloor(b *testing.B) {
-	for _, s := range sweepSizes {
-		b.Run(s.name, func(b *testing.B) {
+	for _, s := range benchx.Sizes {
+		b.Run(s.Name, func(b *testing.B) {
 			floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				data := make([]byte, r.ContentLength)
 				if _, err := io.ReadFull(r.Body, data); err != nil {
@@ -161,7 +155,7 @@ func BenchmarkSweepMinimalFloor(b *testing.B) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write([]byte(`{"messages":[]}`))
 			})
-			body := sweepBody(s.size)
+			body := sweepBody(s.Size)
 			benchx.Run(b, floor, body, http.Header{SignatureHeader: {Sign(body, sweepKey)}})
 		})
 	}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -131,7 +130,7 @@ func BenchmarkModes(b *testing.B) {
 //
 //	go test ./onetalk -run '^$' -bench 'Sweep' -benchmem -count 6
 func sweepBody(size int) []byte {
-	text := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", size/56+1)[:size]
+	text := benchx.Text(size)
 	b, _ := json.Marshal(map[string]any{
 		"caseID": "C-1", "channelType": "whatsapp", "channelID": "2108211854", "channelName": "Support",
 		"sender":  map[string]any{"phone": "6281234567890", "contactName": "Ada", "customerUserID": "user:6281234567890"},
@@ -140,14 +139,9 @@ func sweepBody(size int) []byte {
 	return b
 }
 
-var sweepSizes = []struct {
-	name string
-	size int
-}{{"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"256KiB", 256 << 10}, {"900KiB", 900 << 10}}
-
 func BenchmarkSweepHandler(b *testing.B) {
-	for _, s := range sweepSizes {
-		b.Run(s.name, func(b *testing.B) {
+	for _, s := range benchx.Sizes {
+		b.Run(s.Name, func(b *testing.B) {
 			h, err := NewHandler(testSecret, func(_ context.Context, r *InboundRequest) error {
 				if r.Message.Body() == "" {
 					return errors.New("no text")
@@ -157,15 +151,15 @@ func BenchmarkSweepHandler(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			benchx.Run(b, h, sweepBody(s.size), http.Header{SecretHeader: {testSecret}})
+			benchx.Run(b, h, sweepBody(s.Size), http.Header{SecretHeader: {testSecret}})
 		})
 	}
 }
 
 func BenchmarkSweepMinimalFloor(b *testing.B) {
 	secret := []byte(testSecret)
-	for _, s := range sweepSizes {
-		b.Run(s.name, func(b *testing.B) {
+	for _, s := range benchx.Sizes {
+		b.Run(s.Name, func(b *testing.B) {
 			floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if subtle.ConstantTimeCompare([]byte(r.Header.Get(SecretHeader)), secret) != 1 {
 					w.WriteHeader(http.StatusUnauthorized)
@@ -192,7 +186,7 @@ func BenchmarkSweepMinimalFloor(b *testing.B) {
 				}
 				w.WriteHeader(http.StatusOK)
 			})
-			benchx.Run(b, floor, sweepBody(s.size), http.Header{SecretHeader: {testSecret}})
+			benchx.Run(b, floor, sweepBody(s.Size), http.Header{SecretHeader: {testSecret}})
 		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/botwire/botwire/internal/benchx"
@@ -84,21 +83,16 @@ func BenchmarkHandwrittenFloor(b *testing.B) {
 //
 //	go test ./ultimate -run '^$' -bench 'Sweep' -benchmem -count 6
 func sweepBody(size int) []byte {
-	text := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", size/56+1)[:size]
+	text := benchx.Text(size)
 	b, _ := json.Marshal(map[string]any{"botId": "618a30beee4e8e87d2f94015", "channel": "chat", "data": map[string]any{
 		"eventType": "sendMessage", "platformConversationId": "session1", "type": "text",
 		"replyId": "618a30be1c2ffe001ab1078f", "buttons": []any{}, "text": text, "carouselCards": []any{}}})
 	return b
 }
 
-var sweepSizes = []struct {
-	name string
-	size int
-}{{"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"256KiB", 256 << 10}, {"900KiB", 900 << 10}}
-
 func BenchmarkSweepHandler(b *testing.B) {
-	for _, s := range sweepSizes {
-		b.Run(s.name, func(b *testing.B) {
+	for _, s := range benchx.Sizes {
+		b.Run(s.Name, func(b *testing.B) {
 			h, err := NewChatHandler(ChatCallbacks{OnMessage: func(_ context.Context, _ *ChatEvent, m *Message) error {
 				if m.Text == "" {
 					return io.ErrUnexpectedEOF
@@ -108,15 +102,15 @@ func BenchmarkSweepHandler(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			benchx.Run(b, h, sweepBody(s.size), http.Header{benchHeader: {benchToken}})
+			benchx.Run(b, h, sweepBody(s.Size), http.Header{benchHeader: {benchToken}})
 		})
 	}
 }
 
 func BenchmarkSweepMinimalFloor(b *testing.B) {
 	token := []byte(benchToken)
-	for _, s := range sweepSizes {
-		b.Run(s.name, func(b *testing.B) {
+	for _, s := range benchx.Sizes {
+		b.Run(s.Name, func(b *testing.B) {
 			floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if subtle.ConstantTimeCompare([]byte(r.Header.Get(benchHeader)), token) != 1 {
 					w.WriteHeader(http.StatusUnauthorized)
@@ -141,7 +135,7 @@ func BenchmarkSweepMinimalFloor(b *testing.B) {
 				}
 				w.WriteHeader(http.StatusOK)
 			})
-			benchx.Run(b, floor, sweepBody(s.size), http.Header{benchHeader: {benchToken}})
+			benchx.Run(b, floor, sweepBody(s.Size), http.Header{benchHeader: {benchToken}})
 		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/botwire/botwire/internal/benchx"
@@ -83,7 +82,7 @@ func BenchmarkHandwrittenFloor(b *testing.B) {
 //
 //	go test ./userlike -run '^$' -bench 'Sweep' -benchmem -count 6
 func sweepBody(size int) []byte {
-	text := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", size/56+1)[:size]
+	text := benchx.Text(size)
 	b, _ := json.Marshal(map[string]any{
 		"info": map[string]any{"cid": "chatbot::258:a56785fb6fb84edd890905913b0c0821", "approach_mode": "normal",
 			"conversation": map[string]any{"contact_channel": map[string]any{"state": "valid", "type": "web"}}},
@@ -92,14 +91,9 @@ func sweepBody(size int) []byte {
 	return b
 }
 
-var sweepSizes = []struct {
-	name string
-	size int
-}{{"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"256KiB", 256 << 10}, {"900KiB", 900 << 10}}
-
 func BenchmarkSweepHandler(b *testing.B) {
-	for _, s := range sweepSizes {
-		b.Run(s.name, func(b *testing.B) {
+	for _, s := range benchx.Sizes {
+		b.Run(s.Name, func(b *testing.B) {
 			h, err := NewHandler(func(_ context.Context, e *Event, _ *Reply) error {
 				if e.Text() == "" {
 					return errors.New("no text")
@@ -109,15 +103,15 @@ func BenchmarkSweepHandler(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			benchx.Run(b, h, sweepBody(s.size), http.Header{hookHeader: {hookToken}})
+			benchx.Run(b, h, sweepBody(s.Size), http.Header{hookHeader: {hookToken}})
 		})
 	}
 }
 
 func BenchmarkSweepMinimalFloor(b *testing.B) {
 	token := []byte(hookToken)
-	for _, s := range sweepSizes {
-		b.Run(s.name, func(b *testing.B) {
+	for _, s := range benchx.Sizes {
+		b.Run(s.Name, func(b *testing.B) {
 			floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if subtle.ConstantTimeCompare([]byte(r.Header.Get(hookHeader)), token) != 1 {
 					w.WriteHeader(http.StatusUnauthorized)
@@ -145,7 +139,7 @@ func BenchmarkSweepMinimalFloor(b *testing.B) {
 				}
 				w.WriteHeader(http.StatusOK)
 			})
-			benchx.Run(b, floor, sweepBody(s.size), http.Header{hookHeader: {hookToken}})
+			benchx.Run(b, floor, sweepBody(s.Size), http.Header{hookHeader: {hookToken}})
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -51,4 +52,17 @@ func Run(b *testing.B, h http.Handler, payload []byte, header http.Header) {
 		clear(w.h)
 		h.ServeHTTP(w, r)
 	}
+}
+
+// Sizes are the text sizes of the sweep benchmarks (issue: 1 KiB to
+// 900 KiB), the same in every package.
+var Sizes = []struct {
+	Name string
+	Size int
+}{{"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"256KiB", 256 << 10}, {"900KiB", 900 << 10}}
+
+// Text returns size bytes of ASCII prose for a sweep body.
+func Text(size int) string {
+	const line = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. "
+	return strings.Repeat(line, size/len(line)+1)[:size]
 }
