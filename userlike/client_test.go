@@ -303,7 +303,9 @@ func TestClientDoChecksContext(t *testing.T) {
 // any window seen by Userlike, retries included (the fake answers some
 // calls 429, and every attempt that reaches it counts).
 func TestSharedRateLimiterAcrossReplicas(t *testing.T) {
-	const limit, period = 20, 300 * time.Millisecond
+	// The window is checked where Userlike would see it, so the period is
+	// long enough that transit jitter under -race stays small beside it.
+	const limit, period = 20, time.Second
 	shared := store.NewMemoryRateLimiter()
 	var mu sync.Mutex
 	var seen []time.Time
@@ -341,7 +343,7 @@ func TestSharedRateLimiterAcrossReplicas(t *testing.T) {
 	for i := range seen {
 		n := 0
 		for _, ts := range seen[i:] {
-			if ts.Sub(seen[i]) < period-10*time.Millisecond { // the server sees a little after the limiter
+			if ts.Sub(seen[i]) < period-150*time.Millisecond { // the server sees a little after the limiter
 				n++
 			}
 		}

@@ -100,7 +100,7 @@ func TestRedisRestartGives503ThenRecovers(t *testing.T) {
 // keeps the test fast).
 func TestSharedLimiterAcrossReplicas(t *testing.T) {
 	srv := startRedis(t)
-	const limit, period = 20, 400 * time.Millisecond
+	const limit, period = 20, time.Second
 	var mu sync.Mutex
 	var seen []time.Time
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -135,7 +135,7 @@ func TestSharedLimiterAcrossReplicas(t *testing.T) {
 	for i := range seen {
 		n := 0
 		for _, ts := range seen[i:] {
-			if ts.Sub(seen[i]) < period-20*time.Millisecond {
+			if ts.Sub(seen[i]) < period-150*time.Millisecond { // transit jitter beside the limiter's clock
 				n++
 			}
 		}
