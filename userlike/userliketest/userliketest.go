@@ -9,6 +9,12 @@
 // like Userlike it remembers the last context the bot set for a session and
 // sends it back with the next event.
 //
+// It has the shape every botwire fake shares: NewServer(Config), Close,
+// URL, SetBot / SetBotURL, Deliver returning a *Delivery (Start, Message,
+// Click and Media build the event and deliver it), Received / WaitFor /
+// Reset for the API calls, and Inject (FailNext, DelayNext, DropNext) with
+// a Fault.
+//
 //	fake := userliketest.NewServer(userliketest.Config{WebhookHeader: "API-SECURITY-TOKEN", WebhookToken: "t", APIToken: "a"})
 //	defer fake.Close()
 //	fake.SetBot(botHandler)
