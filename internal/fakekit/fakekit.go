@@ -151,8 +151,41 @@ func (k *Kit) Serve(w http.ResponseWriter, r *http.Request, h Handler, errBody f
 	}
 	k.mu.Unlock()
 
+	if fault != nil && fault.Drop {
+		// Record before the connection goes down: the client sees the
+		// drop at once, and a test that then reads the recordings must
+		// find this request there.
+		if !sleepCtx(r, fault.Delay) {
+			rec.Err = r.Context().Err()
+			k.Record(rec)
+			return
+		}
+		rec.Err = errors.New("connection dropped (injected)")
+		k.Record(rec)
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+			}
+		}
+		return
+	}
 	rec.Status, rec.Err = k.answer(w, r, body, fault, h, errBody)
 	k.Record(rec)
+}
+
+// sleepCtx waits d, or until the request ends (false).
+func sleepCtx(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 // Record adds rec to the recorded requests and wakes Wait. Fakes that make
@@ -178,14 +211,6 @@ func (k *Kit) answer(w http.ResponseWriter, r *http.Request, body []byte, f *Fau
 				t.Stop()
 				return 0, r.Context().Err()
 			}
-		}
-		if f.Drop {
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					conn.Close()
-				}
-			}
-			return 0, errors.New("connection dropped (injected)")
 		}
 		if f.Status != 0 {
 			for key, v := range f.Header {
