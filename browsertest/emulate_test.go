@@ -73,6 +73,7 @@ type vendorCase struct {
 	reply  string
 	click  string
 	after  string
+	desk   string // Botcopy: a text typed as the human agent
 }
 
 func cases() []vendorCase {
@@ -131,7 +132,7 @@ func cases() []vendorCase {
 				return h
 			}},
 		{vendor: "botcopy", flags: []string{"--secret", secret, "--api-key", "api"}, say: "I need a human", reply: "An agent will be right with you",
-			click: "", after: "",
+			click: "", after: "", desk: "Hi, I am Ada from support",
 			bot: func(t *testing.T, platform string) http.Handler {
 				c, err := botcopy.NewClient("api", botcopy.WithBaseURL(platform))
 				must(t, err)
@@ -196,6 +197,12 @@ func TestEmulatorInChromium(t *testing.T) {
 				steps = append(steps,
 					chromedp.Click(fmt.Sprintf(`//button[contains(@class,"choice") and normalize-space(.)=%q]`, c.click), chromedp.BySearch),
 					chromedp.WaitVisible(xpathChat(c.after), chromedp.BySearch))
+			}
+			if c.desk != "" {
+				steps = append(steps,
+					chromedp.SendKeys(`#agent-text`, c.desk, chromedp.ByQuery),
+					chromedp.Click(`#agent-send`, chromedp.ByQuery),
+					chromedp.WaitVisible(xpathChat(c.desk), chromedp.BySearch))
 			}
 			steps = append(steps,
 				chromedp.Click(`#toggle-inspector`, chromedp.ByQuery),

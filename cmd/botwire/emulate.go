@@ -235,6 +235,25 @@ func (e *emulator) handler() http.Handler {
 		}
 		e.run(w, r, step{Type: "click", Action: &a})
 	})
+	mux.HandleFunc("POST /api/agent", func(w http.ResponseWriter, r *http.Request) {
+		desk, ok := e.ad.(interface {
+			agent(ctx context.Context, text string) error
+		})
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "only Botcopy has a desk side"})
+			return
+		}
+		var s step
+		if !readJSON(w, r, &s) || s.Text == "" {
+			return
+		}
+		if err := desk.agent(r.Context(), s.Text); err != nil {
+			e.fail(err)
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
 	mux.HandleFunc("POST /api/replay/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id, _ := strconv.Atoi(r.PathValue("id"))
 		e.mu.Lock()

@@ -242,3 +242,24 @@ func TestEmulateUsage(t *testing.T) {
 	code, _, _ = botwire(t, "", "emulate", "onetalk")
 	assert.Equal(t, 2, code)
 }
+
+// Botcopy's desk side: the agent's text is pushed as the proxy's desk would
+// and shown as the agent's message; "/bot" gives the chat back.
+func TestEmulatorBotcopyDesk(t *testing.T) {
+	var c emuCase
+	for _, x := range emuCases() {
+		if x.vendor == "botcopy" {
+			c = x
+		}
+	}
+	page, _ := startEmulator(t, c)
+	require.Equal(t, 200, postJSON(t, page.URL+"/api/say", map[string]string{"text": "help"}))
+	waitItem(t, page.URL, c.reply)
+	require.Equal(t, 200, postJSON(t, page.URL+"/api/agent", map[string]string{"text": "Hi, I am Ada from support"}))
+	waitItem(t, page.URL, "Hi, I am Ada from support")
+	require.Equal(t, 200, postJSON(t, page.URL+"/api/agent", map[string]string{"text": "/bot"}))
+	waitItem(t, page.URL, "gave the conversation back to the bot")
+
+	other, _ := startEmulator(t, emuCases()[0])
+	assert.Equal(t, 404, postJSON(t, other.URL+"/api/agent", map[string]string{"text": "x"}))
+}

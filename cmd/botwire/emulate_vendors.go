@@ -137,7 +137,9 @@ func newAdapter(ctx context.Context, e *emulator, vendor string, au *auth, bot, 
 		cfg := botcopytest.Config{AccessToken: au.secret, APIKey: apiKey, BotURL: bot, Listener: ln}
 		fake := botcopytest.NewServer(cfg)
 		b.infos, b.stop = map[string]any{"platform": fake.URL, "apiKey": au.mask(apiKey)}, func() { cancel(); fake.Close() }
-		ad := &botcopyAdapter{base: b, fake: fake, user: "user-123", botID: "bot-456"}
+		b.infos["desk"] = true
+		desk, _ := botcopy.NewClient(apiKey, botcopy.WithBaseURL(fake.URL))
+		ad := &botcopyAdapter{base: b, fake: fake, user: "user-123", botID: "bot-456", desk: desk}
 		watch(ctx, fake.WaitFor, ad.fromProxy)
 		return ad
 	}
@@ -533,6 +535,17 @@ type botcopyAdapter struct {
 	fake  *botcopytest.Server
 	user  string
 	botID string
+	desk  *botcopy.Client // pushes as the proxy's desk would, for the agent's side
+}
+
+// agent pushes text as the human agent at the proxy's desk would: "/bot"
+// gives the conversation back to the bot.
+func (x *botcopyAdapter) agent(ctx context.Context, text string) error {
+	to := botcopy.Target{UserID: x.user, BotID: x.botID}
+	if text == "/bot" {
+		return x.desk.Resume(ctx, to, botcopy.UnpauseDefault)
+	}
+	return x.desk.SendMessage(ctx, to, text)
 }
 
 func (x *botcopyAdapter) call(ctx context.Context, req *botcopy.HandoverRequest, run func(context.Context) (*botcopytest.Delivery, error)) error {

@@ -103,6 +103,7 @@ async function start() {
   $("#vendor").textContent = info.vendor;
   $("#bot").textContent = "→ " + info.bot;
   document.title = `botwire emulate ${info.vendor}`;
+  $("#desk").hidden = !info.desk;
   for (const ev of (await (await fetch("/api/history")).json()) || []) handle(ev);
   const es = new EventSource("/api/events");
   es.onmessage = (m) => handle(JSON.parse(m.data));
@@ -115,6 +116,13 @@ $("#composer").addEventListener("submit", (e) => {
   if (!text) return;
   $("#text").value = "";
   post("/api/say", { text });
+});
+$("#desk").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = $("#agent-text").value.trim();
+  if (!text) return;
+  $("#agent-text").value = "";
+  post("/api/agent", { text });
 });
 $("#toggle-inspector").addEventListener("click", () => { $("#inspector").hidden = !$("#inspector").hidden; });
 $("#save").addEventListener("click", () => { window.location = "/api/transcript"; });
