@@ -399,7 +399,7 @@ func runEmulate(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	e := newEmulator(vendor, &p.auth)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	e.ad = newAdapter(ctx, e, vendor, &p.auth, p.bot, p.actions, p.apiKey, p.botID, p.ln)
+	e.ad = newAdapter(ctx, e, &p)
 	defer e.ad.close()
 	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(uiLn) }()

@@ -101,22 +101,22 @@ func startEmulator(t *testing.T, c emuCase) (*httptest.Server, *emulator) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	platform := "http://" + ln.Addr().String()
+	base := "http://" + ln.Addr().String()
 	if c.vendor == "onetalk" {
-		platform += "/api/visitor/v1/webhook/chatbot/custom/2178/2619482363"
+		base += "/api/visitor/v1/webhook/chatbot/custom/2178/2619482363"
 	}
-	bot := httptest.NewServer(c.bot(t, platform))
+	bot := httptest.NewServer(c.bot(t, base))
 	t.Cleanup(bot.Close)
-	a := c.auth
-	e := newEmulator(c.vendor, &a)
+	p := &platform{vendor: c.vendor, auth: c.auth, apiKey: c.apiKey, botID: "618a30beee4e8e87d2f94015"}
+	e := newEmulator(c.vendor, &p.auth)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	var l net.Listener = ln
+	p.bot, p.ln = bot.URL, ln
 	if c.vendor == "easydialog" {
 		ln.Close()
-		l = nil
+		p.ln = nil
 	}
-	e.ad = newAdapter(ctx, e, c.vendor, &a, bot.URL, "", c.apiKey, "618a30beee4e8e87d2f94015", l)
+	e.ad = newAdapter(ctx, e, p)
 	t.Cleanup(e.ad.close)
 	page := httptest.NewServer(e.handler())
 	t.Cleanup(page.Close)

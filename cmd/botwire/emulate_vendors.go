@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -105,37 +104,36 @@ func s(v any) string {
 }
 func f(v any) float64 { x, _ := v.(float64); return x }
 
-func newAdapter(ctx context.Context, e *emulator, vendor string, au *auth, bot, actions, apiKey, botID string, ln net.Listener) adapter {
-	b := base{e: e, bot: bot}
+func newAdapter(ctx context.Context, e *emulator, p *platform) adapter {
+	au, apiKey, botID := &p.auth, p.apiKey, p.botID
+	b := base{e: e, bot: p.bot}
 	ctx, cancel := context.WithCancel(ctx)
-	switch vendor {
+	switch p.vendor {
 	case "onetalk":
-		fake := onetalktest.NewServer(onetalktest.Config{Secret: au.secret, BotURL: bot, Listener: ln})
+		fake := onetalktest.NewServer(p.onetalkConfig())
 		b.infos, b.stop = map[string]any{"platform": fake.URL, "secret": au.mask(au.secret)}, func() { cancel(); fake.Close() }
 		ad := &onetalkAdapter{base: b, fake: fake, caseID: "FBED34A1EF"}
 		watch(ctx, fake.WaitFor, ad.fromBot)
 		return ad
 	case "easydialog":
-		fake := easydialogtest.NewServer(easydialogtest.Config{SignatureKey: au.secret, BotURL: bot})
+		fake := easydialogtest.NewServer(p.easydialogConfig())
 		b.infos, b.stop = map[string]any{"key": au.mask(au.secret)}, func() { cancel(); fake.Close() }
 		return &easyDialogAdapter{base: b, fake: fake, dialog: "d5f7d6dd-dc30-451d-a442-a920fdbd6704", key: au.secret}
 	case "userlike":
-		fake := userliketest.NewServer(userliketest.Config{WebhookHeader: au.header, WebhookToken: au.secret, APIToken: apiKey, BotURL: bot, Listener: ln})
+		fake := userliketest.NewServer(p.userlikeConfig())
 		b.infos, b.stop = map[string]any{"platform": fake.URL, "apiToken": au.mask(apiKey)}, func() { cancel(); fake.Close() }
 		ad := &userlikeAdapter{base: b, fake: fake, cid: "chatbot::258:a56785fb6fb84edd890905913b0c0821", au: au}
 		watch(ctx, fake.WaitFor, ad.fromAPI)
 		return ad
 	case "ultimate":
-		fake := ultimatetest.NewServer(ultimatetest.Config{APIKey: apiKey, BotID: botID, BotURL: bot, ActionBotURL: actions,
-			WebhookHeader: au.header, WebhookToken: au.secret, WebhookUser: au.user, WebhookPassword: au.pass, Listener: ln})
+		fake := ultimatetest.NewServer(p.ultimateConfig())
 		b.infos, b.stop = map[string]any{"platform": fake.URL, "apiKey": au.mask(apiKey), "botId": botID}, func() { cancel(); fake.Close() }
 		client, _ := ultimate.NewClient(apiKey, botID, ultimate.WithBaseURL(fake.URL))
 		ad := &ultimateAdapter{base: b, fake: fake, client: client, conv: "conversation-1"}
 		watch(ctx, fake.WaitDeliveries, ad.fromAgent)
 		return ad
 	default:
-		cfg := botcopytest.Config{AccessToken: au.secret, APIKey: apiKey, BotURL: bot, Listener: ln}
-		fake := botcopytest.NewServer(cfg)
+		fake := botcopytest.NewServer(p.botcopyConfig())
 		b.infos, b.stop = map[string]any{"platform": fake.URL, "apiKey": au.mask(apiKey)}, func() { cancel(); fake.Close() }
 		b.infos["desk"] = true
 		desk, _ := botcopy.NewClient(apiKey, botcopy.WithBaseURL(fake.URL))

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -64,8 +63,8 @@ func runFake(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := p.setup("fake", pos); err != nil {
 		return err
 	}
-	vendor, a := p.vendor, &p.auth
-	s := newSession(vendor, a, p.bot, p.actions, p.apiKey, p.botID, *conv, p.ln)
+	vendor := p.vendor
+	s := newSession(&p, *conv)
 	defer s.close()
 
 	fmt.Fprintf(stdout, "fake %s delivering to %s\n", vendor, p.bot)
@@ -145,16 +144,17 @@ func status(code int, latency time.Duration) string {
 	return fmt.Sprintf("answered %d in %s", code, latency.Round(100*time.Microsecond))
 }
 
-func newSession(vendor string, a *auth, bot, actions, apiKey, botID, conv string, ln net.Listener) *session {
+func newSession(p *platform, conv string) *session {
+	a, apiKey, botID := &p.auth, p.apiKey, p.botID
 	pick := func(def string) string {
 		if conv != "" {
 			return conv
 		}
 		return def
 	}
-	switch vendor {
+	switch p.vendor {
 	case "onetalk":
-		fake := onetalktest.NewServer(onetalktest.Config{Secret: a.secret, BotURL: bot, Listener: ln})
+		fake := onetalktest.NewServer(p.onetalkConfig())
 		caseID := pick("FBED34A1EF")
 		return &session{
 			intro: []string{"OneTalk URL  " + fake.URL, "secret key   " + a.mask(a.secret)},
@@ -176,7 +176,7 @@ func newSession(vendor string, a *auth, bot, actions, apiKey, botID, conv string
 			close: fake.Close,
 		}
 	case "easydialog":
-		fake := easydialogtest.NewServer(easydialogtest.Config{SignatureKey: a.secret, BotURL: bot})
+		fake := easydialogtest.NewServer(p.easydialogConfig())
 		dialog := pick("d5f7d6dd-dc30-451d-a442-a920fdbd6704")
 		return &session{
 			intro: []string{"signature key " + a.mask(a.secret)},
@@ -196,8 +196,7 @@ func newSession(vendor string, a *auth, bot, actions, apiKey, botID, conv string
 			close: fake.Close,
 		}
 	case "userlike":
-		fake := userliketest.NewServer(userliketest.Config{WebhookHeader: a.header, WebhookToken: a.secret,
-			APIToken: apiKey, BotURL: bot, Listener: ln})
+		fake := userliketest.NewServer(p.userlikeConfig())
 		cid := pick("chatbot::258:a56785fb6fb84edd890905913b0c0821")
 		started := false
 		return &session{
@@ -229,8 +228,7 @@ func newSession(vendor string, a *auth, bot, actions, apiKey, botID, conv string
 			close: fake.Close,
 		}
 	case "ultimate":
-		fake := ultimatetest.NewServer(ultimatetest.Config{APIKey: apiKey, BotID: botID, BotURL: bot, ActionBotURL: actions,
-			WebhookHeader: a.header, WebhookToken: a.secret, WebhookUser: a.user, WebhookPassword: a.pass, Listener: ln})
+		fake := ultimatetest.NewServer(p.ultimateConfig())
 		id := pick("conversation-1")
 		return &session{
 			intro: []string{"base URL     " + fake.URL + " (ultimate.WithBaseURL)", "API key      " + a.mask(apiKey), "bot id       " + botID},
@@ -270,11 +268,7 @@ func newSession(vendor string, a *auth, bot, actions, apiKey, botID, conv string
 			close: fake.Close,
 		}
 	default: // botcopy
-		custom := botcopytest.Config{AccessToken: a.secret, APIKey: apiKey, BotURL: bot, Listener: ln}
-		if name, value, ok := strings.Cut(a.custom, ":"); ok {
-			custom.CustomHeader, custom.CustomValue = strings.TrimSpace(name), strings.TrimSpace(value)
-		}
-		fake := botcopytest.NewServer(custom)
+		fake := botcopytest.NewServer(p.botcopyConfig())
 		user := pick("user-123")
 		return &session{
 			intro: []string{"base URL     " + fake.URL + " (botcopy.WithBaseURL)", "API key      " + a.mask(apiKey)},

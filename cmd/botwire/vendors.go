@@ -12,8 +12,13 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/botwire/botwire/botcopy/botcopytest"
 	"github.com/botwire/botwire/easydialog"
+	"github.com/botwire/botwire/easydialog/easydialogtest"
 	"github.com/botwire/botwire/onetalk"
+	"github.com/botwire/botwire/onetalk/onetalktest"
+	"github.com/botwire/botwire/ultimate/ultimatetest"
+	"github.com/botwire/botwire/userlike/userliketest"
 )
 
 // fixtures are the whole webhook bodies among the vendor docs' examples
@@ -238,4 +243,34 @@ func (p *platform) setup(verb string, pos []string) error {
 		p.ln = ln
 	}
 	return nil
+}
+
+// The fakes' configurations from the flags, one place for fake and
+// emulate.
+
+func (p *platform) onetalkConfig() onetalktest.Config {
+	return onetalktest.Config{Secret: p.auth.secret, BotURL: p.bot, Listener: p.ln}
+}
+
+func (p *platform) easydialogConfig() easydialogtest.Config {
+	return easydialogtest.Config{SignatureKey: p.auth.secret, BotURL: p.bot}
+}
+
+func (p *platform) userlikeConfig() userliketest.Config {
+	return userliketest.Config{WebhookHeader: p.auth.header, WebhookToken: p.auth.secret, APIToken: p.apiKey,
+		BotURL: p.bot, Listener: p.ln}
+}
+
+func (p *platform) ultimateConfig() ultimatetest.Config {
+	return ultimatetest.Config{APIKey: p.apiKey, BotID: p.botID, BotURL: p.bot, ActionBotURL: p.actions,
+		WebhookHeader: p.auth.header, WebhookToken: p.auth.secret, WebhookUser: p.auth.user, WebhookPassword: p.auth.pass,
+		Listener: p.ln}
+}
+
+func (p *platform) botcopyConfig() botcopytest.Config {
+	c := botcopytest.Config{AccessToken: p.auth.secret, APIKey: p.apiKey, BotURL: p.bot, Listener: p.ln}
+	if name, value, ok := strings.Cut(p.auth.custom, ":"); ok {
+		c.CustomHeader, c.CustomValue = strings.TrimSpace(name), strings.TrimSpace(value)
+	}
+	return c
 }
