@@ -15,6 +15,8 @@ import (
 	"net/http/httptest"
 	"sync"
 	"time"
+
+	"github.com/botwire/botwire/internal/transport"
 )
 
 // Fault is an answer a fake gives instead of the normal one.
@@ -243,8 +245,8 @@ type Answer struct {
 var ErrNoBot = errors.New("no bot to deliver to: set Config.Bot or Config.BotURL, or call SetBot or SetBotURL")
 
 // Send posts body with header to the bot, a handler in-process or a URL
-// over HTTP with client, and returns its answer. The answer body is read to
-// 10 MiB.
+// over HTTP with client (http.DefaultClient's settings when nil), and
+// returns its answer. The answer body is read to 10 MiB.
 func Send(ctx context.Context, client *http.Client, bot Bot, path string, body []byte, header http.Header) (*Answer, error) {
 	target := bot.URL
 	if bot.Handler != nil {
@@ -271,10 +273,9 @@ func Send(ctx context.Context, client *http.Client, bot Bot, path string, body [
 		bot.Handler.ServeHTTP(rec, req)
 		return &Answer{StatusCode: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes(), Latency: time.Since(start)}, nil
 	}
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
+	// The platform's credentials reach the bot's URL and nowhere else, even
+	// when the bot redirects.
+	resp, err := transport.GuardRedirects(client, transport.HeaderNames(header)...).Do(req)
 	if err != nil {
 		return nil, err
 	}

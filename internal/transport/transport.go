@@ -135,9 +135,11 @@ type Client struct {
 func New(cfg Config, defaultUA string) *Client {
 	hc := &http.Client{Transport: defaultTransport}
 	if cfg.HTTPClient != nil {
-		copied := *cfg.HTTPClient // never mutate the caller's client
-		hc = &copied
+		hc = cfg.HTTPClient
 	}
+	// A copy (the caller's client is never mutated) whose redirects to
+	// another origin carry none of the platform's credentials.
+	hc = GuardRedirects(hc, HeaderNames(cfg.Header)...)
 	switch {
 	case cfg.Timeout > 0:
 		hc.Timeout = cfg.Timeout
