@@ -116,7 +116,9 @@ func idempotent(r *WebhookRequest) bool {
 	case EventUpdateCase, EventUpdateContact:
 		return true
 	case EventCloseCase:
-		return r.CloseCase != nil && !r.CloseCase.SendClosingMessage
+		// Without closeCase no closing message is sent ("If true, closing
+		// message will be sent").
+		return r.CloseCase == nil || !r.CloseCase.SendClosingMessage
 	}
 	return false
 }

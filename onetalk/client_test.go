@@ -55,6 +55,13 @@ func TestClientRequests(t *testing.T) {
 		"close_case": func(c *Client) error {
 			return c.CloseCase(ctx, "FBED34A1EF", CloseCase{SendClosingMessage: true})
 		},
+		// The doc marks handoverCase and closeCase "Optional".
+		"handover_case_bare": func(c *Client) error {
+			return c.Do(ctx, &WebhookRequest{CaseID: "FBED34A1EF", EventType: EventHandoverCase})
+		},
+		"close_case_bare": func(c *Client) error {
+			return c.Do(ctx, &WebhookRequest{CaseID: "FBED34A1EF", EventType: EventCloseCase})
+		},
 		"update_case": func(c *Client) error {
 			return c.UpdateCase(ctx, "FBED34A1EF", UpdateCase{AgentRemark: String(""), IsJunk: Bool(false)})
 		},
@@ -88,6 +95,9 @@ func TestClientRetryPolicy(t *testing.T) {
 	send := func(c *Client) error { return c.SendMessages(ctx, "C1", NewText("hi")) }
 	update := func(c *Client) error { return c.UpdateContact(ctx, "C1", UpdateContact{Alias: String("J")}) }
 	closeQuiet := func(c *Client) error { return c.CloseCase(ctx, "C1", CloseCase{}) }
+	closeBare := func(c *Client) error { return c.Do(ctx, &WebhookRequest{CaseID: "C1", EventType: EventCloseCase}) }
+	closeLoud := func(c *Client) error { return c.CloseCase(ctx, "C1", CloseCase{SendClosingMessage: true}) }
+	handoverBare := func(c *Client) error { return c.Do(ctx, &WebhookRequest{CaseID: "C1", EventType: EventHandoverCase}) }
 	dialErr := func(*http.Request) (*http.Response, error) {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
 	}
@@ -108,6 +118,9 @@ func TestClientRetryPolicy(t *testing.T) {
 		{"502 on a message send is not retried", send, status(502), nil, 1, 502},
 		{"500 on update_contact is retried", update, status(500), nil, 4, 500},
 		{"500 on a quiet close_case is retried", closeQuiet, status(500), nil, 4, 500},
+		{"500 on a close_case without closeCase is retried", closeBare, status(500), nil, 4, 500},
+		{"500 on a close_case with a closing message is not retried", closeLoud, status(500), nil, 1, 500},
+		{"500 on a handover_case without handoverCase is not retried", handoverBare, status(500), nil, 1, 500},
 		{"400 is never retried", update, status(400), nil, 1, 400},
 		{"dial error is retried for a message", send, dialErr, nil, 4, 0},
 		{"reset after sending a message is not retried", send, resetErr, nil, 1, 0},

@@ -150,13 +150,15 @@ func (h *Header) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// HeaderDocument is a document header.
+// HeaderDocument is a document header. Link is the file's absolute
+// http(s) URL.
 type HeaderDocument struct {
 	Link     string `json:"link"`
 	Filename string `json:"filename,omitempty"`
 }
 
-// HeaderMedia is an image or video header.
+// HeaderMedia is an image or video header. Link is the file's absolute
+// http(s) URL.
 type HeaderMedia struct {
 	Link string `json:"link"`
 }
@@ -280,17 +282,20 @@ func NewText(body string) OutboundMessage {
 	return OutboundMessage{Type: TypeText, Text: &Text{Body: body}}
 }
 
-// NewDocument returns a document message.
+// NewDocument returns a document message; url is the file's absolute
+// http(s) URL ("The document's file URL"), which OneTalk fetches.
 func NewDocument(url, filename, caption string) OutboundMessage {
 	return OutboundMessage{Type: TypeDocument, Document: &Document{URL: url, Filename: filename, Caption: caption}}
 }
 
-// NewImage returns an image message.
+// NewImage returns an image message; url is the image's absolute http(s)
+// URL.
 func NewImage(url, caption string) OutboundMessage {
 	return OutboundMessage{Type: TypeImage, Image: &Media{URL: url, Caption: caption}}
 }
 
-// NewVideo returns a video message.
+// NewVideo returns a video message; url is the video's absolute http(s)
+// URL.
 func NewVideo(url, caption string) OutboundMessage {
 	return OutboundMessage{Type: TypeVideo, Video: &Media{URL: url, Caption: caption}}
 }

@@ -99,6 +99,24 @@ func TestValidate(t *testing.T) {
 		{"field of type missing", OutboundMessage{Type: TypeImage, Text: &Text{Body: "x"}}, `message.image: required for type "image"`},
 		{"document no url", NewDocument("", "a.pdf", ""), "message.document.url: required"},
 		{"video no url", NewVideo("", ""), "message.video.url: required"},
+		// "The document's file URL", "The image or video's file URL": an
+		// absolute http(s) URL OneTalk can fetch, as in every example.
+		{"document http url ok", NewDocument("http://example.com/r.pdf", "r.pdf", ""), ""},
+		{"document doc placeholder ok", NewDocument("https://...", "Receipt.pdf", ""), ""},
+		{"document path", NewDocument("/files/r.pdf", "r.pdf", ""), "message.document.url: must be an absolute http(s) URL"},
+		{"document bare file name", NewDocument("Receipt.pdf", "Receipt.pdf", ""), "message.document.url: must be an absolute http(s) URL"},
+		{"document ftp", NewDocument("ftp://example.com/r.pdf", "r.pdf", ""), "message.document.url: must be an absolute http(s) URL"},
+		{"image path", NewImage("images/a.jpg", ""), "message.image.url: must be an absolute http(s) URL"},
+		{"image no host", NewImage("https:///a.jpg", ""), "message.image.url: must be an absolute http(s) URL"},
+		{"image file scheme", NewImage("file:///tmp/a.jpg", ""), "message.image.url: must be an absolute http(s) URL"},
+		{"video ftp", NewVideo("ftp://example.com/a.mp4", ""), "message.video.url: must be an absolute http(s) URL"},
+		{"video scheme-relative", NewVideo("//example.com/a.mp4", ""), "message.video.url: must be an absolute http(s) URL"},
+		{"header document path", btn(ReplyButton{"a", "A"}).WithHeader(DocumentHeader("r.pdf", "r.pdf")),
+			"header.document.link: must be an absolute http(s) URL"},
+		{"header image ftp", btn(ReplyButton{"a", "A"}).WithHeader(ImageHeader("ftp://example.com/h.jpg")),
+			"header.image.link: must be an absolute http(s) URL"},
+		{"header video path", btn(ReplyButton{"a", "A"}).WithHeader(VideoHeader("/h.mp4")),
+			"header.video.link: must be an absolute http(s) URL"},
 		{"3 buttons ok", btn(ReplyButton{"a", "A"}, ReplyButton{"b", "B"}, ReplyButton{"c", "C"}), ""},
 		{"4 buttons", btn(ReplyButton{"a", "A"}, ReplyButton{"b", "B"}, ReplyButton{"c", "C"}, ReplyButton{"d", "D"}),
 			"buttonAction.buttons: at most 3 buttons, got 4"},
@@ -193,6 +211,18 @@ func TestValidateWebhookRequest(t *testing.T) {
 			UpdateContact: &UpdateContact{FullName: String("")}}, "updateContact.fullName: cannot be cleared"},
 		{"clear alias ok", WebhookRequest{CaseID: "C", EventType: EventUpdateContact, UpdateContact: &UpdateContact{Alias: String("")}}, ""},
 		{"handover ok", WebhookRequest{CaseID: "C", EventType: EventHandoverCase, HandoverCase: &HandoverCase{}}, ""},
+		// handoverCase and closeCase are "Optional" in the doc's table.
+		{"handover without details ok", WebhookRequest{CaseID: "C", EventType: EventHandoverCase}, ""},
+		{"close without details ok", WebhookRequest{CaseID: "C", EventType: EventCloseCase}, ""},
+		{"close with handover details", WebhookRequest{CaseID: "C", EventType: EventCloseCase, HandoverCase: &HandoverCase{}},
+			`handoverCase: not allowed with eventType "close_case"`},
+		{"handover with close details", WebhookRequest{CaseID: "C", EventType: EventHandoverCase, CloseCase: &CloseCase{}},
+			`closeCase: not allowed with eventType "handover_case"`},
+		{"update case still needs details", WebhookRequest{CaseID: "C", EventType: EventUpdateCase}, `updateCase: required for eventType "update_case"`},
+		{"update contact still needs details", WebhookRequest{CaseID: "C", EventType: EventUpdateContact},
+			`updateContact: required for eventType "update_contact"`},
+		{"message url path", WebhookRequest{CaseID: "C", EventType: EventMessages,
+			Messages: []OutboundMessage{NewText("ok"), NewImage("a.jpg", "")}}, "messages[1].image.url: must be an absolute http(s) URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package onetalk
 
 import (
 	"errors"
+	"net/url"
 
 	"github.com/botwire/botwire/internal/check"
 )
@@ -30,16 +31,23 @@ type FieldError = check.FieldError
 
 func newValidator() check.Collector { return check.New("onetalk", ErrInvalidRequest) }
 
-// eventField names the field each event type needs.
+// eventField names the field of each event type, and whether the event
+// needs it. The doc marks every one "Optional" in the table, but a
+// messages event without messages sends nothing, and an update without
+// its fields updates nothing ("Only provided fields will be updated").
+// handoverCase and closeCase are optional: every field inside them is
+// "Optional" too, with a documented default (topicID "not set", no
+// closing message).
 var eventField = []struct {
-	event EventType
-	field string
+	event    EventType
+	field    string
+	required bool
 }{
-	{EventMessages, "messages"},
-	{EventHandoverCase, "handoverCase"},
-	{EventCloseCase, "closeCase"},
-	{EventUpdateCase, "updateCase"},
-	{EventUpdateContact, "updateContact"},
+	{EventMessages, "messages", true},
+	{EventHandoverCase, "handoverCase", false},
+	{EventCloseCase, "closeCase", false},
+	{EventUpdateCase, "updateCase", true},
+	{EventUpdateContact, "updateContact", true},
 }
 
 func (r *WebhookRequest) has(ev EventType) bool {
@@ -59,8 +67,9 @@ func (r *WebhookRequest) has(ev EventType) bool {
 }
 
 // Validate checks r against the doc's rules before it is sent: a caseID, a
-// known event type whose field is set (and no other), and every limit of
-// the messages. The error joins one *FieldError per problem.
+// known event type whose field is set where the event needs it (and no
+// other field), and every limit of the messages. HandoverCase and
+// CloseCase may be nil. The error joins one *FieldError per problem.
 func (r *WebhookRequest) Validate() error {
 	v := newValidator()
 	v.Required("caseID", r.CaseID)
@@ -78,7 +87,7 @@ func (r *WebhookRequest) Validate() error {
 	}
 	for _, ef := range eventField {
 		switch ok := r.has(ef.event); {
-		case ef.event == r.EventType && !ok:
+		case ef.event == r.EventType && !ok && ef.required:
 			v.Add(ef.field, "required for eventType %q", r.EventType)
 		case ef.event != r.EventType && ok:
 			v.Add(ef.field, "not allowed with eventType %q", r.EventType)
@@ -145,11 +154,11 @@ func (m *OutboundMessage) validate(v *check.Collector) {
 	case TypeText:
 		v.Required("text.body", m.Text.Body)
 	case TypeDocument:
-		v.Required("document.url", m.Document.URL)
+		fileURL(v, "document.url", m.Document.URL)
 	case TypeImage:
-		v.Required("image.url", m.Image.URL)
+		fileURL(v, "image.url", m.Image.URL)
 	case TypeVideo:
-		v.Required("video.url", m.Video.URL)
+		fileURL(v, "video.url", m.Video.URL)
 	case TypeWhatsAppBA:
 		v.Enter("whatsappba")
 		m.WhatsAppBA.validate(v)
@@ -216,14 +225,20 @@ func (h *Header) validate(v *check.Collector) {
 	case TypeDocument:
 		if h.Document == nil || h.Document.Link == "" {
 			v.Add("document.link", "required for header type %q", h.Type)
+		} else {
+			fileURL(v, "document.link", h.Document.Link)
 		}
 	case TypeImage:
 		if h.Image == nil || h.Image.Link == "" {
 			v.Add("image.link", "required for header type %q", h.Type)
+		} else {
+			fileURL(v, "image.link", h.Image.Link)
 		}
 	case TypeVideo:
 		if h.Video == nil || h.Video.Link == "" {
 			v.Add("video.link", "required for header type %q", h.Type)
+		} else {
+			fileURL(v, "video.link", h.Video.Link)
 		}
 	case "":
 		v.Add("type", "required")
@@ -338,5 +353,30 @@ func (a *FlowAction) validate(v *check.Collector) {
 	}
 	if p := a.FlowActionPayload; p != nil && p.Data != nil && len(p.Data) == 0 {
 		v.Add("flowActionPayload.data", "must not be an empty object")
+	}
+}
+
+// fileURL checks a media or document URL: "The document's file URL", "The
+// image or video's file URL" (for the header's link too), which OneTalk
+// fetches, so an absolute http(s) URL as in every example ("https://...").
+// A path, a bare file name or another scheme would reach OneTalk and fail
+// there, after the customer's other messages went out.
+func fileURL(v *check.Collector, field, value string) {
+	if value == "" {
+		v.Add(field, "required")
+		return
+	}
+	// The value is not quoted back: a URL may carry a token or user info.
+	const rule = "must be an absolute http(s) URL"
+	u, err := url.Parse(value)
+	switch {
+	case err != nil:
+		v.Add(field, rule+", got an unparsable URL")
+	case u.Scheme == "":
+		v.Add(field, rule+", got a relative reference")
+	case u.Scheme != "https" && u.Scheme != "http":
+		v.Add(field, rule+", got scheme %q", u.Scheme)
+	case u.Host == "":
+		v.Add(field, rule+", got no host")
 	}
 }

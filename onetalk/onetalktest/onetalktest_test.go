@@ -62,6 +62,51 @@ func TestValidatesLikeOneTalk(t *testing.T) {
 	assert.ErrorIs(t, fake.Received()[0].Err, onetalk.ErrInvalidRequest)
 }
 
+// The doc marks handoverCase and closeCase "Optional": the fake accepts
+// both events without them, as "botwire fake onetalk" serves them too.
+func TestAcceptsEventsWithoutOptionalDetails(t *testing.T) {
+	fake := onetalktest.NewServer(onetalktest.Config{Secret: "s"})
+	defer fake.Close()
+	tests := []struct {
+		name, body string
+		status     int
+	}{
+		{"close_case", `{"caseID":"C1","eventType":"close_case"}`, http.StatusOK},
+		{"handover_case", `{"caseID":"C1","eventType":"handover_case"}`, http.StatusOK},
+		{"update_case", `{"caseID":"C1","eventType":"update_case"}`, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake.Reset()
+			req, _ := http.NewRequest(http.MethodPost, fake.URL, strings.NewReader(tt.body))
+			req.Header.Set("Secret-Key", "s")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, tt.status, resp.StatusCode)
+			require.Len(t, fake.Received(), 1)
+			if tt.status == http.StatusOK {
+				assert.NoError(t, fake.Received()[0].Err)
+			}
+		})
+	}
+}
+
+// "The document's file URL", "The image or video's file URL": the fake
+// refuses what OneTalk could not fetch.
+func TestRefusesRelativeMediaURL(t *testing.T) {
+	fake := onetalktest.NewServer(onetalktest.Config{Secret: "s"})
+	defer fake.Close()
+	body := `{"caseID":"C1","eventType":"messages","messages":[{"type":"document","document":{"url":"Receipt.pdf","filename":"Receipt.pdf"}}]}`
+	req, _ := http.NewRequest(http.MethodPost, fake.URL, strings.NewReader(body))
+	req.Header.Set("Secret-Key", "s")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.ErrorContains(t, fake.Received()[0].Err, "messages[0].document.url: must be an absolute http(s) URL")
+}
+
 func TestFaults(t *testing.T) {
 	fake := onetalktest.NewServer(onetalktest.Config{Secret: "s"})
 	defer fake.Close()
