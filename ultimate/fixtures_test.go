@@ -218,6 +218,66 @@ func TestDecodeCarousel(t *testing.T) {
 	}
 }
 
+// "The buttons array will be empty for a simple text message", "The
+// carousel cards array will be empty for a simple text message", and every
+// example sends [] (a carousel's top-level "buttons": [] too): a Message
+// with nil slices encodes [], never null.
+func TestMessageEncodesEmptyArrays(t *testing.T) {
+	docData := func(name string) []byte {
+		var envelope struct{ Data json.RawMessage }
+		if err := json.Unmarshal(golden.Read(t, name), &envelope); err != nil {
+			t.Fatal(err)
+		}
+		return envelope.Data
+	}
+	card := func(n string) CarouselCard {
+		return CarouselCard{Title: "card " + n, Description: "card " + n + " description", ImageURL: "URL",
+			Buttons: []Button{{ButtonReply, "button 1"}, {ButtonReply, "button 2"}}}
+	}
+	decoded := func(body string) Message {
+		e, err := ParseChatEvent([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := e.Message()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *m
+	}
+	tests := []struct {
+		name string
+		msg  Message
+		want []byte
+	}{
+		{"text only, built", Message{EventType: EventSendMessage, PlatformConversationID: "session1", Type: MessageText,
+			ReplyID: "618a30be1c2ffe001ab1078f", Text: "Hello, this is a bot text message"},
+			docData("ultimate/doc/webhook_sendMessage_text.json")},
+		{"buttons, built", Message{EventType: EventSendMessage, PlatformConversationID: "session1", Type: MessageText,
+			ReplyID: "610abc338851860016485d79", Buttons: []Button{{ButtonReply, "YES"}, {ButtonReply, "NO"}},
+			Text: "its a bot text message with 2 buttons"},
+			docData("ultimate/doc/webhook_sendMessage_buttons.json")},
+		{"carousel, built", Message{EventType: EventSendMessage, PlatformConversationID: "session1", Type: MessageCarousel,
+			ReplyID: "61e5439dce4387001311d6db", CarouselCards: []CarouselCard{card("1"), card("2")}},
+			docData("ultimate/doc/webhook_sendMessage_carousel.json")},
+		{"decoded without the arrays", decoded(`{"botId":"b","data":{"eventType":"sendMessage","platformConversationId":"c","type":"text","text":"hi"}}`),
+			[]byte(`{"eventType":"sendMessage","platformConversationId":"c","type":"text","buttons":[],"text":"hi","carouselCards":[]}`)},
+		{"decoded with nulls", decoded(`{"botId":"b","data":{"eventType":"sendMessage","platformConversationId":"c","type":"text","buttons":null,"text":"hi","carouselCards":null}}`),
+			[]byte(`{"eventType":"sendMessage","platformConversationId":"c","type":"text","buttons":[],"text":"hi","carouselCards":[]}`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, v := range []any{tt.msg, &tt.msg} {
+				got, err := json.Marshal(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden.JSONEq(t, tt.want, got)
+			}
+		})
+	}
+}
+
 func TestDecodeTolerance(t *testing.T) {
 	e, err := ParseChatEvent([]byte(`{"botId":"b","channel":"chat","data":{"eventType":"sendMessage","platformConversationId":"c",
 		"type":"text","buttons":["YES","NO"],"text":"ok?","confidence":0.87,"messageId":"m1"}}`))

@@ -101,6 +101,22 @@ type Message struct {
 	MessageID  string   `json:"messageId,omitempty"`
 }
 
+// MarshalJSON writes nil Buttons and CarouselCards as [], as Ultimate
+// sends them: "The buttons array will be empty for a simple text message",
+// "The carousel cards array will be empty for a simple text message", and
+// every example has "buttons": [] and "carouselCards": [] rather than null.
+func (m Message) MarshalJSON() ([]byte, error) {
+	type message Message
+	v := message(m)
+	if v.Buttons == nil {
+		v.Buttons = []Button{}
+	}
+	if v.CarouselCards == nil {
+		v.CarouselCards = []CarouselCard{}
+	}
+	return json.Marshal(v)
+}
+
 // Button is a button of a message or a card. The doc's table types buttons
 // as strings while every example sends objects; a string decodes as a
 // reply button with that text.

@@ -31,6 +31,7 @@ type Fault struct {
 // the credentials masked, so a failing test that prints a recording (fmt,
 // testify's diffs) does not put a key in CI logs; RawHeader has them.
 type Recorded struct {
+	Path   string // the request's URL path: a fake with several endpoints tells its calls apart by it
 	Header http.Header
 	Body   []byte
 	Status int   // 0 when the connection was dropped
@@ -142,7 +143,7 @@ type Handler func(w http.ResponseWriter, r *http.Request, body []byte) (int, err
 func (k *Kit) Serve(w http.ResponseWriter, r *http.Request, h Handler, errBody func(w http.ResponseWriter, status int, err error)) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 10<<20))
 	raw := r.Header.Clone()
-	rec := Recorded{Header: Mask(raw, k.Sensitive...), Body: body, raw: func() http.Header { return raw.Clone() }}
+	rec := Recorded{Path: r.URL.Path, Header: Mask(raw, k.Sensitive...), Body: body, raw: func() http.Header { return raw.Clone() }}
 
 	k.mu.Lock()
 	var fault *Fault

@@ -85,11 +85,13 @@ var ErrNoBot = fakekit.ErrNoBot
 
 // Received is one request the bot's client sent to the fake API.
 type Received struct {
+	// Path is where the call was posted: ultimate.ConversePath or
+	// ultimate.WidgetMessagePath.
 	Path   string
 	Header http.Header
 	Body   []byte
 	// Converse is the decoded body of a converse call; Widget of a widget
-	// call.
+	// call, told apart by Path (both have an eventType "message").
 	Converse *ultimate.ConverseRequest
 	Widget   *ultimate.WidgetUpdate
 	Status   int
@@ -230,24 +232,21 @@ func (s *Server) Received() []Received {
 	recs := s.kit.Requests()
 	out := make([]Received, len(recs))
 	for i, r := range recs {
-		out[i] = Received{Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
-		var c ultimate.ConverseRequest
-		var w ultimate.WidgetUpdate
-		if json.Unmarshal(r.Body, &w) == nil && w.EventType != "" && isWidgetEvent(w.EventType) {
-			out[i].Widget, out[i].Path = &w, ultimate.WidgetMessagePath
-		} else if json.Unmarshal(r.Body, &c) == nil {
-			out[i].Converse, out[i].Path = &c, ultimate.ConversePath
+		out[i] = Received{Path: r.Path, Header: r.Header, Body: r.Body, Status: r.Status, Err: r.Err, raw: r.RawHeader}
+		switch r.Path {
+		case ultimate.WidgetMessagePath:
+			var w ultimate.WidgetUpdate
+			if json.Unmarshal(r.Body, &w) == nil {
+				out[i].Widget = &w
+			}
+		case ultimate.ConversePath:
+			var c ultimate.ConverseRequest
+			if json.Unmarshal(r.Body, &c) == nil {
+				out[i].Converse = &c
+			}
 		}
 	}
 	return out
-}
-
-func isWidgetEvent(t string) bool {
-	switch t {
-	case ultimate.WidgetEscalationSuccess, ultimate.WidgetEscalationFailed, ultimate.WidgetEscalationQueueUpdate, ultimate.WidgetAgentDisconnect:
-		return true
-	}
-	return false
 }
 
 // Deliveries returns the webhook calls the agent made so far.

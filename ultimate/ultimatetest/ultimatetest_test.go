@@ -6,10 +6,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -136,6 +138,64 @@ func TestAPIChecks(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 400, resp.StatusCode, "the draft's body is refused")
+}
+
+// Both APIs have an eventType "message": the fake tells a widget call from
+// a converse call by the path it was posted to, not by its body.
+func TestReceivedByPath(t *testing.T) {
+	fake, c, _ := setup(t, nil)
+	ctx := context.Background()
+	type call struct {
+		Path     string
+		Converse *ultimate.ConverseRequest
+		Widget   *ultimate.WidgetUpdate
+		Status   int
+	}
+	agentText := ultimate.WidgetUpdate{PlatformConversationID: "c", EventType: ultimate.WidgetTextMessage, Text: "Hi, Ann here", Agent: "Ann"}
+	success := ultimate.WidgetUpdate{PlatformConversationID: "c", EventType: ultimate.WidgetEscalationSuccess, Agent: "Ann"}
+	tests := []struct {
+		name string
+		send func() error
+		want call
+	}{
+		{"converse message", func() error { return c.SendText(ctx, "c", "hi") },
+			call{Path: ultimate.ConversePath, Converse: &ultimate.ConverseRequest{PlatformConversationID: "c",
+				EventType: ultimate.ConverseMessage, Text: "hi"}, Status: 200}},
+		{"widget message", func() error { return c.SendToWidget(ctx, agentText) },
+			call{Path: ultimate.WidgetMessagePath, Widget: &agentText, Status: 200}},
+		{"widget escalationSuccess", func() error { return c.SendToWidget(ctx, success) },
+			call{Path: ultimate.WidgetMessagePath, Widget: &success, Status: 200}},
+		{"widget body posted to converse", func() error {
+			req, _ := http.NewRequest(http.MethodPost, fake.URL+ultimate.ConversePath,
+				bytes.NewReader([]byte(`{"platformConversationId":"c","eventType":"escalationSuccess"}`)))
+			req.Header.Set("Authorization", key)
+			req.Header.Set("botid", botID)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err
+		}, call{Path: ultimate.ConversePath, Converse: &ultimate.ConverseRequest{PlatformConversationID: "c",
+			EventType: "escalationSuccess"}, Status: 400}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake.Reset()
+			require.NoError(t, tt.send())
+			recs := fake.Received()
+			require.Len(t, recs, 1)
+			r := recs[0]
+			got := call{Path: r.Path, Converse: r.Converse, Widget: r.Widget, Status: r.Status}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Received() mismatch (-want +got):\n%s", diff)
+			}
+			for _, h := range []http.Header{r.Header, r.RawHeader()} {
+				for name := range h {
+					assert.NotContains(t, strings.ToLower(name), "ultimatetest", "the fake's own bookkeeping leaks into the headers")
+				}
+			}
+		})
+	}
 }
 
 func TestWebhookURL(t *testing.T) {
