@@ -43,7 +43,12 @@ var (
 //   - 400 for a body that is not Botcopy's JSON;
 //   - 200 {} for user_typing (WithOnUserTyping) and unknown event types
 //     (WithOnUnknown), without calling the callback;
-//   - 500 when the callback fails; the error goes to the logger;
+//   - when the callback fails (an error or a panic; the error goes to the
+//     logger): for a user message, 200 with the fallback decision, since
+//     Botcopy forwards a message that gets no decision to Dialogflow and
+//     the bot would answer inside the human conversation; for a trigger,
+//     500, which leaves the bot unpaused ("otherwise the bot will not
+//     pause the conversation");
 //   - 200 with the callback's decision, or with the fallback decision when
 //     the callback misses the response deadline (default 4.5 s).
 //
@@ -266,7 +271,18 @@ func (h *Handler) decide(w http.ResponseWriter, parent context.Context, req *Han
 	switch {
 	case !inTime:
 		h.writeDecision(w, h.late(ctx, req))
+	case err != nil && req.Kind() == KindUserMessage:
+		// A 500 is no decision: "If Botcopy receives { paused: false } or a
+		// response after five seconds, we forward the user message in the
+		// request to Dialogflow", and the bot would barge into the human
+		// conversation. Answer what the deadline answers.
+		h.logger.ErrorContext(parent, "botcopy: callback failed; answered the fallback", "kind", req.Kind(),
+			"userId", req.UserID, "fallback", h.fallback.String(), "error", err)
+		h.writeDecision(w, h.fallback)
 	case err != nil:
+		// A trigger that fails is not paused ("otherwise the bot will not
+		// pause the conversation"): with the desk down no human would take
+		// over, so the bot keeps the conversation.
 		h.logger.ErrorContext(parent, "botcopy: callback failed", "kind", req.Kind(), "userId", req.UserID, "error", err)
 		inbound.CallbackFailed(w)
 	default:

@@ -61,7 +61,9 @@ func TestHandlerBehaviourTable(t *testing.T) {
 		{name: "malformed JSON after auth is 400", req: hook(`{"userId":`, accessToken), status: 400},
 		{name: "typing event is 200 without callback", req: hook(`{"userId":"u","botId":"b","eventType":"user_typing"}`, accessToken), status: 200, body: `{}`},
 		{name: "unknown event is 200 without callback", req: hook(`{"userId":"u","eventType":"user_left"}`, accessToken), status: 200, body: `{}`},
-		{name: "callback error is 500", req: hook(step1, accessToken), cbErr: errors.New("ticket system down"), status: 500, calls: 1},
+		{name: "callback error on a trigger is 500", req: hook(step1, accessToken), cbErr: errors.New("ticket system down"), status: 500, calls: 1},
+		{name: "callback error on a user message answers the fallback", req: hook(step2, accessToken), cbErr: errors.New("ticket system down"),
+			status: 200, body: `{"paused":true,"minutesPaused":10}`, calls: 1},
 		{name: "trigger answers the decision", req: hook(step1, accessToken), decision: PauseFor(10), status: 200, body: `{"paused":true,"minutesPaused":10}`, calls: 1},
 		{name: "end live chat", req: hook(step2, accessToken), decision: EndLiveChat(), status: 200, body: `{"paused":false,"minutesPaused":0}`, calls: 1},
 	}
@@ -145,13 +147,64 @@ func TestDefaultFallbackIsPause(t *testing.T) {
 	golden.JSONEq(t, []byte(`{"paused":true,"minutesPaused":10}`), rec.Body.Bytes())
 }
 
-func TestCallbackPanicIs500(t *testing.T) {
-	h, err := NewHandler(accessToken, func(context.Context, *HandoverRequest) (Decision, error) { panic("boom") },
-		WithLogger(testLogger(nil)))
-	require.NoError(t, err)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, hook(string(golden.Read(t, "botcopy/doc/webhook_step_two.json")), accessToken))
-	assert.Equal(t, 500, rec.Code)
+// A failing callback has no decision to give. For a paused user message a
+// 500 would not be one either: "If Botcopy receives { paused: false } or a
+// response after five seconds, we forward the user message in the request
+// to Dialogflow", so the bot would answer inside the human conversation.
+// The handler answers the fallback instead, as at the deadline. A trigger
+// keeps its 500: "otherwise the bot will not pause the conversation", and
+// with the desk down no human would take over a paused bot.
+func TestCallbackErrorAnswersFallback(t *testing.T) {
+	step1 := string(golden.Read(t, "botcopy/doc/webhook_step_one.json"))
+	step2 := string(golden.Read(t, "botcopy/doc/webhook_step_two.json"))
+	legacy1 := string(golden.Read(t, "botcopy/external/webhook_step1_trigger_legacy-2023-02.json"))
+	legacy2 := string(golden.Read(t, "botcopy/external/webhook_step2_user_message_legacy-2023-02.json"))
+	withEvent := `{"userId":"user-123","botId":"b","sessionId":"s","eventType":"message","queryInput":{"text":{"text":"hi"}}}`
+	deskDown := errors.New("ticket system down")
+	fails := func(context.Context, *HandoverRequest) (Decision, error) { return PauseFor(1), deskDown }
+	panics := func(context.Context, *HandoverRequest) (Decision, error) { panic("boom") }
+	tests := []struct {
+		name     string
+		body     string
+		fn       HandlerFunc
+		fallback *Decision
+		status   int
+		answer   string // "" when the answer is not a decision
+		log      string
+	}{
+		{"user message, error", step2, fails, nil, 200, `{"paused":true,"minutesPaused":10}`, "ticket system down"},
+		{"user message, panic", step2, panics, nil, 200, `{"paused":true,"minutesPaused":10}`, "boom"},
+		{"user message with eventType, error", withEvent, fails, nil, 200, `{"paused":true,"minutesPaused":10}`, "ticket system down"},
+		{"legacy user message, error", legacy2, fails, nil, 200, `{"paused":true,"minutesPaused":10}`, "ticket system down"},
+		{"user message, configured fallback", step2, fails, &[]Decision{PauseFor(3)}[0], 200, `{"paused":true,"minutesPaused":3}`, "ticket system down"},
+		{"user message, fallback ends the chat", step2, fails, &[]Decision{EndLiveChat()}[0], 200, `{"paused":false,"minutesPaused":0}`, "ticket system down"},
+		{"trigger, error", step1, fails, nil, 500, "", "ticket system down"},
+		{"trigger, panic", step1, panics, nil, 500, "", "boom"},
+		{"legacy trigger, error", legacy1, fails, nil, 500, "", "ticket system down"},
+		{"trigger, configured fallback is not used", step1, fails, &[]Decision{PauseFor(3)}[0], 500, "", "ticket system down"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			opts := []Option{WithLogger(testLogger(&logs))}
+			if tt.fallback != nil {
+				opts = append(opts, WithFallbackDecision(*tt.fallback))
+			}
+			h, err := NewHandler(accessToken, tt.fn, opts...)
+			require.NoError(t, err)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, hook(tt.body, accessToken))
+			assert.Equal(t, tt.status, rec.Code, rec.Body.String())
+			if tt.answer != "" {
+				golden.JSONEq(t, []byte(tt.answer), rec.Body.Bytes())
+				assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+			}
+			assert.Contains(t, logs.String(), "callback failed")
+			assert.Contains(t, logs.String(), tt.log, "the error goes to the logger")
+			assert.NotContains(t, logs.String(), "missed the response deadline", "an error is not a late answer")
+			assert.NotContains(t, logs.String(), accessToken)
+		})
+	}
 }
 
 func TestTypingCallback(t *testing.T) {

@@ -69,8 +69,10 @@ func WithResponseDeadline(d time.Duration) Option {
 }
 
 // WithFallbackDecision sets the answer given when the callback misses the
-// deadline (default PauseFor(10): a handover in progress keeps the bot
-// quiet). Handler only.
+// deadline, or fails on a user message of a paused bot (default
+// PauseFor(10): a handover in progress keeps the bot quiet). A trigger
+// whose callback fails gets 500 instead and the bot is not paused. Handler
+// only.
 func WithFallbackDecision(d Decision) Option {
 	return func(c *config) {
 		if c.HandlerOnly("WithFallbackDecision") {
@@ -149,9 +151,11 @@ func WithMinutesPaused(n int) Option {
 // a redelivery of a delivery that completed gets the stored answer again,
 // byte for byte, without the callback running. Botcopy's calls carry no id, so the key is the SHA-256 of the body. d is shared by every
 // replica (store/redisstore) or store.NewMemoryDeduplicator() for one
-// process; keys are kept for ttl (0: 24 h). A callback that fails releases
-// its key, so the redelivery runs again; when the store fails the handler
-// answers 503. Handler only.
+// process; keys are kept for ttl (0: 24 h). A trigger whose callback fails
+// releases its key, so the redelivery runs again (a user message whose
+// callback fails is answered with the fallback decision, which is stored
+// like any answer); when the store fails the handler answers 503. Handler
+// only.
 func WithDeduplication(d store.Deduplicator, ttl time.Duration) Option {
 	return optkit.Deduplication[*config](d, ttl)
 }

@@ -2,8 +2,10 @@ package botcopytest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -64,6 +66,40 @@ func TestHandoverFlowAndPauseState(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, o.ToDialogflow, "paused: false resumes the bot")
 	assert.False(t, fake.Paused("u1"))
+}
+
+// A desk that fails on a user message must not let Botcopy forward it to
+// Dialogflow: the bot would answer inside the human conversation.
+func TestDeskErrorKeepsTheBotPaused(t *testing.T) {
+	fake := botcopytest.NewServer(botcopytest.Config{AccessToken: "tok", APIKey: "key"})
+	defer fake.Close()
+	deskDown := false
+	h, err := botcopy.NewHandler("tok", func(_ context.Context, r *botcopy.HandoverRequest) (botcopy.Decision, error) {
+		if deskDown {
+			return botcopy.Decision{}, errors.New("desk down")
+		}
+		return botcopy.PauseFor(5), nil
+	}, botcopy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	require.NoError(t, err)
+	fake.SetBot(h)
+	ctx := context.Background()
+
+	o, err := fake.Trigger(ctx, "u1", "b1")
+	require.NoError(t, err)
+	require.True(t, o.Paused)
+
+	deskDown = true
+	o, err = fake.UserMessage(ctx, "u1", "b1", "are you there?")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, o.StatusCode)
+	assert.False(t, o.ToDialogflow, "the message must not reach Dialogflow")
+	assert.True(t, o.Paused, "the fallback keeps the bot paused")
+
+	// A trigger whose desk fails does not pause the bot: no human would come.
+	o, err = fake.Trigger(ctx, "u2", "b1")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusInternalServerError, o.StatusCode)
+	assert.False(t, o.Paused)
 }
 
 func TestDeadlineIsEnforced(t *testing.T) {
