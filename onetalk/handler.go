@@ -156,11 +156,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.dispatch(w, r, req, fn)
 }
 
-// deliveryKey identifies a delivery for WithDeduplication: the message id
-// OneTalk gives every message, or the hash of the body when it is absent.
+// deliveryKey identifies a delivery for WithDeduplication: the case and
+// the message id OneTalk gives every message, or the hash of the body when
+// the id is absent. inbound.Key escapes and bounds the ids, so case
+// "A:message:B" with message "C" is not case "A" with message "B:message:C".
 func deliveryKey(req *InboundRequest) string {
 	if req.Message.ID != "" {
-		return "case:" + req.CaseID + ":message:" + req.Message.ID
+		return inbound.Key("case", req.CaseID, "message", req.Message.ID)
 	}
 	return inbound.BodyKey(req.Raw)
 }

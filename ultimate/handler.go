@@ -195,10 +195,11 @@ func (h *ChatHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // chatKey identifies a chat delivery for WithDeduplication: the message id
-// of a sendMessage (newer than the doc), or the hash of the body.
+// of a sendMessage (newer than the doc), escaped and bounded by inbound.Key,
+// or the hash of the body.
 func chatKey(body []byte) string {
 	if id := jsonx.Field(jsonx.Field(body, "data"), "messageId"); len(id) > 2 && id[0] == '"' {
-		return "message:" + string(id[1:len(id)-1])
+		return inbound.Key("message", string(id[1:len(id)-1]))
 	}
 	return inbound.BodyKey(body)
 }

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/botwire/botwire/store"
@@ -39,15 +41,91 @@ func BodyKey(body []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// MaxKeyLen bounds a delivery key: Key, and Serve for any key it is given,
+// hash a longer one. Ids come from the request, and a store keeps a key for
+// the dedup ttl (a day by default): unbounded, a 1 MiB id became a 1 MiB
+// Redis key held 24 h.
+const MaxKeyLen = 200
+
+// Key is the delivery key of the ids in parts, which name what they are
+// ("case", caseID, "message", messageID). Different parts never give one
+// key: a ':' or '\' inside a part is escaped with '\' before the parts are
+// joined with ':', so case "A:message:B" with message "C" and case "A" with
+// message "B:message:C" stay apart. Ids holding neither character keep the
+// plain form (case:C1:message:m1), the form keys had before they were
+// escaped, so keys stored by an earlier version still match.
+//
+// A key longer than MaxKeyLen becomes "sha256:" and the hex SHA-256 of the
+// escaped form (71 bytes). It cannot meet a plain key, whose first part is a
+// label other than "sha256", nor in practice a BodyKey, which would need a
+// body whose bytes are an escaped key rather than JSON.
+func Key(parts ...string) string {
+	n, plain := len(parts)-1, true
+	for _, p := range parts {
+		n += len(p)
+		plain = plain && !strings.ContainsAny(p, `:\`)
+	}
+	switch {
+	case plain && n <= MaxKeyLen:
+		return strings.Join(parts, ":")
+	case n > MaxKeyLen:
+		// Escaping only lengthens: hash as the bytes are escaped, without
+		// building a copy of a large id first.
+		h := sha256.New()
+		writeEscaped(h, parts)
+		return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	}
+	var b strings.Builder
+	b.Grow(2 * n)
+	writeEscaped(&b, parts)
+	return bound(b.String())
+}
+
+// writeEscaped writes parts joined with ':', each ':' and '\' in a part
+// escaped with '\'.
+func writeEscaped(w io.Writer, parts []string) {
+	for i, p := range parts {
+		if i > 0 {
+			_, _ = io.WriteString(w, ":")
+		}
+		for {
+			j := strings.IndexAny(p, `:\`)
+			if j < 0 {
+				break
+			}
+			_, _ = io.WriteString(w, p[:j])
+			_, _ = io.WriteString(w, `\`)
+			_, _ = io.WriteString(w, p[j:j+1])
+			p = p[j+1:]
+		}
+		_, _ = io.WriteString(w, p)
+	}
+}
+
+// bound returns key, or "sha256:" and its hex SHA-256 when it is longer
+// than MaxKeyLen.
+func bound(key string) string {
+	if len(key) <= MaxKeyLen {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 // Serve runs serve for the delivery key, unless the key completed already
 // (the stored answer is replayed byte for byte: status, Content-Type and
 // body) or another delivery of it is running (Serve waits for its answer,
 // and answers 503 when it does not come in time). An answer of 2xx
 // completes the key; any other answer releases it, so a redelivery runs
 // again. When the store fails Serve answers 503 and never runs serve.
+//
+// The store's key is the vendor, ':' and key, with a key longer than
+// MaxKeyLen hashed (see Key), so it never passes len(Vendor)+1+MaxKeyLen
+// bytes. Vendor is the package's name, which holds no ':', so the prefix
+// cannot be confused with part of a key.
 func (d *Dedup) Serve(w http.ResponseWriter, r *http.Request, key string, serve func(http.ResponseWriter)) {
 	ctx := r.Context()
-	key = d.Vendor + ":" + key
+	key = d.Vendor + ":" + bound(key)
 	lease, ttl := d.Lease, d.TTL
 	if lease <= 0 {
 		lease = DefaultDedupLease
