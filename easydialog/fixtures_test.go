@@ -278,3 +278,92 @@ func TestParseErrorNamesTheCause(t *testing.T) {
 		}
 	}
 }
+
+// PHP writes a destination number as a JSON number when it holds it as an
+// int, and an array whose keys are not 0..n-1 (after unset or array_filter)
+// as an object. Both are read: a number keeps its literal digits (and
+// re-encodes as the number), an object with integer keys is the list in
+// key order.
+func TestParseRequestPHPNumbersAndLists(t *testing.T) {
+	tests := []struct {
+		name     string
+		message  string
+		want     Message
+		reencode string // a fragment of json.Marshal(Message)
+	}{
+		{name: "bare numeric destination",
+			message:  `"to":[41791234567]`,
+			want:     Message{To: []Destination{{Number: "41791234567", plain: true, number: true}}},
+			reencode: `"to":[41791234567]`},
+		{name: "destinations of every form",
+			message: `"to":[5715661107573693123,"+41790000000",{"number":41792222222,"alias":"shop"}]`,
+			want: Message{To: []Destination{{Number: "5715661107573693123", plain: true, number: true},
+				{Number: "+41790000000", plain: true}, {Number: "41792222222", Alias: "shop"}}},
+			reencode: `"to":[5715661107573693123,"+41790000000",{"number":"41792222222","alias":"shop"}]`},
+		{name: "allowed channels as an object",
+			message:  `"allowedChannels":{"1":"viber"}`,
+			want:     Message{AllowedChannels: []string{"viber"}},
+			reencode: `"allowedChannels":["viber"]`},
+		{name: "lists as objects in key order",
+			message: `"allowedChannels":{"2":"telegram","0":"sms"},"to":{"3":41791234567,"1":"+41790000000"}`,
+			want: Message{AllowedChannels: []string{"sms", "telegram"},
+				To: []Destination{{Number: "+41790000000", plain: true}, {Number: "41791234567", plain: true, number: true}}}},
+		{name: "an empty object for a list",
+			message: `"allowedChannels":{}`,
+			want:    Message{AllowedChannels: []string{}}},
+		{name: "suggestions as an object",
+			message: `"body":{"suggestionsMessage":{"suggestions":{"1":{"text":"B"},"0":{"text":"A"}}}}`,
+			want:    Message{Body: Body{Suggestions: &SuggestionsMessage{Suggestions: []Suggestion{{Text: "A"}, {Text: "B"}}}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"dialogUuid":"d1","message":{` + tt.message + `}}`
+			req, err := ParseRequest([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, req.Message, cmp.AllowUnexported(Destination{})); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if string(req.Raw) != body {
+				t.Error("Raw must be the bytes as received (and signed)")
+			}
+			b, err := json.Marshal(req.Message)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), tt.reencode) {
+				t.Errorf("re-encoded as %s, want %s in it", b, tt.reencode)
+			}
+		})
+	}
+	for _, bad := range []string{
+		`{"message":{"allowedChannels":{"a":"sms"}}}`, // a string key: not a list
+		`{"message":{"to":[true]}}`,
+		`{"message":{"to":[1.5e]}}`,
+	} {
+		if _, err := ParseRequest([]byte(bad)); err == nil {
+			t.Errorf("ParseRequest(%s) succeeded", bad)
+		}
+	}
+}
+
+// The doc's card example (5.23) decodes with its empty media kept, so it
+// re-encodes as the doc wrote it, and validates (TestDocRepliesAreValid).
+func TestDecodeDocCardsWithEmptyMedia(t *testing.T) {
+	var b Body
+	if err := json.Unmarshal(golden.Read(t, "easydialog/doc/body_card_carousel.json"), &b); err != nil {
+		t.Fatal(err)
+	}
+	want := Body{CardCarousel: &CardCarouselMessage{Layout: json.RawMessage(`{}`), Content: []CardContent{
+		{Media: &MediaMessage{}, Title: "Card 1", Suggestions: []Suggestion{}},
+		{Media: &MediaMessage{}, Title: "Card 2", Suggestions: []Suggestion{}},
+	}}}
+	if diff := cmp.Diff(want, b); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	m := OutboundMessage{Body: b}
+	if err := m.Validate(); err != nil {
+		t.Errorf("5.23 is refused: %v", err)
+	}
+}

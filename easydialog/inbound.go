@@ -56,19 +56,27 @@ type Message struct {
 
 // Destination is one entry of Message.To. The doc's table describes
 // {number, alias} objects while its examples send strings; a string decodes
-// into Number and encodes back as a string.
+// into Number and encodes back as a string. PHP writes a number it holds as
+// an int as a JSON number ("to": [41791234567]): that decodes into Number
+// with its literal digits (exact past 2^53) and encodes back as the number.
 type Destination struct {
 	Number string `json:"number,omitempty"`
 	Alias  string `json:"alias,omitempty"`
-	plain  bool   // came as a bare string
+	plain  bool   // came as a bare string or number
+	number bool   // came as a bare number
 }
 
-// UnmarshalJSON accepts "number" or {"number": ..., "alias": ...}.
+// UnmarshalJSON accepts "number", a bare JSON number, or
+// {"number": ..., "alias": ...}.
 func (d *Destination) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
 		*d = Destination{plain: true}
 		return json.Unmarshal(b, &d.Number)
+	}
+	if jsonx.IsNumber(b) {
+		*d = Destination{Number: string(b), plain: true, number: true}
+		return nil
 	}
 	type destination Destination
 	var v destination
@@ -82,6 +90,9 @@ func (d *Destination) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes the form the destination came in.
 func (d Destination) MarshalJSON() ([]byte, error) {
 	if d.plain && d.Alias == "" {
+		if d.number && jsonx.IsNumber([]byte(d.Number)) {
+			return []byte(d.Number), nil
+		}
 		return json.Marshal(d.Number)
 	}
 	type destination Destination
@@ -259,13 +270,17 @@ var ErrMalformed = errors.New("easydialog: malformed request")
 // not check the signature: use VerifySignature on the same bytes first.
 //
 // Easy Dialog is written in PHP, whose json_encode writes an empty object
-// as [] and may write a number as a string or the other way round. The doc
-// is silent on both, so ParseRequest reads them as a Go client expects:
-// "contact": [] and "body": [] are empty objects, "zip": 8000 is the string
-// "8000", "timezone_type": "3" is 3. A body in the documented shape is
-// decoded in one pass; only one that fails on a type is rewritten and
-// decoded again. The error of a malformed body wraps ErrMalformed and the
-// decoding error (truncated JSON, wrong type for a field and its path).
+// as [], an array whose keys are not 0..n-1 as an object, and may write a
+// number as a string or the other way round. The doc is silent on all of
+// them, so ParseRequest reads them as a Go client expects: "contact": [] and
+// "body": [] are empty objects, "allowedChannels": {"1": "viber"} is the
+// list ["viber"] (an object with integer keys is the list of its values in
+// key order), "zip": 8000 is the string "8000", "to": [41791234567] is the
+// destination "41791234567", "timezone_type": "3" is 3. A body in the
+// documented shape is decoded in one pass; only one that fails on a type is
+// rewritten and decoded again. The error of a malformed body wraps
+// ErrMalformed and the decoding error (truncated JSON, wrong type for a
+// field and its path).
 func ParseRequest(data []byte) (*Request, error) {
 	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)

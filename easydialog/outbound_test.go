@@ -98,6 +98,27 @@ func TestValidate(t *testing.T) {
 		{"no cards", NewCardCarouselMessage(), "cardCarouselMessage.content: at least 1 card"},
 		{"empty card", NewCardCarouselMessage(CardContent{}), "cardCarouselMessage.content[0]: needs media"},
 		{"card media url", NewCardMessage(CardContent{Media: &MediaMessage{Height: "200"}}), "cardMessage.content[0].media.url: required"},
+		{"card media url with a title", NewCardMessage(CardContent{Title: "T", Media: &MediaMessage{ThumbnailURL: "https://x/t.jpg"}}),
+			"cardMessage.content[0].media.url: required"},
+		{"empty card media, no title", NewCardCarouselMessage(CardContent{Media: &MediaMessage{}}), "cardCarouselMessage.content[0]: needs media, a title or a description"},
+
+		// "HTTP URL for the media file" / "for the thumbnail file".
+		{"picture path", NewPictureMessage("/img/a.jpg", ""), "body.pictureMessage.url: must be an absolute http(s) URL, got a relative reference"},
+		{"picture scheme-less", NewPictureMessage("example.com/a.jpg", ""), "body.pictureMessage.url: must be an absolute http(s) URL, got a relative reference"},
+		{"video ftp", NewVideoMessage("ftp://example.com/v.mp4", ""), `body.videoMessage.url: must be an absolute http(s) URL, got scheme "ftp"`},
+		{"audio no host", NewAudioMessage("https:///a.mp3", ""), "body.audioMessage.url: must be an absolute http(s) URL, got no host"},
+		{"picture thumbnail data", OutboundMessage{Body: Body{Picture: &MediaFile{URL: "https://x/a.jpg", ThumbnailURL: "data:image/png;base64,AA"}}},
+			`body.pictureMessage.thumbnailUrl: must be an absolute http(s) URL, got scheme "data"`},
+		{"video thumbnail path", OutboundMessage{Body: Body{Video: &MediaFile{URL: "https://x/a.mp4", ThumbnailURL: "thumbs/a.jpg"}}},
+			"body.videoMessage.thumbnailUrl: must be an absolute http(s) URL"},
+		{"file thumbnail path", OutboundMessage{Body: Body{File: &FileMessage{URL: "https://x/a.pdf", ThumbnailURL: "/t.jpg"}}},
+			"body.fileMessage.thumbnailUrl: must be an absolute http(s) URL"},
+		{"file list thumbnail", NewFileListMessage("t", FileMessage{URL: "https://x/a.pdf", ThumbnailURL: "file:///t.jpg"}),
+			`body.fileListMessage.files[0].thumbnailUrl: must be an absolute http(s) URL, got scheme "file"`},
+		{"card media protocol-relative", NewCardMessage(Card("//cdn.example.com/a.jpg", "T", "")),
+			"body.cardMessage.content[0].media.url: must be an absolute http(s) URL, got a relative reference"},
+		{"card media thumbnail", NewCardCarouselMessage(CardContent{Title: "T", Media: &MediaMessage{URL: "https://x/a.jpg", ThumbnailURL: "x.jpg"}}),
+			"body.cardCarouselMessage.content[0].media.thumbnailUrl: must be an absolute http(s) URL"},
 		{"card suggestion", NewCardMessage(Card("", "T", "", OpenURL("Visit", ""))), "content[0].suggestions[0].openUrl.url: required"},
 	}
 	for _, tt := range tests {
@@ -111,6 +132,21 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+	// What the rules above leave valid.
+	for name, m := range map[string]OutboundMessage{
+		// 5.23: "media": {} on titled cards.
+		"empty media on a titled card":      NewCardCarouselMessage(CardContent{Media: &MediaMessage{}, Title: "Card 1"}),
+		"empty media on a described card":   NewCardMessage(CardContent{Media: &MediaMessage{}, Description: "d"}),
+		"http and upper-case scheme":        NewPictureMessage("HTTP://example.com/a.jpg?x=1#y", ""),
+		"thumbnail with userinfo and port":  OutboundMessage{Body: Body{Video: &MediaFile{URL: "https://cdn.example.com/v.mp4", ThumbnailURL: "https://u@[::1]:8443/t.jpg"}}},
+		"card media with http URLs":         NewCardMessage(CardContent{Media: &MediaMessage{URL: "https://x/a.jpg", ThumbnailURL: "http://x/t.jpg"}}),
+		"file URL is not an HTTP URL (5.9)": NewFileMessage("/files/manual.pdf", "manual.pdf", "", 0),
+	} {
+		if err := m.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+
 	r := Reply(NewTextMessage("ok"), NewPictureMessage("", "n"))
 	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "easydialog: messages[1].body.pictureMessage.url: required") {
 		t.Errorf("Response.Validate() = %v", err)
@@ -119,14 +155,28 @@ func TestValidate(t *testing.T) {
 
 // Every reply shape the doc shows must pass Validate: a handler answers 500
 // for an invalid reply, so a doc example refused would leave the customer
-// without an answer. The doc's templates use empty strings (5.4, 5.20) and
-// a suggestion with postback data beside its action (5.14).
+// without an answer. The doc's templates use empty strings (5.4, 5.20), a
+// suggestion with postback data beside its action (5.14), and cards whose
+// medium is empty beside a title (5.23).
 //
-// Two templates (5.10 FileListMessage, 5.23 CardCarouselMessage) leave
-// every "url" empty; a medium needs its URL to be delivered, so those stay
-// required and only they may be refused there.
+// Three templates hold no URL where one is needed: 5.10 FileListMessage
+// leaves its "url" empty, and the schema examples 5.5 PictureMessage and
+// 4.1's response write the type name "string" where the doc asks for an
+// "HTTP URL". A medium cannot be delivered without its URL, so only those
+// url placeholders may be refused there.
 func TestDocRepliesAreValid(t *testing.T) {
-	urlPlaceholders := map[string]bool{"body_file_list.json": true, "body_card_carousel.json": true}
+	urlPlaceholders := map[string]bool{"body_file_list.json": true, "body_picture.json": true, "response_schema_method.json": true}
+	placeholderOnly := func(name string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Errorf("%s: its URL placeholders passed", name)
+		}
+		for _, line := range strings.Split(fmt.Sprint(err), "\n") {
+			if !strings.HasSuffix(line, "url: required") && !strings.HasSuffix(line, "rl: must be an absolute http(s) URL, got a relative reference") {
+				t.Errorf("%s: %s", name, line)
+			}
+		}
+	}
 	files := golden.Glob(t, "easydialog/doc/*.json")
 	if len(files) < 10 {
 		t.Fatalf("found %d doc fixtures", len(files))
@@ -140,7 +190,12 @@ func TestDocRepliesAreValid(t *testing.T) {
 			if err := json.Unmarshal(data, &r); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			if err := r.Validate(); err != nil {
+			err := r.Validate()
+			if urlPlaceholders[name] {
+				placeholderOnly(name, err)
+				continue
+			}
+			if err != nil {
 				t.Errorf("%s: %v", name, err)
 			}
 		case strings.HasPrefix(name, "body_"):
@@ -150,13 +205,7 @@ func TestDocRepliesAreValid(t *testing.T) {
 			}
 			err := m.Validate()
 			if urlPlaceholders[name] {
-				// Only the url placeholders may be refused: a file or card
-				// medium without a URL cannot be delivered.
-				for _, line := range strings.Split(fmt.Sprint(err), "\n") {
-					if !strings.HasSuffix(line, "url: required") {
-						t.Errorf("%s: %s", name, line)
-					}
-				}
+				placeholderOnly(name, err)
 				continue
 			}
 			if err != nil {
@@ -180,5 +229,20 @@ func TestDocRepliesAreValid(t *testing.T) {
 	empty := NewSuggestionsMessage(Suggestion{Text: "Yes", Postback: "yes", ReplyWith: &ReplyWithSuggestion{}})
 	if err := (&empty).Validate(); err != nil {
 		t.Errorf("postback data stands for an empty replyWith.postback: %v", err)
+	}
+}
+
+// Handlers validate every reply: checking good media URLs must not
+// allocate.
+func TestMediaURLCheckDoesNotAllocate(t *testing.T) {
+	r := Reply(NewPictureMessage("https://example.com/a.jpg", "a"),
+		NewCardCarouselMessage(Card("https://example.com/b.jpg", "B", ""), CardContent{Media: &MediaMessage{}, Title: "C"}))
+	allocs := testing.AllocsPerRun(100, func() {
+		if r.Validate() != nil {
+			t.Fatal("unexpected error")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("validating media URLs allocated %v times", allocs)
 	}
 }

@@ -18,9 +18,10 @@ func newValidator() check.Collector { return check.New("easydialog", ErrInvalidR
 
 // Validate checks what the doc requires of a response: every message has a
 // body with at least one message this package knows and at most one of the
-// exclusive kinds (see below), media and links have their URL, coordinates
-// are in range, suggestions have a label and at most one action. An empty
-// response is valid.
+// exclusive kinds (see below), media and links have their URL, media and
+// thumbnail URLs are absolute http(s) URLs (the doc's "HTTP URL for the
+// media file"), coordinates are in range, suggestions have a label and at
+// most one action. An empty response is valid.
 //
 // The doc (5.2) says a body "can contain TextMessage and SuggestionsMessage,
 // and one of: PictureMessage, VideoMessage, AudioMessage, FileMessage,
@@ -31,7 +32,8 @@ func newValidator() check.Collector { return check.New("easydialog", ErrInvalidR
 // What the doc's own examples show passes: an empty text content (5.4),
 // a calendar event whose fields are all empty (5.20), a suggestion with
 // postback data beside its action (5.14 lists "postback" as the
-// suggestion's data, not as an action).
+// suggestion's data, not as an action), a titled card whose medium is
+// empty (5.23: "media": {}).
 func (r *Response) Validate() error {
 	v := newValidator()
 	for i := range r.Messages {
@@ -68,25 +70,32 @@ func (b *Body) validate(v *check.Collector) {
 		v.Add("", "at most one of pictureMessage, videoMessage, audioMessage, fileMessage, fileListMessage, locationMessage, contactMessage, got %d", exclusive)
 	}
 	if p := b.Picture; p != nil {
-		v.Required("pictureMessage.url", p.URL)
+		v.Enter("pictureMessage")
+		validateMediaFile(v, p)
+		v.Leave()
 	}
 	if p := b.Video; p != nil {
-		v.Required("videoMessage.url", p.URL)
+		v.Enter("videoMessage")
+		validateMediaFile(v, p)
+		v.Leave()
 	}
 	if a := b.Audio; a != nil {
 		v.Required("audioMessage.url", a.URL)
+		v.HTTPURL("audioMessage.url", a.URL)
 	}
 	if f := b.File; f != nil {
-		v.Required("fileMessage.url", f.URL)
+		v.Enter("fileMessage")
+		validateFile(v, f)
+		v.Leave()
 	}
 	if fl := b.FileList; fl != nil {
 		v.Enter("fileListMessage")
 		if len(fl.Files) == 0 {
 			v.Add("files", "at least 1 file")
 		}
-		for i, f := range fl.Files {
+		for i := range fl.Files {
 			v.EnterIndex("files", i)
-			v.Required("url", f.URL)
+			validateFile(v, &fl.Files[i])
 			v.Leave()
 		}
 		v.Leave()
@@ -118,17 +127,42 @@ func (b *Body) validate(v *check.Collector) {
 	}
 }
 
+// validateMediaFile checks a picture or a video: its url and thumbnailUrl
+// are each an "HTTP URL for the media file" / "for the thumbnail file"
+// (5.5, 5.6).
+func validateMediaFile(v *check.Collector, m *MediaFile) {
+	v.Required("url", m.URL)
+	v.HTTPURL("url", m.URL)
+	v.HTTPURL("thumbnailUrl", m.ThumbnailURL)
+}
+
+// validateFile checks a file. Its url is only a "File URL" in the doc
+// (5.9), unlike the "HTTP URL" of every other medium, so only its presence
+// is checked; its thumbnailUrl is an "HTTP URL for the thumbnail file".
+func validateFile(v *check.Collector, f *FileMessage) {
+	v.Required("url", f.URL)
+	v.HTTPURL("thumbnailUrl", f.ThumbnailURL)
+}
+
+// validateCards checks cards. A card needs media, a title or a
+// description. Its medium may be empty ("media": {}) when it has a title or
+// a description: the doc's own card example (5.23) sends exactly that, and
+// an empty medium shows nothing. Otherwise the medium needs its url, and
+// its url and thumbnailUrl are HTTP URLs (5.8).
 func validateCards(v *check.Collector, cards []CardContent) {
 	if len(cards) == 0 {
 		v.Add("content", "at least 1 card")
 	}
 	for i, c := range cards {
 		v.EnterIndex("content", i)
-		if c.Media == nil && c.Title == "" && c.Description == "" {
+		media := c.Media != nil && *c.Media != (MediaMessage{})
+		if !media && c.Title == "" && c.Description == "" {
 			v.Add("", "needs media, a title or a description")
 		}
-		if c.Media != nil {
+		if media {
 			v.Required("media.url", c.Media.URL)
+			v.HTTPURL("media.url", c.Media.URL)
+			v.HTTPURL("media.thumbnailUrl", c.Media.ThumbnailURL)
 		}
 		validateSuggestions(v, c.Suggestions)
 		v.Leave()

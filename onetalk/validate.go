@@ -2,7 +2,6 @@ package onetalk
 
 import (
 	"errors"
-	"net/url"
 
 	"github.com/botwire/botwire/internal/check"
 )
@@ -362,21 +361,6 @@ func (a *FlowAction) validate(v *check.Collector) {
 // A path, a bare file name or another scheme would reach OneTalk and fail
 // there, after the customer's other messages went out.
 func fileURL(v *check.Collector, field, value string) {
-	if value == "" {
-		v.Add(field, "required")
-		return
-	}
-	// The value is not quoted back: a URL may carry a token or user info.
-	const rule = "must be an absolute http(s) URL"
-	u, err := url.Parse(value)
-	switch {
-	case err != nil:
-		v.Add(field, rule+", got an unparsable URL")
-	case u.Scheme == "":
-		v.Add(field, rule+", got a relative reference")
-	case u.Scheme != "https" && u.Scheme != "http":
-		v.Add(field, rule+", got scheme %q", u.Scheme)
-	case u.Host == "":
-		v.Add(field, rule+", got no host")
-	}
+	v.Required(field, value)
+	v.HTTPURL(field, value)
 }

@@ -263,8 +263,11 @@ func Buttons(body string, buttons ...URLButton) Action {
 	return Action{Name: ActionButtons, Payload: &ButtonsPayload{Body: body, Buttons: buttons}}
 }
 
-// MediaAction is the payload of a media message: the file at Link (which
-// must stay reachable until Userlike has fetched it).
+// MediaAction is the payload of a media message: the file at Link. The doc:
+// "the media pointed to by the URL in link must stay reachable from our
+// servers until the request is completely processed", so Validate wants an
+// absolute http or https URL (not a path relative to the bot, nor data: or
+// another scheme Userlike's servers cannot download).
 type MediaAction struct {
 	Link string `json:"link"`           // documented
 	Name string `json:"name,omitempty"` // inferred

@@ -92,6 +92,15 @@ func TestActionValidate(t *testing.T) {
 		{"contact_update empty", ContactUpdate(ContactUpdatePayload{}), "needs one of name"},
 		{"conversation_update empty", ConversationUpdate(ConversationUpdatePayload{}), "needs one of subject"},
 		{"media link", Media(""), "payload.link: required"},
+		{"media relative link", Media("/img/a.png"), "payload.link: must be an absolute http(s) URL, got a relative reference"},
+		{"media scheme-less link", Media("example.com/a.png"), "payload.link: must be an absolute http(s) URL, got a relative reference"},
+		{"media protocol-relative link", Media("//cdn.example.com/a.png"), "payload.link: must be an absolute http(s) URL, got a relative reference"},
+		{"media ftp link", Media("ftp://example.com/a.png"), `payload.link: must be an absolute http(s) URL, got scheme "ftp"`},
+		{"media data link", Media("data:image/png;base64,AAAA"), `payload.link: must be an absolute http(s) URL, got scheme "data"`},
+		{"media link without host", Media("https:///a.png"), "payload.link: must be an absolute http(s) URL, got no host"},
+		{"media link with a space", Media("https://example.com/a b.png"), "payload.link: must be an absolute http(s) URL, got a space or control character"},
+		{"media https link", Media("https://example.com/a.png?sig=1#x"), ""},
+		{"media HTTP link", Media("HTTP://user@[::1]:8080/a.png"), ""},
 		{"forward skills", ForwardSkills(nil, ""), "payload.skills: at least 1 skill"},
 		{"forward skills on_failure", ForwardSkills([]string{"de"}, "retry"), `payload.on_failure: must be "feedback"`},
 		{"on_failure", ForwardAny("retry"), `on_failure: must be "feedback"`},
@@ -153,5 +162,19 @@ func TestBubblesWarnings(t *testing.T) {
 				t.Errorf("a warning must not be an error: %v", err)
 			}
 		})
+	}
+}
+
+// Handlers validate every reply: checking a good media link must not
+// allocate.
+func TestMediaLinkCheckDoesNotAllocate(t *testing.T) {
+	actions := []Action{Media("https://example.com/a.png"), Message("hi")}
+	allocs := testing.AllocsPerRun(100, func() {
+		if ValidateActions(actions...) != nil {
+			t.Fatal("unexpected error")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("validating a media link allocated %v times", allocs)
 	}
 }

@@ -137,6 +137,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 			h.logger.DebugContext(r.Context(), "userlike: info.contact fields of an unexpected type were left empty",
 				"fields", c.mistyped, "cid", e.Info.CID)
 		}
+		if len(e.mistyped) > 0 {
+			h.logger.DebugContext(r.Context(), "userlike: packet.payload fields of an unexpected type were left empty",
+				"event", e.Packet.Name, "fields", e.mistyped, "cid", e.Info.CID)
+		}
 		fn := h.fn
 		if !e.Known() {
 			if h.onUnknown == nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -249,4 +250,122 @@ func TestContactOfUnexpectedShapeIsTolerated(t *testing.T) {
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, hook(`{"info":{"cid":"c1","contact":"Ada"},"packet":{"name":"start"}}`, hookToken))
 	assert.Equal(t, 400, rec.Code)
+}
+
+// The location and media payload fields are guesses (the doc lost their
+// tables): a guessed field of another type must not lose the event. What
+// decodes is kept, a number where a string was guessed keeps its digits, a
+// coordinate sent as a numeric string is read as the number, the payload
+// stays whole, and the fields left empty are logged at debug.
+func TestInferredPayloadOfUnexpectedShapeIsTolerated(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		check      func(t *testing.T, e *Event)
+		wantLogged []string // fields named in the debug log; nil: no log
+	}{
+		{name: "location with string coordinates",
+			body: `{"info":{"cid":"c1"},"packet":{"name":"location","payload":{"latitude":"52.5","longitude":"-13.25","name":"Office"}}}`,
+			check: func(t *testing.T, e *Event) {
+				l, err := e.Location()
+				require.NoError(t, err)
+				assert.Empty(t, cmp.Diff(&LocationPayload{Latitude: 52.5, Longitude: -13.25, Name: "Office"}, l))
+			}},
+		{name: "location with a coordinate that is not a number",
+			body: `{"info":{"cid":"c1"},"packet":{"name":"location","payload":{"latitude":"north","longitude":13.4,"address":{"street":"Unter den Linden"}}}}`,
+			check: func(t *testing.T, e *Event) {
+				l, err := e.Location()
+				require.NoError(t, err)
+				assert.Empty(t, cmp.Diff(&LocationPayload{Longitude: 13.4}, l))
+				assert.Contains(t, string(e.Packet.Payload), "Unter den Linden")
+			},
+			wantLogged: []string{"address", "latitude"}},
+		{name: "media with an object url and a numeric name",
+			body: `{"info":{"cid":"c1"},"packet":{"name":"media","payload":{"url":{"href":"https://x/y.png"},"name":7,"mime_type":"image/png"}}}`,
+			check: func(t *testing.T, e *Event) {
+				m, err := e.Media()
+				require.NoError(t, err)
+				assert.Empty(t, cmp.Diff(&MediaPayload{Name: "7", MimeType: "image/png"}, m))
+				assert.Contains(t, string(e.Packet.Payload), `"href":"https://x/y.png"`)
+			},
+			wantLogged: []string{"url"}},
+		{name: "start with a media upload of another shape",
+			body: `{"info":{"cid":"c1"},"packet":{"name":"start","payload":{"body":"hi","link":["https://x/y.png"]}}}`,
+			check: func(t *testing.T, e *Event) {
+				s, err := e.Start()
+				require.NoError(t, err)
+				assert.Equal(t, "hi", s.Body)
+				assert.Equal(t, "hi", e.Text())
+				assert.Empty(t, s.MediaURL())
+			},
+			wantLogged: []string{"link"}},
+		{name: "second event of a list",
+			body: `[{"info":{"cid":"c1"},"packet":{"name":"message","payload":{"body":"hi"}}},
+				{"info":{"cid":"c1"},"packet":{"name":"media","payload":{"link":"https://x/y.png","mime_type":5}}}]`,
+			check: func(t *testing.T, e *Event) {
+				if e.Packet.Name != EventMedia {
+					return
+				}
+				m, err := e.Media()
+				require.NoError(t, err)
+				assert.Empty(t, cmp.Diff(&MediaPayload{Link: "https://x/y.png", MimeType: "5"}, m))
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			calls := 0
+			h, err := NewHandler(func(_ context.Context, e *Event, r *Reply) error {
+				calls++
+				tt.check(t, e)
+				r.Add(Message("got " + e.Packet.Name))
+				return nil
+			}, WithWebhookHeader(hookHeader, hookToken),
+				WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+			require.NoError(t, err)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, hook(tt.body, hookToken))
+			require.Equal(t, 200, rec.Code, rec.Body.String())
+			assert.Equal(t, strings.Count(tt.body, `"cid"`), calls)
+			if tt.wantLogged == nil {
+				assert.NotContains(t, logs.String(), "unexpected type")
+				return
+			}
+			assert.Contains(t, logs.String(), "level=DEBUG")
+			assert.Contains(t, logs.String(), "packet.payload fields of an unexpected type")
+			want := fmt.Sprint(tt.wantLogged)
+			if len(tt.wantLogged) > 1 {
+				want = fmt.Sprintf("%q", want) // slog quotes a value with a space
+			}
+			assert.Contains(t, logs.String(), "fields="+want)
+		})
+	}
+}
+
+// The accessors tolerate the same shapes on an event built by hand (no
+// parse-time decoding): the payload is decoded when asked for.
+func TestInferredPayloadAccessorsOnBuiltEvents(t *testing.T) {
+	e := &Event{Packet: Packet{Name: EventLocation, Payload: json.RawMessage(`{"latitude":"1.5","longitude":{"deg":2}}`)}}
+	l, err := e.Location()
+	require.NoError(t, err)
+	assert.Empty(t, cmp.Diff(&LocationPayload{Latitude: 1.5}, l))
+
+	e = &Event{Packet: Packet{Name: EventMedia, Payload: json.RawMessage(`{"url":"https://x/y.png","name":12}`)}}
+	m, err := e.Media()
+	require.NoError(t, err)
+	assert.Equal(t, "https://x/y.png", m.MediaURL())
+	assert.Equal(t, "12", m.Name)
+
+	e = &Event{Packet: Packet{Name: EventStart, Payload: json.RawMessage(`{"body":"hello","url":false}`)}}
+	s, err := e.Start()
+	require.NoError(t, err)
+	assert.Equal(t, "hello", s.Body)
+
+	// A documented field of the wrong type is still an error.
+	e = &Event{Packet: Packet{Name: EventStart, Payload: json.RawMessage(`{"body":true}`)}}
+	_, err = e.Start()
+	assert.Error(t, err)
+	e = &Event{Packet: Packet{Name: EventMedia, Payload: json.RawMessage(`"https://x/y.png"`)}}
+	_, err = e.Media()
+	assert.Error(t, err)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/botwire/botwire/internal/jsonx"
 )
@@ -44,6 +43,9 @@ type Event struct {
 	// typed is the payload decoded once when the event was parsed (a
 	// *MessagePayload, *ClickPayload, ...), nil for an Event built by hand.
 	typed any
+	// mistyped are the payload keys whose value did not fit the guessed
+	// type (see MediaPayload); the handler logs them.
+	mistyped []string
 }
 
 // Info describes the chatbot session.
@@ -88,47 +90,33 @@ type Contact struct {
 func (c *Contact) UnmarshalJSON(b []byte) error {
 	type contact Contact
 	var v contact
-	err := json.Unmarshal(b, &v)
-	var te *json.UnmarshalTypeError
-	if err != nil && !errors.As(err, &te) {
+	mistyped, err := decodeGuessed(b, &v, func(v *contact) map[string]any {
+		return map[string]any{"name": &v.Name, "email": &v.Email, "mobile_number": &v.MobileNumber,
+			"external_customer_id": &v.ExternalCustomerID, "custom_fields": &v.CustomFields}
+	})
+	if err != nil {
 		return err // not JSON, or not an object: the body is malformed
 	}
-	if err != nil {
-		// A guessed field has another type: decode the keys one by one.
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(b, &fields); err != nil {
-			return err
-		}
-		v = contact{}
-		for key, raw := range fields {
-			var dst any
-			switch key {
-			case "name":
-				dst = &v.Name
-			case "email":
-				dst = &v.Email
-			case "mobile_number":
-				dst = &v.MobileNumber
-			case "external_customer_id":
-				dst = &v.ExternalCustomerID
-			case "custom_fields":
-				dst = &v.CustomFields
-			default:
-				continue
-			}
-			if s, ok := dst.(*string); ok && jsonx.IsNumber(raw) {
-				*s = string(bytes.TrimSpace(raw))
-				continue
-			}
-			if json.Unmarshal(raw, dst) != nil {
-				v.mistyped = append(v.mistyped, key)
-			}
-		}
-		sort.Strings(v.mistyped)
-	}
+	v.mistyped = mistyped
 	v.Raw = jsonx.Clone(b)
 	*c = Contact(v)
 	return nil
+}
+
+// decodeGuessed decodes b into v, a method-free twin of a type whose fields
+// are guesses: in one pass when every field has its guessed type, else field
+// by field (jsonx.Guessed), keeping what fits and returning the keys that
+// did not. fields names v's fields by their JSON keys. An error means b is
+// not a JSON object.
+func decodeGuessed[T any](b []byte, v *T, fields func(*T) map[string]any) (mistyped []string, err error) {
+	err = json.Unmarshal(b, v)
+	var te *json.UnmarshalTypeError
+	if err == nil || !errors.As(err, &te) {
+		return nil, err
+	}
+	var zero T
+	*v = zero
+	return jsonx.Guessed(b, fields(v))
 }
 
 // MarshalJSON writes Raw when the contact was decoded, so no field is lost.
@@ -269,7 +257,13 @@ func (e *Event) decodeTyped() error {
 		return nil
 	}
 	if !jsonx.IsNull(e.Packet.Payload) {
-		if err := json.Unmarshal(e.Packet.Payload, v); err != nil {
+		var err error
+		if g, ok := v.(guessedPayload); ok {
+			e.mistyped, err = g.decode(e.Packet.Payload)
+		} else {
+			err = json.Unmarshal(e.Packet.Payload, v)
+		}
+		if err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
 				f := *te
@@ -293,10 +287,41 @@ type MessagePayload struct {
 
 // StartPayload starts a session. On messaging-app channels it may already
 // carry the contact's first message (Body) or a media upload (the media
-// fields, inferred as for MediaPayload); on the website it is empty.
+// fields, inferred and tolerated as for MediaPayload); on the website it is
+// empty. Body is documented: a body of another type than a string is an
+// error.
 type StartPayload struct {
 	Body string `json:"body,omitempty"`
 	MediaPayload
+}
+
+// UnmarshalJSON decodes Body strictly and the media fields as MediaPayload
+// does.
+func (s *StartPayload) UnmarshalJSON(b []byte) error {
+	_, err := s.decode(b)
+	return err
+}
+
+func (s *StartPayload) decode(b []byte) ([]string, error) {
+	var body struct {
+		Body string `json:"body"`
+	}
+	if err := json.Unmarshal(b, &body); err != nil {
+		return nil, err
+	}
+	var m MediaPayload
+	mistyped, err := m.decode(b)
+	if err != nil {
+		return nil, err
+	}
+	*s = StartPayload{Body: body.Body, MediaPayload: m}
+	return mistyped, nil
+}
+
+// guessedPayload is a payload whose fields are guesses: decode tolerates
+// values of other types and returns the keys it left empty.
+type guessedPayload interface {
+	decode(b []byte) (mistyped []string, err error)
 }
 
 // ClickPayload is the contact's click on an option of a bubbles, carousel,
@@ -314,11 +339,37 @@ type ClickValue struct {
 // MediaPayload is a file the contact uploaded. The doc lost this table: the
 // fields are inferred (the outbound media action names its URL "link", so
 // both url and link are read); use DecodePayload for anything else.
+//
+// Because the fields are guesses, a value of an unexpected type never
+// rejects the event: a number where a string was guessed keeps its digits
+// ("name": 7 is "7"), any other mismatch ("url": {"href": ...}) leaves the
+// field empty, the rest still decodes, Event.Packet.Payload keeps the
+// payload whole, and the handler logs the field names at debug level. A
+// payload that is not an object is still malformed.
 type MediaPayload struct {
 	URL      string `json:"url,omitempty"`       // inferred
 	Link     string `json:"link,omitempty"`      // inferred
 	Name     string `json:"name,omitempty"`      // inferred
 	MimeType string `json:"mime_type,omitempty"` // inferred
+}
+
+// UnmarshalJSON tolerates values of unexpected types (see MediaPayload).
+func (m *MediaPayload) UnmarshalJSON(b []byte) error {
+	_, err := m.decode(b)
+	return err
+}
+
+func (m *MediaPayload) decode(b []byte) ([]string, error) {
+	type media MediaPayload
+	var v media
+	mistyped, err := decodeGuessed(b, &v, func(v *media) map[string]any {
+		return map[string]any{"url": &v.URL, "link": &v.Link, "name": &v.Name, "mime_type": &v.MimeType}
+	})
+	if err != nil {
+		return nil, err
+	}
+	*m = MediaPayload(v)
+	return mistyped, nil
 }
 
 // MediaURL returns the upload's URL, whichever key carried it.
@@ -329,12 +380,35 @@ func (m *MediaPayload) MediaURL() string {
 	return m.Link
 }
 
-// LocationPayload is a location shared on WhatsApp. Fields are inferred.
+// LocationPayload is a location shared on WhatsApp. Fields are inferred,
+// and tolerated as MediaPayload's are: a coordinate sent as a string that
+// holds a number ("latitude": "52.5") is read as that number; one that does
+// not ("north", an object) is left 0 and logged, so a 0 coordinate may mean
+// "not readable": Event.Packet.Payload has what was sent.
 type LocationPayload struct {
 	Latitude  float64 `json:"latitude"`          // inferred
 	Longitude float64 `json:"longitude"`         // inferred
 	Name      string  `json:"name,omitempty"`    // inferred
 	Address   string  `json:"address,omitempty"` // inferred
+}
+
+// UnmarshalJSON tolerates values of unexpected types (see LocationPayload).
+func (l *LocationPayload) UnmarshalJSON(b []byte) error {
+	_, err := l.decode(b)
+	return err
+}
+
+func (l *LocationPayload) decode(b []byte) ([]string, error) {
+	type location LocationPayload
+	var v location
+	mistyped, err := decodeGuessed(b, &v, func(v *location) map[string]any {
+		return map[string]any{"latitude": &v.Latitude, "longitude": &v.Longitude, "name": &v.Name, "address": &v.Address}
+	})
+	if err != nil {
+		return nil, err
+	}
+	*l = LocationPayload(v)
+	return mistyped, nil
 }
 
 // Start returns the payload of a start event.

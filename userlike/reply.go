@@ -134,8 +134,8 @@ func ValidateActions(actions ...Action) error {
 // Validate checks the action against the limits the doc states: a message
 // body of 1 to 5,000 characters, a fallback on every choice message, at
 // most 3 options on a button_template and 10 on a list_template, at least
-// one field on contact_update and conversation_update. Custom actions are
-// not checked.
+// one field on contact_update and conversation_update, a media link that is
+// an absolute http(s) URL. Custom actions are not checked.
 func (a Action) Validate() error {
 	v := check.New("userlike", ErrInvalidAction)
 	v.Enter("action")
@@ -189,6 +189,7 @@ func (a Action) validate(v *check.Collector) {
 		}
 	case *MediaAction:
 		v.Required("link", pl.Link)
+		v.HTTPURL("link", pl.Link)
 	case *NavigatePayload:
 		v.Required("url", pl.URL)
 	case *ContactUpdatePayload:

@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -16,7 +17,12 @@ import (
 //     rewritten "{}" where t has a struct or a map;
 //   - a number where t has a string (a zip code 8000): quoted;
 //   - a numeric string where t has a number ("timezone_type": "3"):
-//     unquoted.
+//     unquoted;
+//   - an array whose keys are not 0..n-1 (after unset or array_filter) is
+//     written as an object with integer keys ({"1": "viber"}): rewritten
+//     as the list of its values in key order where t has a slice or an
+//     array (["viber"]), and {} as [] (JSON_FORCE_OBJECT writes every
+//     array so); an object with any other key is left alone.
 //
 // It walks data once, following t by the JSON keys encoding/json would
 // match (exact, then case-insensitive), and touches nothing else: a "[]"
@@ -111,6 +117,8 @@ func (w *phpWalker) value(t reflect.Type) {
 	}
 	start := w.pos
 	switch c := w.in[w.pos]; {
+	case c == '{' && t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
+		w.listObject(t.Elem())
 	case c == '{':
 		w.object(t)
 	case c == '[':
@@ -265,4 +273,77 @@ func fieldType(t reflect.Type, key []byte) reflect.Type {
 		return found
 	}
 	return fold
+}
+
+// listObject reads the object at pos where t has a list of elem: when
+// every key is a PHP integer key, it is replaced with the list of its
+// values, each walked as elem, ordered by key (a repeated key: the last
+// wins, as for a map).
+func (w *phpWalker) listObject(elem reflect.Type) {
+	start := w.pos
+	values := map[int64][]byte{}
+	list := true
+	w.pos++ // '{'
+	for {
+		w.ws()
+		if w.pos >= len(w.in) {
+			return // truncated: nothing to rewrite
+		}
+		if w.in[w.pos] == '}' {
+			w.pos++
+			break
+		}
+		n, ok := phpIntKey(w.str())
+		list = list && ok
+		w.ws()
+		w.pos++ // ':'
+		w.ws()
+		v := phpWalker{in: w.in, pos: w.pos, copied: w.pos}
+		v.value(elem)
+		if v.pos > len(w.in) {
+			return
+		}
+		if v.out == nil {
+			values[n] = w.in[w.pos:v.pos]
+		} else {
+			values[n] = append(v.out, w.in[v.copied:v.pos]...)
+		}
+		w.pos = v.pos
+		w.ws()
+		if w.pos < len(w.in) && w.in[w.pos] == ',' {
+			w.pos++
+		}
+	}
+	if !list {
+		return
+	}
+	keys := make([]int64, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(bytes.TrimSpace(values[k]))
+	}
+	b.WriteByte(']')
+	w.replace(start, w.pos, b.String())
+}
+
+// phpIntKey reads raw, the inside of a JSON object key, as PHP does an
+// array key: a decimal integer without a sign "+" or leading zeros is an
+// integer key ("1", "-1"); anything else ("01", "a") is a string key.
+func phpIntKey(raw []byte) (int64, bool) {
+	key := string(raw)
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		if json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &key) != nil {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(key, 10, 64)
+	return n, err == nil && strconv.FormatInt(n, 10) == key
 }

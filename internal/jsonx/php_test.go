@@ -33,6 +33,19 @@ func TestPHPShapes(t *testing.T) {
 		{`{"CONTACT":{"Zip":1},"score":"2.5","id":7,"other":[],"meta":{"a":1}}`, `{"CONTACT":{"Zip":"1"},"score":2.5,"id":7,"other":[],"meta":{"a":"1"}}`},
 		{`{"contact":{"kind":"3x","zip":"s\"q"}, "tags" : [ "a" , "b" ] }`, `{"contact":{"kind":"3x","zip":"s\"q"}, "tags" : [ "a" , "b" ] }`},
 		{`{"contact":{"kind":"1.5"}}`, `{"contact":{"kind":"1.5"}}`}, // not an int: left for the decoder to refuse
+		// A PHP array whose keys are not 0..n-1 is written as an object:
+		// where t has a list, it becomes the list in key order, with the
+		// elements rewritten as anywhere else.
+		{`{"tags":{"1":"viber"}}`, `{"tags":["viber"]}`},
+		{`{"tags" : { "2" : "b" , "0" : "a" , "10" : "c" } }`, `{"tags" : ["a","b","c"] }`},
+		{`{"list":{"3":{"zip":1},"1":[]},"tags":["x"]}`, `{"list":[{},{"zip":"1"}],"tags":["x"]}`},
+		{`{"tags":{"-1":"a","2":"b"}}`, `{"tags":["a","b"]}`},
+		{`{"tags":{"1":"a","1":"b"}}`, `{"tags":["b"]}`}, // a repeated key: the last wins, as in a map
+		{`{"tags":{"\u0031":"a"}}`, `{"tags":["a"]}`},
+		{`{"tags":{}}`, `{"tags":[]}`},
+		{`{"tags":{"a":"x","1":"y"}}`, `{"tags":{"a":"x","1":"y"}}`}, // a string key: not a PHP list
+		{`{"tags":{"01":"x"}}`, `{"tags":{"01":"x"}}`},               // "01" is a string key in PHP
+		{`{"raw":{"1":2},"meta":{"1":"x"}}`, `{"raw":{"1":2},"meta":{"1":"x"}}`},
 	}
 	for _, tt := range tests {
 		got, changed := PHPShapes([]byte(tt.in), reflect.TypeFor[phpOuter]())
@@ -47,7 +60,8 @@ func TestPHPShapes(t *testing.T) {
 		}
 	}
 	// Not JSON: no panic, whatever comes back.
-	for _, bad := range []string{``, `{`, `{"contact":`, `{"contact":[`, `"`, `{"zip":"`, `[[[`, `{"a"`} {
+	for _, bad := range []string{``, `{`, `{"contact":`, `{"contact":[`, `"`, `{"zip":"`, `[[[`, `{"a"`,
+		`{"tags":{`, `{"tags":{"1"`, `{"tags":{"1":`, `{"tags":{"1":"a",`, `{"tags":{1:2}}`, `{"list":{"1":{"zip":`} {
 		PHPShapes([]byte(bad), reflect.TypeFor[phpOuter]())
 	}
 }

@@ -3,11 +3,16 @@
 //
 // A Server plays Userlike on loopback: it delivers start, message, click
 // and media events to the bot's webhook with the configured header and
-// returns the events the bot answered with; its URL stands in for the bot's
-// API URL, recording every call, checking SECURITY-TOKEN and the actions,
-// and answering 429 past 20 requests a minute per cid, as Userlike does; and
-// like Userlike it remembers the last context the bot set for a session and
-// sends it back with the next event.
+// returns the events the bot answered with. Its URL stands in for the bot's
+// API URL: it records every call, checks SECURITY-TOKEN, answers 429 past
+// 20 requests a minute per cid, and answers 400 to what the doc forbids (an
+// event without a cid or a name, a context that is not an object or is over
+// 10 KB, a message over 5,000 characters, a choice message without its
+// fallback, a button_template with more than 3 options, ...) but never to a
+// key or a type package userlike only inferred, so a payload sent with
+// userlike.Custom is taken as Userlike would take it. Like Userlike it
+// remembers the last context the bot set for a session and sends it back
+// with the next event.
 //
 // It has the shape every botwire fake shares: NewServer(Config), Close,
 // URL, SetBot / SetBotURL, Deliver returning a *Delivery (Start, Message,
@@ -226,24 +231,6 @@ func convert(recs []fakekit.Recorded) []Received {
 	return out
 }
 
-// decodeOutbound reads one event or a list of events.
-func decodeOutbound(b []byte) ([]userlike.OutboundEvent, error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return nil, nil
-	}
-	if b[0] == '[' {
-		var evs []userlike.OutboundEvent
-		err := json.Unmarshal(b, &evs)
-		return evs, err
-	}
-	var e userlike.OutboundEvent
-	if err := json.Unmarshal(b, &e); err != nil {
-		return nil, err
-	}
-	return []userlike.OutboundEvent{e}, nil
-}
-
 func writeError(w http.ResponseWriter, status int, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -262,24 +249,18 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte) (in
 	if r.Header.Get(userlike.TokenHeader) != s.cfg.APIToken || s.cfg.APIToken == "" {
 		return fail(http.StatusUnauthorized, errors.New("invalid security token"))
 	}
-	evs, err := decodeOutbound(body)
-	if err != nil || len(evs) == 0 {
+	wire, list, err := decodeWire(body)
+	if err != nil || len(wire) == 0 {
 		return fail(http.StatusBadRequest, errors.New("body is not an event or a list of events"))
 	}
-	actions := make([]userlike.Action, len(evs))
-	for i, e := range evs {
-		if e.Info.CID == "" {
-			return fail(http.StatusBadRequest, errors.New("info.cid is required"))
-		}
-		actions[i] = e.Packet
-	}
-	if err := userlike.ValidateActions(actions...); err != nil {
+	if err := checkEvents(wire, list); err != nil {
 		return fail(http.StatusBadRequest, err)
 	}
-	if !s.allow(evs[0].Info.CID) {
+	if !s.allow(wire[0].Info.CID) {
 		w.Header().Set("Retry-After", "60")
 		return fail(http.StatusTooManyRequests, errors.New("rate limit: 20 requests per minute per cid"))
 	}
+	evs, _ := decodeOutbound(body)
 	s.keepContext(evs)
 	w.WriteHeader(http.StatusOK)
 	return http.StatusOK, nil

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,4 +117,131 @@ func jsonBody(t *testing.T, v any) *bytes.Reader {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return bytes.NewReader(b)
+}
+
+// The fake checks what the doc says Userlike checks, and nothing the SDK
+// only guessed: Custom exists to send a payload whose inferred keys or
+// types differ from the SDK's, and the fake must take it.
+func TestAPIURLAcceptsWhatTheDocAllows(t *testing.T) {
+	long := strings.Repeat("ü", userlike.MaxMessageLen+1)
+	tests := []struct {
+		name   string
+		action userlike.Action
+		want   string // "" accepted; else the 400's error contains it
+	}{
+		// Inferred keys and types the doc does not fix: accepted.
+		{"bubbles with other option keys", userlike.Custom("bubbles", map[string]any{
+			"text": "How can I help?", "choices": []any{map[string]any{"id": 1, "title": "Delivery"}}, "fallback": "Answer with a number:"}), ""},
+		{"list_template without the inferred button", userlike.Custom("list_template", map[string]any{
+			"body": "Topics", "options": []any{map[string]any{"id": "a", "label": "A"}}, "fallback": "f"}), ""},
+		{"carousel with numeric ids", userlike.Custom("carousel", map[string]any{
+			"options": []any{map[string]any{"id": 7, "image": map[string]string{"url": "https://x/a.png"}}}, "fallback": "f"}), ""},
+		{"media with a numeric name", userlike.Custom("media", map[string]any{"link": "https://x/a.png", "name": 7}), ""},
+		{"forward_group with another key", userlike.Custom("forward_group", map[string]any{"group_id": 12}), ""},
+		{"forward_any with another on_failure", userlike.Custom("forward_any", map[string]any{"on_failure": "unassign"}), ""},
+		{"email_dispatch with another key", userlike.Custom("email_dispatch", map[string]any{"recipient": "operator"}), ""},
+		{"buttons with other keys", userlike.Custom("buttons", map[string]any{"links": []string{"https://x"}}), ""},
+		{"navigate with another key", userlike.Custom("navigate", map[string]any{"link": "https://x"}), ""},
+		{"note_create with a numeric id", userlike.Custom("note_create", map[string]any{"note": "VIP", "contact_identity_id": 12345}), ""},
+		{"contact_update with a numeric mobile", userlike.Custom("contact_update", map[string]any{"mobile_number": 4915112345678}), ""},
+		{"an event the SDK does not model", userlike.Custom("typing_indicator", map[string]any{"on": true}), ""},
+
+		// What the doc states: refused.
+		{"message over 5,000 characters", userlike.Custom("message", map[string]any{"body": long}), "packet.payload.body: at most 5000 characters, got 5001"},
+		{"message without a body", userlike.Custom("message", map[string]any{"text": "hi"}), "packet.payload.body: required"},
+		{"message body not a string", userlike.Custom("message", map[string]any{"body": 5}), "packet.payload.body: must be a string"},
+		{"bubbles without fallback", userlike.Custom("bubbles", map[string]any{"options": []any{}}), "packet.payload.fallback: required"},
+		{"carousel without fallback", userlike.Custom("carousel", map[string]any{"fallback": ""}), "packet.payload.fallback: required"},
+		{"list_template fallback not a string", userlike.Custom("list_template", map[string]any{"fallback": 1}), "packet.payload.fallback: must be a string"},
+		{"button_template without fallback", userlike.Custom("button_template", map[string]any{"body": "b"}), "packet.payload.fallback: required"},
+		{"button_template without body", userlike.Custom("button_template", map[string]any{"fallback": "f"}), "packet.payload.body: required"},
+		{"button_template with 4 options", userlike.Custom("button_template", map[string]any{"body": "b", "fallback": "f",
+			"options": []int{1, 2, 3, 4}}), "packet.payload.options: at most 3 options, got 4"},
+		{"list_template with 11 options", userlike.Custom("list_template", map[string]any{"fallback": "f",
+			"options": make([]struct{}, 11)}), "packet.payload.options: at most 10 options, got 11"},
+		{"media without link", userlike.Custom("media", map[string]any{"url": "https://x/a.png"}), "packet.payload.link: required"},
+		{"media with a relative link", userlike.Custom("media", map[string]any{"link": "/img/a.png"}), "packet.payload.link: must be an absolute http(s) URL"},
+		{"contact_update with nothing", userlike.Custom("contact_update", map[string]any{"nickname": "x"}), "packet.payload: needs one of name"},
+		{"conversation_update with nothing", userlike.Custom("conversation_update", map[string]any{"subject": nil}), "packet.payload: needs one of subject"},
+	}
+	fake := userliketest.NewServer(cfg)
+	defer fake.Close()
+	client, err := userlike.NewClient(fake.URL, "api", userlike.WithRateLimit(1000, time.Minute), userlike.WithMaxRetries(0))
+	require.NoError(t, err)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cid := fmt.Sprintf("c%d", i) // Userlike's 20 a minute is per cid
+			err := client.Send(context.Background(), cid, tt.action)
+			if tt.want == "" {
+				require.NoError(t, err)
+				calls := fake.Received()
+				last := calls[len(calls)-1]
+				require.Len(t, last.Events, 1, "the accepted call is decoded")
+				assert.Equal(t, tt.action.Name, last.Events[0].Packet.Name)
+				return
+			}
+			var apiErr *userlike.APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, http.StatusBadRequest, apiErr.StatusCode)
+			assert.Contains(t, string(apiErr.Body), tt.want)
+		})
+	}
+}
+
+// A list is checked event by event, paths say which, and the documented
+// context rule holds.
+func TestAPIURLRefusesByPath(t *testing.T) {
+	fake := userliketest.NewServer(cfg)
+	defer fake.Close()
+	post := func(body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, fake.URL, strings.NewReader(body))
+		req.Header.Set("SECURITY-TOKEN", "api")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := post(`[{"info":{"cid":"c1"},"packet":{"name":"delay","payload":{"duration":2}}},
+		{"info":{"cid":"c1"},"packet":{"name":"message","payload":{"body":"ok"}}}]`)
+	assert.Equal(t, 200, status, "a delay under another key than the inferred one: %s", body)
+	status, body = post(`[{"info":{"cid":"c1"},"packet":{"name":"message","payload":{"body":"ok"}}},
+		{"info":{"cid":"c1"},"packet":{"name":"bubbles","payload":{"options":[]}}}]`)
+	assert.Equal(t, 400, status)
+	assert.Contains(t, body, "[1].packet.payload.fallback: required")
+	status, body = post(`{"info":{"cid":"c1"},"packet":{"payload":{}}}`)
+	assert.Equal(t, 400, status)
+	assert.Contains(t, body, "packet.name: required")
+	status, body = post(`{"info":{"cid":"c1","context":[1]},"packet":{"name":"message","payload":{"body":"x"}}}`)
+	assert.Equal(t, 400, status)
+	assert.Contains(t, body, "info.context: must be a JSON object")
+	status, body = post(`{"info":{"cid":"c1","context":{"blob":"` + strings.Repeat("x", userlike.MaxContextBytes) + `"}},"packet":{"name":"message","payload":{"body":"x"}}}`)
+	assert.Equal(t, 400, status)
+	assert.Contains(t, body, "info.context: at most 10000 bytes")
+	status, _ = post(`{"info":{"cid":"c1","context":{}},"packet":{"name":"end"}}`)
+	assert.Equal(t, 200, status, "an empty context is ignored, as the doc says")
+}
+
+// The bot's webhook answer may hold the same Custom payloads: Deliver
+// decodes them (raw where the SDK's typed payload does not fit).
+func TestDeliverDecodesCustomPayloads(t *testing.T) {
+	fake := userliketest.NewServer(cfg)
+	defer fake.Close()
+	bot, err := userlike.NewHandler(func(_ context.Context, e *userlike.Event, r *userlike.Reply) error {
+		r.Add(userlike.Custom("media", map[string]any{"link": "https://x/a.png", "name": 7}), userlike.Message("hi"))
+		return nil
+	}, userlike.WithWebhookHeader(cfg.WebhookHeader, cfg.WebhookToken))
+	require.NoError(t, err)
+	fake.SetBot(bot)
+	res, err := fake.Start(context.Background(), "c1")
+	require.NoError(t, err)
+	require.Len(t, res.Events, 2)
+	golden.JSONEq(t, []byte(`{"link":"https://x/a.png","name":7}`), mustJSON(t, res.Events[0].Packet.Payload))
+	assert.Equal(t, []string{"hi"}, res.Texts())
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
 }
