@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/botwire/botwire/internal/inbound"
@@ -28,6 +27,7 @@ type Option func(*config)
 type config struct {
 	dedup     *inbound.Dedup
 	maxBody   int64
+	maxAge    time.Duration // 0: DefaultMaxAge; negative: no check
 	logger    *slog.Logger
 	onUnknown HandlerFunc
 }
@@ -59,6 +59,76 @@ func dedupOf(d store.Deduplicator, ttl time.Duration) *inbound.Dedup {
 	return &inbound.Dedup{Store: d, TTL: ttl}
 }
 
+// DefaultMaxAge is how old a signed delivery may be (its message.timestamp)
+// before the handler refuses it; see WithMaxAge.
+//
+// Easy Dialog documents no redelivery: its doc says nothing of timeouts or
+// retries, and the reply is synchronous, the answer to a customer waiting
+// in the chat, so a retry is useful within seconds or minutes. An hour is
+// far past any plausible retry of that call and of a delivery queued while
+// the bot was briefly down, and well inside the deduplication ttl
+// (inbound.DefaultDedupTTL, 24 h): every delivery the handler accepts is
+// still remembered when a replay of it comes, so a replay within the hour
+// gets the stored answer (with WithDeduplication) and a later one is
+// refused.
+const DefaultMaxAge = time.Hour
+
+// MaxClockSkew is how far ahead of the bot's clock a message.timestamp may
+// be: the clocks of Easy Dialog and of the bot's host differ a little.
+const MaxClockSkew = 5 * time.Minute
+
+// Errors of VerifyTimestamp.
+var (
+	ErrStale       = errors.New("easydialog: message.timestamp is older than the maximum age")
+	ErrFuture      = errors.New("easydialog: message.timestamp is ahead of the clock by more than MaxClockSkew")
+	ErrNoTimestamp = errors.New("easydialog: message.timestamp is absent or unreadable")
+)
+
+// VerifyTimestamp checks a signed delivery's message.timestamp against now:
+// ErrStale when it is more than maxAge old, ErrFuture when it is more than
+// MaxClockSkew ahead, ErrNoTimestamp (wrapping the reason) when it is
+// absent or unreadable, nil otherwise. The signature covers the
+// timestamp, so after VerifySignature it bounds how long a captured
+// request can be replayed. A maxAge of 0 or less checks only the future.
+func VerifyTimestamp(ts Timestamp, now time.Time, maxAge time.Duration) error {
+	t, err := ts.Time()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNoTimestamp, err)
+	}
+	switch age := now.Sub(t); {
+	case maxAge > 0 && age > maxAge:
+		return fmt.Errorf("%w (%s old, at most %s)", ErrStale, age.Round(time.Second), maxAge)
+	case -age > MaxClockSkew:
+		return fmt.Errorf("%w (%s ahead)", ErrFuture, (-age).Round(time.Second))
+	}
+	return nil
+}
+
+// WithMaxAge refuses a signed delivery whose message.timestamp is more
+// than d old (default DefaultMaxAge, 1 h) or more than MaxClockSkew (5 min)
+// ahead of the clock, so a captured request cannot be replayed for ever:
+// the signature proves who sent the bytes, not when. The check runs after
+// the signature and before deduplication or the callback; the answer is
+// 400, not 401 (the request is authentic; a 401 would send whoever
+// debugs it after the key), and a 4xx so that a platform does not retry a
+// delivery that can never succeed. The refusal is logged at warn level,
+// without the body.
+//
+// A delivery without a timestamp, or with one this package cannot read (a
+// zone abbreviation it does not know, the schema's placeholder "string"),
+// is accepted and logged at warn level. The doc lists timestamp among the
+// message's fields and every example has one, but does not say it is
+// always sent; the signature covers it, so such a delivery cannot be made
+// from a captured timestamped one, and refusing it could lose a real
+// message.
+//
+// d of 0 keeps the default; a negative d turns the check off (for tools
+// replaying recorded deliveries). With WithDeduplication, d may not be
+// longer than the deduplication ttl (NewHandler fails), since a replay
+// older than the ttl and younger than d would run again; the default is
+// lowered to a shorter ttl.
+func WithMaxAge(d time.Duration) Option { return func(c *config) { c.maxAge = d } }
+
 // WithOnUnknown routes messages whose body holds no message type this
 // package knows to fn. Without it they are answered {"messages": []}
 // without calling the callback.
@@ -72,6 +142,9 @@ func WithOnUnknown(fn HandlerFunc) Option { return func(c *config) { c.onUnknown
 //   - 413 for a body over the limit (WithMaxBodyBytes, default 1 MiB);
 //   - 401 when X-BM-Signature is missing or does not match the raw body;
 //   - 400 for a body that is not Easy Dialog's JSON;
+//   - 400 for a message.timestamp older than the maximum age or in the
+//     future (WithMaxAge), without calling the callback or touching the
+//     deduplication store;
 //   - 200 {"messages": []} for a body with no known message type, without
 //     calling the callback (unless WithOnUnknown is set);
 //   - 500 when the callback fails or its reply is invalid (Validate); the
@@ -91,6 +164,8 @@ type Handler struct {
 	maxBody   int64
 	logger    *slog.Logger
 	dedup     *inbound.Dedup
+	maxAge    time.Duration // 0: no check
+	now       func() time.Time
 }
 
 // NewHandler returns a Handler that checks every request's X-BM-Signature
@@ -116,10 +191,26 @@ func NewHandler(signatureKey string, fn HandlerFunc, opts ...Option) (*Handler, 
 		cfg.logger = slog.Default()
 	}
 	h := &Handler{verifier: newVerifier(signatureKey), fn: fn, onUnknown: cfg.onUnknown,
-		maxBody: cfg.maxBody, logger: cfg.logger}
+		maxBody: cfg.maxBody, logger: cfg.logger, maxAge: cfg.maxAge, now: time.Now}
+	if h.maxAge == 0 {
+		h.maxAge = DefaultMaxAge
+	}
 	if d := cfg.dedup; d != nil {
 		d.Logger, d.Vendor = h.logger, "easydialog"
 		h.dedup = d
+		ttl := d.TTL
+		if ttl <= 0 {
+			ttl = inbound.DefaultDedupTTL
+		}
+		switch {
+		case cfg.maxAge > ttl:
+			return nil, fmt.Errorf("easydialog: WithMaxAge(%s) is longer than the deduplication ttl (%s): a replay in between would run again", cfg.maxAge, ttl)
+		case cfg.maxAge == 0 && h.maxAge > ttl:
+			h.maxAge = ttl
+		}
+	}
+	if h.maxAge < 0 {
+		h.maxAge = 0
 	}
 	return h, nil
 }
@@ -150,32 +241,67 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		inbound.Unauthorized(w)
 		return
 	}
-	if h.dedup != nil {
-		h.dedup.Serve(w, r, deliveryKey(body), func(w http.ResponseWriter) { h.serve(w, r, body) })
-		return
-	}
-	h.serve(w, r, body)
-}
-
-// deliveryKey identifies a delivery for WithDeduplication: the dialog and
-// the channel's message id (providerMsgID), or the hash of the body when
-// either is absent.
-func deliveryKey(body []byte) string {
-	m := jsonx.Field(body, "message")
-	dialog, msg := jsonx.Field(body, "dialogUuid"), jsonx.Field(m, "providerMsgID")
-	if len(dialog) > 2 && len(msg) > 0 && string(msg) != `""` && string(msg) != "null" {
-		return "dialog:" + strings.Trim(string(dialog), `"`) + ":message:" + strings.Trim(string(msg), `"`)
-	}
-	return inbound.BodyKey(body)
-}
-
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body []byte) {
-
+	// Decoded before deduplication: the timestamp is checked before any
+	// store is touched, and a body that can never succeed costs no claim.
 	req, err := ParseRequest(body)
 	if err != nil {
 		inbound.BadRequest(w, inbound.SyntaxReason(err))
 		return
 	}
+	if !h.fresh(w, r, req) {
+		return
+	}
+	if h.dedup != nil {
+		h.dedup.Serve(w, r, deliveryKey(body), func(w http.ResponseWriter) { h.serve(w, r, req) })
+		return
+	}
+	h.serve(w, r, req)
+}
+
+// fresh runs WithMaxAge's check; when it returns false it has answered 400.
+func (h *Handler) fresh(w http.ResponseWriter, r *http.Request, req *Request) bool {
+	if h.maxAge <= 0 {
+		return true
+	}
+	err := VerifyTimestamp(req.Message.Timestamp, h.now(), h.maxAge)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrNoTimestamp):
+		h.logger.WarnContext(r.Context(), "easydialog: delivery without a readable message.timestamp; its age was not checked",
+			"dialogUuid", req.DialogUUID, "error", err)
+		return true
+	}
+	h.logger.WarnContext(r.Context(), "easydialog: refused a signed delivery outside the accepted time window; answered 400",
+		"dialogUuid", req.DialogUUID, "error", err)
+	inbound.BadRequest(w, "message.timestamp is outside the accepted time window")
+	return false
+}
+
+// deliveryKey identifies a delivery for WithDeduplication: the dialog and
+// the channel's message id (providerMsgID), or the hash of the body when
+// either is absent. inbound.Key escapes and bounds the ids, so dialog
+// "A:message:B" with message "C" is not dialog "A" with message
+// "B:message:C".
+func deliveryKey(body []byte) string {
+	m := jsonx.Field(body, "message")
+	dialog, msg := jsonx.Field(body, "dialogUuid"), jsonx.Field(m, "providerMsgID")
+	if len(dialog) > 2 && len(msg) > 0 && string(msg) != `""` && string(msg) != "null" {
+		return inbound.Key("dialog", unquote(dialog), "message", unquote(msg))
+	}
+	return inbound.BodyKey(body)
+}
+
+// unquote drops the quotes of a JSON string's raw bytes; a number stays as
+// it is, so providerMsgID 5 and "5" are one id.
+func unquote(raw []byte) string {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		raw = raw[1 : len(raw)-1]
+	}
+	return string(raw)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 	fn := h.fn
 	if !req.Message.Body.Known() {
 		if h.onUnknown == nil {

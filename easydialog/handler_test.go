@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -138,6 +139,8 @@ func TestHandlerBehaviourTable(t *testing.T) {
 				return tt.reply, tt.cbErr
 			}, opts...)
 			require.NoError(t, err)
+			// The rows deliver the doc's signed example, sent on 2022-06-09.
+			h.now = func() time.Time { return time.Date(2022, 6, 9, 12, 30, 0, 0, time.UTC) }
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, tt.req)
 			assert.Equal(t, tt.wantStatus, rec.Code, rec.Body.String())
@@ -190,4 +193,22 @@ func TestNewHandlerFailsClosed(t *testing.T) {
 		assert.NotContains(t, fmt.Sprintf(f, h), "super-secret-key")
 		assert.NotContains(t, fmt.Sprintf(f, *h), "super-secret-key")
 	}
+}
+
+// The PHP shapes of item 4 used to answer 400 and lose the message.
+func TestHandlerReadsPHPNumbersAndLists(t *testing.T) {
+	var got *Request
+	h, err := NewHandler("k", func(_ context.Context, r *Request) (*Response, error) {
+		got = r
+		return Reply(NewTextMessage("ok")), nil
+	}, WithLogger(logger(nil)))
+	require.NoError(t, err)
+	body := []byte(`{"dialogUuid":"d1","message":{"from":"41791234567","to":[41791234567],"providerMsgID":1,` +
+		`"allowedChannels":{"1":"viber"},"body":{"textMessage":{"content":"hi"}}}}`)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, signedPost(body, "k"))
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	require.NotNil(t, got)
+	assert.Equal(t, "41791234567", got.Message.To[0].Number)
+	assert.Equal(t, []string{"viber"}, got.Message.AllowedChannels)
 }
