@@ -13,6 +13,12 @@
 //
 // The web chat's API: POST /chat/start {"conversationId"}, POST /chat/send
 // {"conversationId", "text", "cardIndex"}, GET /chat/messages?conversationId=...&after=N.
+// It is public (a visitor has no credential), so the relay bounds what it
+// keeps: at most relay.DefaultMaxConversations conversations (the least
+// recently active goes first), relay.DefaultMaxEntries lines each, texts
+// of relay.MaxTextBytes and bodies of 16 KiB. Anyone can still make it
+// forget idle conversations by sending under fresh ids: in production, key
+// conversations by a session the site issues, and rate-limit /chat/.
 package main
 
 import (

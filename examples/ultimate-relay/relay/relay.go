@@ -6,9 +6,11 @@
 package relay
 
 import (
+	"container/list"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,6 +33,42 @@ type Card struct {
 	Buttons []string `json:"buttons,omitempty"`
 }
 
+// What the relay keeps is bounded. POST /chat/send is public: an anonymous
+// caller picks the conversation id and the text, so without bounds memory
+// grew with whatever anyone sent, for ever (300 sends of 64 KiB under fresh
+// ids held 18.8 MB). The caps make the worst case a fixed size:
+// conversations × lines × text, 500 × 50 × 2 KiB = 50 MB of visitor text
+// (real chats keep far less); past them the relay forgets the least
+// recently active conversation and a conversation's oldest lines, which a
+// web chat that polls has shown already.
+//
+// The caps bound memory, not abuse: a caller sending under fresh ids still
+// pushes idle conversations out. A real deployment keys conversations by a
+// session it issued (a signed cookie) rather than by an id the caller
+// picks, and rate-limits the endpoint.
+const (
+	// DefaultMaxConversations is how many conversations the relay keeps
+	// (Relay.MaxConversations).
+	DefaultMaxConversations = 500
+	// DefaultMaxEntries is how many lines it keeps per conversation
+	// (Relay.MaxEntries).
+	DefaultMaxEntries = 50
+	// MaxTextBytes is the longest visitor text accepted: a chat message is
+	// short, and Ultimate gets the same text.
+	MaxTextBytes = 2 << 10
+	// MaxIDBytes is the longest conversation id accepted (a UUID is 36).
+	MaxIDBytes = 128
+	// maxBodyBytes bounds the web chat's request body: room for the
+	// longest id and text even if every byte comes \u-escaped (6 bytes).
+	maxBodyBytes = 16 << 10
+)
+
+// Errors of Start and Say, before anything is kept or sent.
+var (
+	ErrTextTooLong = fmt.Errorf("text longer than %d bytes", MaxTextBytes)
+	ErrBadID       = fmt.Errorf("conversation id empty or longer than %d bytes", MaxIDBytes)
+)
+
 // Relay connects web chat conversations to the virtual agent.
 type Relay struct {
 	Client *ultimate.Client
@@ -38,29 +76,74 @@ type Relay struct {
 	TeamOnline func(teamID string) bool
 	// OrderStatus runs the bot's getOrderStatus action.
 	OrderStatus func(orderID string) string
+	// MaxConversations and MaxEntries cap what the relay keeps (0:
+	// DefaultMaxConversations, DefaultMaxEntries). Set them before use.
+	MaxConversations, MaxEntries int
 
-	mu    sync.Mutex
-	convs map[string][]Entry
+	mu     sync.Mutex
+	convs  map[string]*conversation
+	recent list.List // of *conversation, the most recently active first
+}
+
+// conversation is one conversation's newest lines; first is the index of
+// entries[0] among all its lines, so indexes stay stable as old lines go.
+type conversation struct {
+	id      string
+	entries []Entry
+	first   int
+	elem    *list.Element
 }
 
 func (r *Relay) add(id string, e Entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.convs == nil {
-		r.convs = map[string][]Entry{}
+		r.convs = map[string]*conversation{}
 	}
-	r.convs[id] = append(r.convs[id], e)
+	c := r.convs[id]
+	if c == nil {
+		for len(r.convs) >= limit(r.MaxConversations, DefaultMaxConversations) {
+			oldest := r.recent.Remove(r.recent.Back()).(*conversation)
+			delete(r.convs, oldest.id)
+		}
+		c = &conversation{id: id}
+		c.elem = r.recent.PushFront(c)
+		r.convs[id] = c
+	} else {
+		r.recent.MoveToFront(c.elem)
+	}
+	if n := len(c.entries) - limit(r.MaxEntries, DefaultMaxEntries) + 1; n > 0 {
+		// Shift in place, so the array never grows past the cap.
+		k := copy(c.entries, c.entries[n:])
+		clear(c.entries[k:])
+		c.entries, c.first = c.entries[:k], c.first+n
+	}
+	c.entries = append(c.entries, e)
 }
 
-// Transcript returns conversation id's entries from index after on.
+func limit(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
+}
+
+// Transcript returns conversation id's entries from index after on. Lines
+// count from the conversation's first; those dropped by the MaxEntries cap
+// are gone, so an after before them starts at the oldest line kept.
 func (r *Relay) Transcript(id string, after int) []Entry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.convs[id]
-	if after < 0 || after > len(c) {
-		after = len(c)
+	if c == nil {
+		return nil
 	}
-	return append([]Entry(nil), c[after:]...)
+	total := c.first + len(c.entries)
+	if after < 0 || after > total {
+		after = total
+	}
+	after = max(after, c.first)
+	return append([]Entry(nil), c.entries[after-c.first:]...)
 }
 
 // Callbacks are the chat webhook's callbacks.
@@ -117,12 +200,23 @@ type visitorEvent struct {
 
 // Start starts a conversation, as the web chat's POST /chat/start does.
 func (r *Relay) Start(ctx context.Context, id string) error {
+	if id == "" || len(id) > MaxIDBytes {
+		return ErrBadID
+	}
 	return r.Client.StartSession(ctx, id)
 }
 
 // Say forwards what the visitor typed or clicked (cardIndex for a carousel
-// card's button, else nil), as the web chat's POST /chat/send does.
+// card's button, else nil), as the web chat's POST /chat/send does. An id
+// or a text over the limits (MaxIDBytes, MaxTextBytes) is refused before
+// anything is kept or sent.
 func (r *Relay) Say(ctx context.Context, id, text string, cardIndex *int) error {
+	switch {
+	case id == "" || len(id) > MaxIDBytes:
+		return ErrBadID
+	case len(text) > MaxTextBytes:
+		return ErrTextTooLong
+	}
 	r.add(id, Entry{From: "visitor", Text: text})
 	if cardIndex != nil {
 		return r.Client.SelectCard(ctx, id, text, *cardIndex)
@@ -136,16 +230,22 @@ func (r *Relay) Say(ctx context.Context, id, text string, cardIndex *int) error 
 func (r *Relay) ChatAPI() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /chat/start", func(w http.ResponseWriter, req *http.Request) {
-		var ev visitorEvent
-		if json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&ev) != nil || ev.ConversationID == "" {
+		ev, ok := decode(w, req)
+		if !ok {
+			return
+		}
+		if ev.ConversationID == "" {
 			http.Error(w, "want {\"conversationId\": ...}", http.StatusBadRequest)
 			return
 		}
 		reply(w, r.Start(req.Context(), ev.ConversationID))
 	})
 	mux.HandleFunc("POST /chat/send", func(w http.ResponseWriter, req *http.Request) {
-		var ev visitorEvent
-		if json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&ev) != nil || ev.ConversationID == "" || strings.TrimSpace(ev.Text) == "" {
+		ev, ok := decode(w, req)
+		if !ok {
+			return
+		}
+		if ev.ConversationID == "" || strings.TrimSpace(ev.Text) == "" {
 			http.Error(w, "want {\"conversationId\": ..., \"text\": ...}", http.StatusBadRequest)
 			return
 		}
@@ -159,7 +259,32 @@ func (r *Relay) ChatAPI() http.Handler {
 	return mux
 }
 
+// decode reads the web chat's body, at most maxBodyBytes; when it returns
+// false it has answered 413 or 400.
+func decode(w http.ResponseWriter, req *http.Request) (visitorEvent, bool) {
+	var ev visitorEvent
+	err := json.NewDecoder(http.MaxBytesReader(w, req.Body, maxBodyBytes)).Decode(&ev)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		http.Error(w, fmt.Sprintf("body longer than %d bytes", maxBodyBytes), http.StatusRequestEntityTooLarge)
+		return ev, false
+	case err != nil:
+		http.Error(w, "want a JSON object", http.StatusBadRequest)
+		return ev, false
+	}
+	return ev, true
+}
+
 func reply(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrTextTooLong):
+		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+		return
+	case errors.Is(err, ErrBadID):
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	if err != nil {
 		http.Error(w, "the virtual agent is unavailable", http.StatusBadGateway)
 		return
