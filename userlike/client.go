@@ -1,6 +1,7 @@
 package userlike
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -71,7 +72,7 @@ func NewClient(apiURL, securityToken string, opts ...Option) (*Client, error) {
 	return &Client{
 		url:     apiURL,
 		http:    transport.New(cfg.Transport, version.UserAgent("userlike")),
-		limiter: newLimiter(cfg.rateLimit, cfg.ratePer, cfg.rateNoWait, cfg.shared),
+		limiter: newLimiter(cfg.rateLimit, cfg.ratePer, cmp.Or(cfg.rateMargin, DefaultRateMargin), cfg.rateNoWait, cfg.shared),
 		batch:   cfg.batch,
 	}, nil
 }

@@ -148,10 +148,11 @@ func TestClientRateLimitWaits(t *testing.T) {
 		clock.advance(time.Second)
 	}
 	assert.Empty(t, clock.slept, "20 requests in 20 s need no wait")
-	// The 21st must wait until the first leaves the 60-second window.
+	// The 21st must wait until the first leaves the 60-second window and
+	// the margin for transit after it.
 	require.NoError(t, c.Send(ctx, "c1", Message("21st")))
 	require.Len(t, clock.slept, 1)
-	assert.Equal(t, 40*time.Second, clock.slept[0])
+	assert.Equal(t, 40*time.Second+DefaultRateMargin, clock.slept[0])
 	// Another cid has its own budget.
 	require.NoError(t, c.Send(ctx, "c2", Message("other")))
 	assert.Len(t, clock.slept, 1)
@@ -169,7 +170,31 @@ func TestClientRateLimitFailFast(t *testing.T) {
 	assert.ErrorIs(t, err, ErrRateLimited)
 	assert.Equal(t, 20, mt.GetTotalCallCount(), "a refused send reaches nobody")
 	clock.advance(time.Minute)
+	assert.ErrorIs(t, c.Send(ctx, "c1", Message("x")), ErrRateLimited, "the margin for transit is not over")
+	clock.advance(DefaultRateMargin)
 	assert.NoError(t, c.Send(ctx, "c1", Message("x")))
+}
+
+func TestClientRateMargin(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		margin time.Duration
+		wait   time.Duration
+	}{
+		{"default", 0, time.Minute + DefaultRateMargin},
+		{"set", 250 * time.Millisecond, time.Minute + 250*time.Millisecond},
+		{"none", -1, time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, mt, clock := newTestClient(t, WithRateMargin(tc.margin))
+			mt.RegisterResponder(http.MethodPost, apiURL, httpmock.NewStringResponder(200, ""))
+			for range 21 {
+				require.NoError(t, c.Send(context.Background(), "c1", Message("x")))
+			}
+			require.Len(t, clock.slept, 1)
+			assert.Equal(t, tc.wait, clock.slept[0])
+		})
+	}
 }
 
 func TestClientRateLimitCancelledWaitGivesSlotBack(t *testing.T) {
@@ -190,7 +215,7 @@ func TestClientRateLimitCancelledWaitGivesSlotBack(t *testing.T) {
 }
 
 func TestLimiterMemoryIsBounded(t *testing.T) {
-	l := newLimiter(20, time.Minute, false, nil)
+	l := newLimiter(20, time.Minute, -1, false, nil)
 	clock := &fakeClock{t: time.Unix(0, 0)}
 	l.now = clock.now
 	l.max = 100

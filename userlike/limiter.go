@@ -20,6 +20,15 @@ var ErrRateLimited = errors.New("userlike: rate limit of the cid reached")
 const (
 	DefaultRateLimit  = 20
 	DefaultRatePeriod = time.Minute
+	// DefaultRateMargin is added to the period before a slot frees (see
+	// WithRateMargin). Slots are stamped when they are taken and Userlike
+	// counts arrivals: a request that spent longer on its way (a new TLS
+	// connection, a slow hop, a retry's backoff ending late) arrives closer
+	// to the next window's first than they were taken. Three replicas on
+	// loopback already arrived up to 156 ms closer; over the Internet a TLS
+	// handshake alone takes hundreds of milliseconds. A second keeps the
+	// limit at a cost of 1/61 of the throughput of one cid.
+	DefaultRateMargin = time.Second
 	// maxTrackedCIDs bounds the limiter's memory whatever the number of
 	// sessions: past it, the least recently used cid is forgotten.
 	maxTrackedCIDs = 10_000
@@ -53,7 +62,10 @@ type window struct {
 	count int
 }
 
-func newLimiter(n int, per time.Duration, noWait bool, shared store.RateLimiter) *limiter {
+// newLimiter keeps n requests per period per cid; a slot frees margin
+// after the period (margin < 0: none), for the transit between the sender
+// and Userlike.
+func newLimiter(n int, per, margin time.Duration, noWait bool, shared store.RateLimiter) *limiter {
 	if n <= 0 {
 		n = DefaultRateLimit
 	}
@@ -61,7 +73,7 @@ func newLimiter(n int, per time.Duration, noWait bool, shared store.RateLimiter)
 		per = DefaultRatePeriod
 	}
 	return &limiter{
-		n: n, per: per, noWait: noWait, max: maxTrackedCIDs, shared: shared,
+		n: n, per: per + max(margin, 0), noWait: noWait, max: maxTrackedCIDs, shared: shared,
 		now: time.Now, sleep: sleepCtx,
 		cids: map[string]*list.Element{}, lru: list.New(),
 	}

@@ -21,6 +21,7 @@ type config struct {
 	rateLimit  int
 	ratePer    time.Duration
 	rateNoWait bool
+	rateMargin time.Duration // client: WithRateMargin; 0 means DefaultRateMargin
 	shared     store.RateLimiter // client: WithRateLimiter
 	batch      bool
 
@@ -103,6 +104,20 @@ func WithRateLimit(n int, per time.Duration) Option {
 	return func(c *config) {
 		if c.ClientOnly("WithRateLimit") {
 			c.rateLimit, c.ratePer = n, per
+		}
+	}
+}
+
+// WithRateMargin sets how long after the period a request slot frees
+// (0: DefaultRateMargin, 1 s; negative for none). Userlike counts the
+// requests that arrive in a window and the limiter stamps them when they
+// leave, so without a margin two requests taken a full period apart can
+// arrive less than a period apart. With WithRateLimit(20, time.Minute) and
+// the default, a cid sends at most 20 requests per 61 s. Client only.
+func WithRateMargin(d time.Duration) Option {
+	return func(c *config) {
+		if c.ClientOnly("WithRateMargin") {
+			c.rateMargin = d
 		}
 	}
 }

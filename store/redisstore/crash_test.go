@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 		runChild(addr)
 		return
 	}
+	if spec := os.Getenv(limiterChildEnv); spec != "" {
+		os.Exit(runLimiterChild(spec))
+	}
 	os.Exit(m.Run())
 }
 

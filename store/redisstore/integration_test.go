@@ -12,7 +12,6 @@ import (
 
 	"github.com/botwire/botwire/internal/deduptest"
 	"github.com/botwire/botwire/onetalk"
-	"github.com/botwire/botwire/userlike"
 )
 
 const secret = "replica-secret"
@@ -92,55 +91,5 @@ func TestRedisRestartGives503ThenRecovers(t *testing.T) {
 	}
 	if calls != 2 {
 		t.Fatalf("calls = %d, want 2", calls)
-	}
-}
-
-// Three clients (replicas) sending for one cid through one Redis never
-// exceed the limit in any window seen by the platform (a short period
-// keeps the test fast).
-func TestSharedLimiterAcrossReplicas(t *testing.T) {
-	srv := startRedis(t)
-	const limit, period = 20, time.Second
-	var mu sync.Mutex
-	var seen []time.Time
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, time.Now())
-		mu.Unlock()
-	}))
-	defer api.Close()
-	var wg sync.WaitGroup
-	for range 3 {
-		c, err := userlike.NewClient(api.URL, "token", userlike.WithRateLimiter(shared(t, srv, "limiter")),
-			userlike.WithRateLimit(limit, period))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 20 {
-				if err := c.Send(context.Background(), "cid-1", userlike.Message("x")); err != nil {
-					t.Error(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	if len(seen) != 60 {
-		t.Fatalf("%d requests, want 60", len(seen))
-	}
-	for i := range seen {
-		n := 0
-		for _, ts := range seen[i:] {
-			if ts.Sub(seen[i]) < period-150*time.Millisecond { // transit jitter beside the limiter's clock
-				n++
-			}
-		}
-		if n > limit {
-			t.Fatalf("%d requests within %s from request %d", n, period, i)
-		}
 	}
 }
