@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,6 +157,43 @@ func must(t *testing.T, err error) {
 	}
 }
 
+// startUI runs "botwire emulate" for c against bot and returns its page.
+func startUI(t *testing.T, c vendorCase, bot http.Handler, platform string) string {
+	t.Helper()
+	srv := httptest.NewServer(bot)
+	t.Cleanup(srv.Close)
+	ui := freeAddr(t)
+	args := append([]string{"emulate", c.vendor, "--bot", srv.URL, "--ui", ui, "--addr", platform}, c.flags...)
+	cmd := exec.Command(botwireBin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	must(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	page := "http://" + ui
+	waitUp(t, page)
+	return page
+}
+
+// browser returns a headless Chromium's context, closed with the test.
+func browser(t *testing.T, exe string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.WindowSize(1280, 800), chromedp.Flag("disable-gpu", true))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelA)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancelT)
+	return ctx
+}
+
+// unsafeLinks lists the links of the chat that are not http(s), mailto or
+// tel, or that open without rel="noopener noreferrer" target=_blank, and
+// the media that load from elsewhere than http(s).
+const unsafeLinks = `[...document.querySelectorAll("#chat a")].filter((a) => !/^(https?|mailto|tel):/i.test(a.getAttribute("href") || "")
+	|| a.rel !== "noopener noreferrer" || a.target !== "_blank").map((a) => a.outerHTML)
+	.concat([...document.querySelectorAll("#chat [src]")].filter((m) => !/^https?:/i.test(m.getAttribute("src"))).map((m) => m.outerHTML))`
+
 func TestEmulatorInChromium(t *testing.T) {
 	exe := chromium(t)
 	shots := os.Getenv("BOTWIRE_SCREENSHOTS")
@@ -165,25 +203,9 @@ func TestEmulatorInChromium(t *testing.T) {
 	must(t, os.MkdirAll(shots, 0o755))
 	for _, c := range cases() {
 		t.Run(c.vendor, func(t *testing.T) {
-			platform, ui := freeAddr(t), freeAddr(t)
-			bot := httptest.NewServer(c.bot(t, "http://"+platform))
-			defer bot.Close()
-			args := append([]string{"emulate", c.vendor, "--bot", bot.URL, "--ui", ui, "--addr", platform}, c.flags...)
-			cmd := exec.Command(botwireBin, args...)
-			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-			must(t, cmd.Start())
-			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-			page := "http://" + ui
-			waitUp(t, page)
-
-			opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-				chromedp.WindowSize(1280, 800), chromedp.Flag("disable-gpu", true))
-			actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-			defer cancelA()
-			ctx, cancel := chromedp.NewContext(actx)
-			defer cancel()
-			ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
-			defer cancelT()
+			platform := freeAddr(t)
+			page := startUI(t, c, c.bot(t, "http://"+platform), platform)
+			ctx := browser(t, exe)
 
 			var shot []byte
 			steps := []chromedp.Action{
@@ -215,12 +237,91 @@ func TestEmulatorInChromium(t *testing.T) {
 				t.Fatalf("%v\npage: %.3000s", err, html)
 			}
 			var inspector string
-			must(t, chromedp.Run(ctx, chromedp.Text(`#exchanges`, &inspector, chromedp.ByQuery)))
+			var unsafe []string
+			must(t, chromedp.Run(ctx, chromedp.Text(`#exchanges`, &inspector, chromedp.ByQuery),
+				chromedp.Evaluate(unsafeLinks, &unsafe)))
 			if strings.Contains(inspector, secret) {
 				t.Error("the inspector shows the secret")
 			}
+			if len(unsafe) > 0 {
+				t.Errorf("unsafe links: %v", unsafe)
+			}
 			must(t, os.WriteFile(filepath.Join(shots, c.vendor+".png"), shot, 0o644))
 		})
+	}
+}
+
+// The page renders no link or media with another scheme than it allows,
+// even if the server let one through: app.js checks again.
+func TestEmulatorPageDropsUnsafeLinks(t *testing.T) {
+	exe := chromium(t)
+	c := cases()[1] // easydialog: no platform to run
+	page := startUI(t, c, c.bot(t, ""), freeAddr(t))
+	ctx := browser(t, exe)
+	const forged = `renderItem({from: "bot", text: "forged links",
+		buttons: [{kind: "url", label: "Evil", url: "javascript:alert(1)"}, {kind: "dial", label: "Site", url: "https://example.com/"},
+			{kind: "url", label: "Relative", url: "/api/transcript"}, {kind: "dial", label: "Call", url: "tel:+431234"}],
+		media: {kind: "file", url: " JavaScript:alert(2)", caption: "doc"},
+		cards: [{title: "Card", image: "javascript:alert(3)", buttons: [{kind: "url", label: "Data", url: "data:text/html,x"}]}]});
+		renderItem({from: "bot", media: {kind: "image", url: "javascript:alert(4)", caption: "pic"}, location: {latitude: 48.2, longitude: 16.37, name: "Vienna"}});`
+	var unsafe []string
+	var links int
+	must(t, chromedp.Run(ctx,
+		chromedp.Navigate(page),
+		chromedp.WaitVisible(`body[data-ready="true"]`, chromedp.ByQuery),
+		chromedp.Evaluate(forged, nil),
+		chromedp.WaitVisible(xpathChat("forged links"), chromedp.BySearch),
+		chromedp.Evaluate(unsafeLinks, &unsafe),
+		chromedp.Evaluate(`document.querySelectorAll("#chat a").length`, &links)))
+	if len(unsafe) > 0 {
+		t.Errorf("unsafe links: %v", unsafe)
+	}
+	if links != 3 { // Site, Call, the map
+		t.Errorf("%d links, want 3", links)
+	}
+	var labels string
+	must(t, chromedp.Run(ctx, chromedp.Text(`#chat`, &labels, chromedp.ByQuery)))
+	for _, l := range []string{"Evil", "Relative", "doc", "Data"} {
+		if !strings.Contains(labels, l) {
+			t.Errorf("the label %q is gone: %q", l, labels)
+		}
+	}
+}
+
+// A page of another origin cannot make the emulator deliver anything: a
+// no-cors text/plain fetch (no preflight), a JSON fetch (its preflight is
+// refused) and a form post all reach no bot.
+func TestEmulatorRefusesCrossOriginPages(t *testing.T) {
+	exe := chromium(t)
+	var mu sync.Mutex
+	var delivered int
+	c := cases()[1]
+	h := c.bot(t, "")
+	page := startUI(t, c, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		delivered++
+		mu.Unlock()
+		h.ServeHTTP(w, r)
+	}), freeAddr(t))
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><body><form id="f" method="post" action="%[1]s/api/say" enctype="text/plain" target="sink">
+<input name='{"text":"form","x":"' value='"}'></form><iframe name="sink"></iframe><script>
+const say = "%[1]s/api/say";
+Promise.allSettled([
+  fetch(say, {method: "POST", mode: "no-cors", headers: {"Content-Type": "text/plain"}, body: '{"text":"no-cors"}'}),
+  fetch(say, {method: "POST", headers: {"Content-Type": "application/json"}, body: '{"text":"cors"}'}),
+  fetch("%[1]s/api/replay/1", {method: "POST", mode: "no-cors", body: "{}"}),
+]).then(() => { document.getElementById("f").submit(); setTimeout(() => { document.body.dataset.done = "true"; }, 500); });
+</script></body>`, page)
+	}))
+	defer evil.Close()
+	ctx := browser(t, exe)
+	must(t, chromedp.Run(ctx, chromedp.Navigate(evil.URL), chromedp.WaitVisible(`body[data-done="true"]`, chromedp.ByQuery)))
+	time.Sleep(300 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if delivered != 0 {
+		t.Errorf("a cross-origin page made the emulator deliver %d webhooks", delivered)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -10,8 +11,10 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +28,10 @@ as the customer would, see what the platform's widget would show, and
 inspect every HTTP exchange (headers with secrets masked, pretty JSON,
 latency) with replay of any delivery and transcript save and load. The page
 is served from the command itself (no CDN, works offline) on 127.0.0.1 and
-updates live over Server-Sent Events. The flags are those of botwire fake.
+updates live over Server-Sent Events. It answers only requests addressed to
+the --ui address, localhost or a loopback IP, accepts writes only as
+same-origin JSON, and opens only http(s), mailto and tel links from the
+bot. The flags are those of botwire fake.
 
 Example:
   botwire emulate onetalk --bot http://localhost:8080/onetalk --secret s3cr3t
@@ -90,6 +96,62 @@ type location struct {
 	Name      string  `json:"name,omitempty"`
 }
 
+// The schemes a URL from the bot may have on the page: a javascript: or
+// data: link would run in the page's origin, which holds the API.
+var (
+	linkSchemes  = []string{"http", "https", "mailto", "tel"} // href
+	mediaSchemes = []string{"http", "https"}                  // src
+)
+
+// allowURL returns raw, or "" when its scheme is not one of schemes (or
+// it has none: a relative URL would point into the page's API).
+func allowURL(raw string, schemes []string) string {
+	u, err := url.Parse(raw)
+	if err != nil || !slices.Contains(schemes, u.Scheme) {
+		return ""
+	}
+	return raw
+}
+
+// clean makes it safe for the page: its texts pass r (the bot may echo a
+// credential) and a URL with a scheme not allowed is dropped, its label
+// kept.
+func (it *item) clean(r *strings.Replacer) {
+	text := func(ss ...*string) {
+		for _, s := range ss {
+			*s = r.Replace(*s)
+		}
+	}
+	actions := func(as []action) {
+		for i := range as {
+			text(&as[i].ID, &as[i].Label, &as[i].URL)
+			as[i].URL = allowURL(as[i].URL, linkSchemes)
+		}
+	}
+	text(&it.Text, &it.Header, &it.Footer, &it.Contact, &it.Error)
+	actions(it.Buttons)
+	if l := it.List; l != nil {
+		text(&l.Button)
+		for i := range l.Sections {
+			text(&l.Sections[i].Title)
+			actions(l.Sections[i].Rows)
+		}
+	}
+	for i := range it.Cards {
+		c := &it.Cards[i]
+		text(&c.Title, &c.Description, &c.Image)
+		c.Image = allowURL(c.Image, mediaSchemes)
+		actions(c.Buttons)
+	}
+	if m := it.Media; m != nil {
+		text(&m.URL, &m.Caption)
+		m.URL = allowURL(m.URL, mediaSchemes)
+	}
+	if l := it.Location; l != nil {
+		text(&l.Name)
+	}
+}
+
 // exchange is one HTTP exchange for the inspector.
 type exchange struct {
 	ID          int               `json:"id"`
@@ -106,6 +168,19 @@ type exchange struct {
 	Replayable  bool              `json:"replayable"`
 
 	replay func(context.Context) error
+}
+
+// redact masks with r the credentials the exchange's texts may hold: the
+// bot may echo one in its answer's headers or body, or the URL hold one.
+func (x *exchange) redact(r *strings.Replacer) {
+	for _, s := range []*string{&x.URL, &x.ReqBody, &x.RespBody, &x.Error} {
+		*s = r.Replace(*s)
+	}
+	for _, h := range []map[string]string{x.ReqHeaders, x.RespHeaders} {
+		for k, v := range h {
+			h[k] = r.Replace(v)
+		}
+	}
 }
 
 // event is what the page receives over Server-Sent Events.
@@ -173,7 +248,11 @@ func (e *emulator) emit(ev event) {
 	}
 }
 
-func (e *emulator) chat(it item) { e.emit(event{Kind: "chat", Item: &it}) }
+// chat shows it, cleaned of what must not reach the page.
+func (e *emulator) chat(it item) {
+	it.clean(e.a.redactor(nil))
+	e.emit(event{Kind: "chat", Item: &it})
+}
 
 func (e *emulator) exchange(x *exchange) { e.emit(event{Kind: "exchange", Exchange: x}) }
 
@@ -181,7 +260,8 @@ func (e *emulator) state(s map[string]any) { e.emit(event{Kind: "state", State: 
 
 func (e *emulator) fail(err error) { e.chat(item{From: "system", Error: err.Error()}) }
 
-// headers masks credentials for the inspector.
+// headers masks the credential headers of a request for the inspector;
+// exchange.redact masks the credentials elsewhere.
 func (e *emulator) headers(h http.Header, sent bool) map[string]string {
 	out := map[string]string{}
 	for k, vs := range h {
@@ -197,16 +277,50 @@ func (e *emulator) headers(h http.Header, sent bool) map[string]string {
 	return out
 }
 
-// body masks the credentials that can sit in a body (Botcopy's legacy
-// accessToken) for the inspector.
+// body pretty-prints b for the inspector, with the value of the field
+// that carries a credential masked: Botcopy's legacy accessToken. Masking
+// the field, not its text, catches a token of any length and one the JSON
+// escapes (a&b as a\u0026b); exchange.redact is the second line.
 func (e *emulator) body(b []byte) string {
-	out := prettyJSON(b)
-	if !e.a.showSecret && len(e.a.secret) >= 4 {
-		out = strings.ReplaceAll(out, e.a.secret, "[REDACTED]")
+	if e.vendor == "botcopy" && !e.a.showSecret {
+		b = maskField(b, "accessToken")
 	}
-	return out
+	return prettyJSON(b)
 }
 
+// maskField returns the JSON object b with the value of its top-level
+// field name replaced by "[REDACTED]", every other byte kept, or b when it
+// is not an object.
+func maskField(b []byte, name string) []byte {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return b
+	}
+	var out []byte
+	last := 0
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return b
+		}
+		start := dec.InputOffset() // after the key, before the colon
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return b
+		}
+		if key == name {
+			out = append(append(out, b[last:start]...), `: "[REDACTED]"`...)
+			last = int(dec.InputOffset())
+		}
+	}
+	return append(out, b[last:]...)
+}
+
+// web returns the page's handler as it is served at the listen address
+// addr: guarded by localWeb.
+func (e *emulator) web(addr string) http.Handler { return localWeb(e.handler(), addr) }
+
+// handler is the page and its API, unguarded: serve web.
 func (e *emulator) handler() http.Handler {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(webFS, "web")
@@ -401,7 +515,7 @@ func runEmulate(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	defer stop()
 	e.ad = newAdapter(ctx, e, &p)
 	defer e.ad.close()
-	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: e.web(uiLn.Addr().String()), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(uiLn) }()
 	fmt.Fprintf(stdout, "botwire emulate %s: open http://%s in a browser (Ctrl-C to stop)\n", vendor, uiLn.Addr())
 	for k, v := range e.ad.info() {

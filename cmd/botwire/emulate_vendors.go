@@ -48,6 +48,7 @@ func (b *base) delivered(body []byte, sent http.Header, status int, header http.
 	} else if status < 200 || status > 299 {
 		x.Error = fmt.Sprintf("the bot answered %d", status)
 	}
+	x.redact(b.e.a.redactor(sent))
 	b.e.exchange(x)
 	if x.Error != "" {
 		b.e.chat(item{From: "system", Error: x.Error})
@@ -62,6 +63,7 @@ func (b *base) received(url string, header http.Header, body []byte, status int,
 		x.Error = err.Error() // e.g. the fake refused a reply that fails validation, with the field path
 		b.e.chat(item{From: "system", Error: "the platform refused the bot's request: " + err.Error()})
 	}
+	x.redact(b.e.a.redactor(header))
 	b.e.exchange(x)
 }
 
@@ -106,7 +108,7 @@ func f(v any) float64 { x, _ := v.(float64); return x }
 
 func newAdapter(ctx context.Context, e *emulator, p *platform) adapter {
 	au, apiKey, botID := &p.auth, p.apiKey, p.botID
-	b := base{e: e, bot: p.bot}
+	b := base{e: e, bot: au.showURL(p.bot)} // shown, never used to deliver
 	ctx, cancel := context.WithCancel(ctx)
 	switch p.vendor {
 	case "onetalk":
@@ -260,8 +262,11 @@ func (x *easyDialogAdapter) deliver(ctx context.Context, req *easydialog.Request
 	}
 	x.delivered(body, sent, d.StatusCode, d.Header, d.Body, d.Latency, err, replay)
 	if d.StatusCode == http.StatusOK && err == nil {
+		red := x.e.a.redactor(sent) // the bot may echo this delivery's signature
 		for _, msg := range a(decodeMap(d.Body)["messages"]) {
-			x.e.chat(easyDialogItem(m(m(msg)["body"])))
+			it := easyDialogItem(m(m(msg)["body"]))
+			it.clean(red)
+			x.e.chat(it)
 		}
 	}
 	return nil

@@ -22,10 +22,30 @@ async function post(path, body) {
   return res.json();
 }
 
-function clickable(a) {
-  if (a.kind === "url" || a.kind === "dial") {
-    return a.url ? el("a", { href: a.url, target: "_blank", rel: "noopener", class: "link" }, a.label) : el("span", {}, a.label);
+// The schemes a URL from the bot may have: a javascript: or data: URL
+// would run in this page, which holds the API. The server drops the
+// others already; this is the second line.
+const linkSchemes = ["http:", "https:", "mailto:", "tel:"];
+const mediaSchemes = ["http:", "https:"];
+
+// safeURL returns u when it is absolute with one of schemes, else null.
+function safeURL(u, schemes) {
+  try {
+    return schemes.includes(new URL(u).protocol) ? u : null;
+  } catch {
+    return null;
   }
+}
+
+// link opens u in a new tab that gets no handle on this page, or shows
+// the text alone when u is not safe.
+function link(u, attrs, text) {
+  const href = safeURL(u, linkSchemes);
+  return href ? el("a", { ...attrs, href, target: "_blank", rel: "noopener noreferrer" }, text) : el("span", attrs, text);
+}
+
+function clickable(a) {
+  if (a.kind === "url" || a.kind === "dial") return link(a.url, { class: "link" }, a.label);
   return el("button", { type: "button", class: "choice", "data-kind": a.kind, onclick: () => post("/api/click", a) }, a.label);
 }
 
@@ -35,16 +55,17 @@ function renderItem(it) {
   if (it.header) li.append(el("div", { class: "header" }, it.header));
   if (it.media) {
     const m = it.media;
-    const body = m.kind === "image" ? el("img", { src: m.url, alt: m.caption || "image" })
-      : m.kind === "video" ? el("video", { src: m.url, controls: "" })
-      : m.kind === "audio" ? el("audio", { src: m.url, controls: "" })
-      : el("a", { href: m.url, target: "_blank" }, "📄 " + (m.caption || m.url));
+    const src = safeURL(m.url, mediaSchemes);
+    const body = !src || m.kind === "file" ? link(src, {}, "📄 " + (m.caption || src || m.kind))
+      : m.kind === "image" ? el("img", { src, alt: m.caption || "image" })
+      : m.kind === "video" ? el("video", { src, controls: "" })
+      : el("audio", { src, controls: "" });
     li.append(el("div", { class: "media" }, body, m.caption && m.kind !== "file" ? el("div", {}, m.caption) : null));
   }
   if (it.text) li.append(el("div", { class: "text" }, it.text));
   if (it.location) {
     const l = it.location;
-    li.append(el("a", { href: `https://maps.google.com/?q=${l.latitude},${l.longitude}`, target: "_blank" }, `📍 ${l.name || ""} (${l.latitude}, ${l.longitude})`));
+    li.append(link(`https://maps.google.com/?q=${Number(l.latitude)},${Number(l.longitude)}`, {}, `📍 ${l.name || ""} (${l.latitude}, ${l.longitude})`));
   }
   if (it.contact) li.append(el("div", { class: "contact" }, "👤 " + it.contact));
   if (it.buttons && it.buttons.length) li.append(el("div", { class: "buttons" }, ...it.buttons.map(clickable)));
@@ -58,7 +79,7 @@ function renderItem(it) {
   }
   if (it.cards && it.cards.length) {
     li.append(el("div", { class: "cards" }, ...it.cards.map((c) => el("div", { class: "card" },
-      c.image ? el("img", { src: c.image, alt: c.title || "" }) : null,
+      safeURL(c.image, mediaSchemes) ? el("img", { src: c.image, alt: c.title || "" }) : null,
       c.title ? el("div", { class: "header" }, c.title) : null,
       c.description ? el("div", {}, c.description) : null,
       c.buttons && c.buttons.length ? el("div", { class: "buttons" }, ...c.buttons.map(clickable)) : null))));
