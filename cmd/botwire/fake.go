@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/botwire/botwire/botcopy/botcopytest"
+	"github.com/botwire/botwire/easydialog"
 	"github.com/botwire/botwire/easydialog/easydialogtest"
 	"github.com/botwire/botwire/onetalk/onetalktest"
 	"github.com/botwire/botwire/ultimate"
@@ -67,18 +69,20 @@ func runFake(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	s := newSession(&p, *conv)
 	defer s.close()
 
-	fmt.Fprintf(stdout, "fake %s delivering to %s\n", vendor, p.bot)
-	for _, l := range s.intro {
-		fmt.Fprintln(stdout, l)
-	}
-	fmt.Fprintln(stdout, "type customer text, one message per line; Ctrl-D to stop")
-
+	// The bot may echo a credential in what the transcript shows (its
+	// answers, its requests to the fake): every line goes through redact.
 	var out sync.Mutex
 	printf := func(format string, args ...any) {
 		out.Lock()
 		defer out.Unlock()
-		fmt.Fprintf(stdout, format, args...)
+		fmt.Fprint(stdout, p.auth.redact(fmt.Sprintf(format, args...)))
 	}
+	printf("fake %s delivering to %s\n", vendor, p.auth.showURL(p.bot))
+	for _, l := range s.intro {
+		printf("%s\n", l)
+	}
+	printf("type customer text, one message per line; Ctrl-D to stop\n")
+
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, stream := range s.streams {
@@ -181,17 +185,23 @@ func newSession(p *platform, conv string) *session {
 		return &session{
 			intro: []string{"signature key " + a.mask(a.secret)},
 			say: func(ctx context.Context, line string) (string, bool, error) {
-				d, err := fake.Deliver(ctx, easydialogtest.Text(dialog, line))
+				body, err := easydialogtest.Encode(easydialogtest.Text(dialog, line))
+				if err != nil {
+					return "", false, err
+				}
+				// The signature is a credential of this delivery, which the bot may echo.
+				red := a.redactor(http.Header{easydialog.SignatureHeader: {easydialog.Sign(body, a.secret)}})
+				d, err := fake.DeliverRaw(ctx, body)
 				if d == nil {
 					return "", false, err
 				}
 				if err != nil {
-					return status(d.StatusCode, d.Latency) + ": " + err.Error(), false, nil
+					return red.Replace(status(d.StatusCode, d.Latency) + ": " + err.Error()), false, nil
 				}
 				if d.Reply == nil {
 					return status(d.StatusCode, d.Latency), d.StatusCode == 200, nil
 				}
-				return status(d.StatusCode, d.Latency) + " " + compact(d.Reply), true, nil
+				return red.Replace(status(d.StatusCode, d.Latency) + " " + compact(d.Reply)), true, nil
 			},
 			close: fake.Close,
 		}

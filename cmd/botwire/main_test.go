@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -171,6 +173,7 @@ func TestSendEveryVendor(t *testing.T) {
 
 			// The body may come from standard input, and --show-secret shows the credential.
 			body, _ := fixture(vendor, b.fixture)
+			body = freshTimestamp(body, time.Now()) // a body of its own is sent as it is
 			args = append([]string{"send", vendor, "-", "--to", srv.URL, "--secret", secret, "--show-secret"}, b.extra...)
 			code, out, _ = botwire(t, string(body), args...)
 			require.Equal(t, 0, code)
@@ -273,4 +276,88 @@ func TestFakeUltimateWithTheRelay(t *testing.T) {
 	require.NotEmpty(t, entries)
 	assert.Equal(t, "Hello from the agent", entries[0].Text)
 	_ = io.Discard
+}
+
+// No credential given to send is printed, even when the bot echoes it in
+// its answer's headers and body (as a framework's debug page does): the
+// --secret, --password and their basic-auth value, the --custom-header
+// value, the Easy Dialog signature, and the password of a --to URL.
+func TestSendRedactsWhatTheBotEchoes(t *testing.T) {
+	edBody, _ := fixture("easydialog", "request_example")
+	basic := func(user, pass string) string { return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass)) }
+	for _, c := range []struct {
+		name        string
+		args        []string
+		userinfo    string
+		credentials []string
+	}{
+		{"onetalk", []string{"onetalk", "inbound_request", "--secret", secret}, "", []string{secret}},
+		{"easydialog", []string{"easydialog", "request_example", "--secret", secret}, "", []string{secret, easydialog.Sign(edBody, secret)}},
+		{"userlike", []string{"userlike", "inbound_message_aliz-ai_hello", "--header", "API-SECURITY-TOKEN", "--secret", secret}, "", []string{secret}},
+		{"ultimate", []string{"ultimate", "webhook_sendMessage_text", "--header", "X-Token", "--secret", secret, "--user", "bob", "--password", "pass-6f0e"},
+			"", []string{secret, "pass-6f0e", basic("bob", "pass-6f0e")}},
+		{"botcopy", []string{"botcopy", "webhook_step_two", "--secret", secret, "--custom-header", "X-Portal: custom-value-81d2"}, "", []string{secret, "custom-value-81d2"}},
+		{"URL password", []string{"userlike", "inbound_message_aliz-ai_hello"}, "alice:url-pass-3b9d", []string{"url-pass-3b9d", basic("alice", "url-pass-3b9d")}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(&echoBot{})
+			defer srv.Close()
+			to := srv.URL
+			if c.userinfo != "" {
+				to = "http://" + c.userinfo + "@" + strings.TrimPrefix(srv.URL, "http://")
+			}
+			code, out, errOut := botwire(t, "", append([]string{"send", "--to", to}, c.args...)...)
+			require.Equal(t, 0, code, "%s\n%s", out, errOut)
+			assert.Contains(t, out, "X-Echo-", "the bot echoed the request")
+			for _, cred := range c.credentials {
+				assert.NotContains(t, out+errOut, cred)
+			}
+		})
+	}
+}
+
+// Neither does fake print a credential the bot echoes, nor a --bot URL's
+// password.
+func TestFakeRedactsWhatTheBotEchoes(t *testing.T) {
+	bot := &echoBot{}
+	srv := httptest.NewServer(bot)
+	defer srv.Close()
+	to := "http://alice:url-pass-3b9d@" + strings.TrimPrefix(srv.URL, "http://")
+	code, out, errOut := botwire(t, "hello\n", "fake", "easydialog", "--bot", to, "--secret", secret)
+	require.Equal(t, 0, code, "%s\n%s", out, errOut)
+	assert.Contains(t, out, "you sent")
+	for _, cred := range append(bot.values(easydialog.SignatureHeader), secret, "url-pass-3b9d") {
+		assert.NotContains(t, out+errOut, cred)
+	}
+}
+
+// The doc's Easy Dialog examples are from 2022: send refreshes their
+// timestamp so a handler's maximum age does not refuse them, and keeps the
+// rest of the bytes.
+func TestFreshTimestamp(t *testing.T) {
+	body, ok := fixture("easydialog", "request_example")
+	require.True(t, ok)
+	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	got := freshTimestamp(body, now)
+	req, err := easydialog.ParseRequest(got)
+	require.NoError(t, err)
+	ts, err := req.Message.Timestamp.Time()
+	require.NoError(t, err)
+	assert.True(t, now.Equal(ts), "%v, want %v", ts, now)
+	assert.Equal(t, string(timestampRE.ReplaceAll(body, nil)), string(timestampRE.ReplaceAll(got, nil)), "only the timestamp changed")
+}
+
+// A bot that redirects send elsewhere does not get the credential sent
+// there.
+func TestSendKeepsTheSecretFromAnotherOrigin(t *testing.T) {
+	got := make(chan http.Header, 1)
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Clone() }))
+	defer elsewhere.Close()
+	bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL, http.StatusTemporaryRedirect)
+	}))
+	defer bot.Close()
+	code, out, errOut := botwire(t, "", "send", "onetalk", "inbound_request", "--to", bot.URL, "--secret", secret)
+	require.Equal(t, 0, code, "%s\n%s", out, errOut)
+	assert.Empty(t, (<-got).Get(onetalk.SecretHeader))
 }

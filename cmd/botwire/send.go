@@ -8,7 +8,11 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
+	"strings"
 	"time"
+
+	"github.com/botwire/botwire/internal/transport"
 )
 
 const sendHelp = `Usage: botwire send <vendor> <fixture|FILE|-> --to URL [flags]
@@ -59,41 +63,53 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := a.check(vendor); err != nil {
 		return err
 	}
+	a.addURLs(*to)
 	body, source, err := readBody(vendor, pos[1], stdin)
 	if err != nil {
 		return err
+	}
+	if vendor == "easydialog" && strings.HasPrefix(source, "fixture ") {
+		// The doc's examples were signed in 2022, and a handler refuses a
+		// delivery older than its maximum age: send them as of now.
+		body = freshTimestamp(body, time.Now())
+		source += ", message.timestamp set to now"
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *to, bytes.NewReader(body))
 	if err != nil {
-		return usageErr("--to: %v", err)
+		return usageErr("--to: %s", a.redact(err.Error()))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	for k, vs := range a.headers(vendor, body) {
 		req.Header[k] = vs
 	}
-	fmt.Fprintf(stdout, "POST %s (%s, %s, %d bytes)\n", *to, vendor, source, len(body))
-	a.printHeaders(stdout, "> ", req.Header, true)
+	// The bot may echo a credential anywhere (a debug page listing the
+	// request's headers): everything printed goes through red.
+	red := a.redactor(req.Header)
+	fmt.Fprintf(stdout, "POST %s (%s, %s, %d bytes)\n", a.showURL(*to), vendor, source, len(body))
+	a.printHeaders(stdout, "> ", req.Header, true, red)
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	// The credential goes to --to and nowhere else, even if the bot
+	// redirects.
+	resp, err := transport.GuardRedirects(nil, transport.HeaderNames(req.Header)...).Do(req)
 	if err != nil {
-		return fmt.Errorf("the bot at %s could not be reached: %w", *to, err)
+		return fmt.Errorf("the bot at %s could not be reached: %s", a.showURL(*to), red.Replace(err.Error()))
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, 10<<20))
 	if err != nil {
 		return fmt.Errorf("reading the bot's answer: %w", err)
 	}
-	fmt.Fprintf(stdout, "< %s (%s)\n", resp.Status, time.Since(start).Round(time.Millisecond))
-	a.printHeaders(stdout, "< ", resp.Header, false)
+	fmt.Fprintf(stdout, "< %s (%s)\n", red.Replace(resp.Status), time.Since(start).Round(time.Millisecond))
+	a.printHeaders(stdout, "< ", resp.Header, false, red)
 	if len(answer) > 0 {
 		fmt.Fprintln(stdout)
-		fmt.Fprintln(stdout, pretty(answer))
+		fmt.Fprintln(stdout, red.Replace(pretty(answer)))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("the bot answered %s", resp.Status)
+		return fmt.Errorf("the bot answered %s", red.Replace(resp.Status))
 	}
 	return nil
 }
@@ -132,4 +148,15 @@ func pretty(b []byte) string {
 		return string(b)
 	}
 	return out.String()
+}
+
+// timestampRE finds an Easy Dialog message.timestamp object.
+var timestampRE = regexp.MustCompile(`"timestamp"\s*:\s*\{[^{}]*\}`)
+
+// freshTimestamp returns body with its Easy Dialog timestamp objects set
+// to now (UTC), every other byte as it was.
+func freshTimestamp(body []byte, now time.Time) []byte {
+	ts := fmt.Sprintf(`"timestamp": {"date": %q, "timezone_type": 1, "timezone": "+00:00"}`,
+		now.UTC().Format("2006-01-02 15:04:05.000000"))
+	return timestampRE.ReplaceAllLiteral(body, []byte(ts))
 }

@@ -3,12 +3,15 @@ package main
 import (
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -63,6 +66,9 @@ type auth struct {
 	user, pass string // Ultimate: basic auth
 	custom     string // Botcopy: the custom header, "Name: value"
 	showSecret bool
+	// extra are the credentials given elsewhere than these flags: the
+	// --api-key, a URL's password and its basic-auth value.
+	extra []string
 }
 
 func (a *auth) flags(fs *flag.FlagSet) {
@@ -109,7 +115,7 @@ func (a *auth) headers(vendor string, body []byte) http.Header {
 			h.Set(a.header, a.secret)
 		}
 		if a.user != "" {
-			h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(a.user+":"+a.pass)))
+			h.Set("Authorization", "Basic "+basicAuth(a.user, a.pass))
 		}
 	case "botcopy":
 		h.Set("Authorization", a.secret)
@@ -128,8 +134,91 @@ func (a *auth) mask(s string) string {
 	return "[REDACTED]"
 }
 
-// printHeaders writes h sorted, masking the values of credential headers.
-func (a *auth) printHeaders(w io.Writer, prefix string, h http.Header, sent bool) {
+func basicAuth(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+}
+
+// addURLs records the password of each URL given to the command (a --bot
+// http://user:pass@host/ for basic auth, as the Ultimate doc suggests),
+// and the basic-auth value the HTTP client makes of it, as credentials.
+func (a *auth) addURLs(urls ...string) {
+	for _, raw := range urls {
+		if u, err := url.Parse(raw); err == nil {
+			if p, ok := u.User.Password(); ok {
+				a.extra = append(a.extra, p, basicAuth(u.User.Username(), p))
+			}
+		}
+	}
+}
+
+// showURL returns raw for printing and serving: with its password masked
+// (user:xxxxx@) unless --show-secret.
+func (a *auth) showURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && !a.showSecret {
+		raw = u.Redacted()
+	}
+	return a.redact(raw)
+}
+
+// credentials returns every credential given to the command and those
+// derived from them (the basic-auth values the requests carry).
+func (a *auth) credentials() []string {
+	creds := append([]string{a.secret, a.pass}, a.extra...)
+	if a.user != "" {
+		creds = append(creds, basicAuth(a.user, a.pass))
+	}
+	if _, v, ok := strings.Cut(a.custom, ":"); ok {
+		creds = append(creds, strings.TrimSpace(v))
+	}
+	return creds
+}
+
+// minRedact is the length under which a credential is not masked in free
+// text: "x1y" would be masked inside every word holding it, making the
+// output unreadable for a credential nobody could keep secret anyway.
+// Credential headers and Botcopy's token field are masked at any length.
+const minRedact = 4
+
+// redactor returns what masks, in any text the command prints or serves
+// (headers and bodies both ways, URLs, errors), every credential given to
+// it, and the values of the credential headers of sent: those computed
+// per delivery, like Easy Dialog's signature. Each is masked raw and as
+// it shows JSON-escaped ("a&b" as "a\u0026b"). With --show-secret it
+// masks nothing.
+func (a *auth) redactor(sent http.Header) *strings.Replacer {
+	if a.showSecret {
+		return strings.NewReplacer()
+	}
+	creds := a.credentials()
+	for k, vs := range sent {
+		if a.isCredential(k) {
+			creds = append(creds, vs...)
+		}
+	}
+	var olds []string
+	for _, c := range creds {
+		if len(c) < minRedact {
+			continue
+		}
+		j, _ := json.Marshal(c)
+		olds = append(olds, c, string(j[1:len(j)-1]))
+	}
+	// Longest first: the replacer tries its strings in order, and a
+	// credential may hold another.
+	slices.SortStableFunc(olds, func(x, y string) int { return len(y) - len(x) })
+	var pairs []string
+	for _, o := range slices.Compact(olds) {
+		pairs = append(pairs, o, "[REDACTED]")
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// redact masks in s every credential given to the command.
+func (a *auth) redact(s string) string { return a.redactor(nil).Replace(s) }
+
+// printHeaders writes h sorted through r, masking the whole value of the
+// credential headers of a request the command sent.
+func (a *auth) printHeaders(w io.Writer, prefix string, h http.Header, sent bool, r *strings.Replacer) {
 	names := make([]string, 0, len(h))
 	for k := range h {
 		names = append(names, k)
@@ -140,7 +229,7 @@ func (a *auth) printHeaders(w io.Writer, prefix string, h http.Header, sent bool
 			if sent && a.isCredential(k) {
 				v = a.mask(v)
 			}
-			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
+			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, r.Replace(v))
 		}
 	}
 }
@@ -148,7 +237,7 @@ func (a *auth) printHeaders(w io.Writer, prefix string, h http.Header, sent bool
 func (a *auth) isCredential(name string) bool {
 	name = http.CanonicalHeaderKey(name)
 	switch name {
-	case "Authorization", http.CanonicalHeaderKey(onetalk.SecretHeader):
+	case "Authorization", http.CanonicalHeaderKey(onetalk.SecretHeader), http.CanonicalHeaderKey(easydialog.SignatureHeader):
 		return true
 	}
 	if a.header != "" && name == http.CanonicalHeaderKey(a.header) {
@@ -232,6 +321,8 @@ func (p *platform) setup(verb string, pos []string) error {
 	if err := p.auth.check(p.vendor); err != nil {
 		return err
 	}
+	p.auth.addURLs(p.bot, p.actions)
+	p.auth.extra = append(p.auth.extra, p.apiKey)
 	if (p.vendor == "userlike" || p.vendor == "ultimate" || p.vendor == "botcopy") && p.apiKey == "" {
 		return usageErr("%s %s needs --api-key, the credential the bot's client sends", verb, p.vendor)
 	}
