@@ -21,7 +21,7 @@ type config struct {
 	rateLimit  int
 	ratePer    time.Duration
 	rateNoWait bool
-	rateMargin time.Duration // client: WithRateMargin; 0 means DefaultRateMargin
+	rateMargin time.Duration     // client: WithRateMargin; 0 means DefaultRateMargin
 	shared     store.RateLimiter // client: WithRateLimiter
 	batch      bool
 
