@@ -109,7 +109,10 @@ func NewHandler(accessToken string, fn HandlerFunc, opts ...Option) (*Handler, e
 		h.logger = slog.Default()
 	}
 	if d := cfg.Dedup; d != nil {
-		d.Logger, d.Vendor = h.logger, "botcopy"
+		if err := inbound.NewBot("botcopy", accessToken).Bind("WithDeduplication", d.Store); err != nil {
+			return nil, err
+		}
+		d.Logger, d.Vendor, d.Deadline = h.logger, "botcopy", h.deadline
 		h.dedup = d
 	}
 	return h, nil

@@ -42,21 +42,33 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 
 // WithDeduplication makes the handler run the callback once per delivery:
 // a redelivery of a delivery that completed gets the stored answer again,
-// byte for byte, without the callback running. The key is the dialog and the channel's message id (dialogUuid and
-// providerMsgID), or the SHA-256 of the body when either is absent. d is shared by every
-// replica (store/redisstore) or store.NewMemoryDeduplicator() for one
-// process; keys are kept for ttl (0: 24 h). A callback that fails releases
-// its key, so the redelivery runs again; when the store fails the handler
-// answers 503. Handler only.
-func WithDeduplication(d store.Deduplicator, ttl time.Duration) Option {
-	return func(c *config) { c.dedup = dedupOf(d, ttl) }
-}
-
-func dedupOf(d store.Deduplicator, ttl time.Duration) *inbound.Dedup {
-	if d == nil {
-		return nil
-	}
-	return &inbound.Dedup{Store: d, TTL: ttl}
+// byte for byte, without the callback running. The key is the dialog and
+// the channel's message id (dialogUuid and providerMsgID), or the SHA-256
+// of the body when either is absent. d is shared by every replica
+// (store/redisstore) or store.NewMemoryDeduplicator() for one process;
+// keys are kept for ttl (0: 24 h). A callback that fails releases its key,
+// so the redelivery runs again; when the store fails the handler answers
+// 503.
+//
+// opts set the claim's lease and the answer budget (store.DedupOptions;
+// the zero value takes the defaults): a delivery's claim lives 5 s and is
+// renewed while the callback runs, so a replica that dies mid-callback
+// holds its message for at most the lease; a redelivery that finds another
+// delivery of its message running waits for its answer at most the budget
+// (4 s), and every store call runs within it; past it the handler answers
+// 503 and the platform redelivers.
+//
+// d serves one bot: NewHandler refuses (store.ErrSharedStore) a d that
+// already serves another bot in this process, one with another credential
+// or of another platform, whose replays it could answer; handlers of one
+// bot (replicas, with the same signature key) share it. Give each bot its
+// own store: its own redisstore.Options.Prefix, or its own
+// store.NewMemoryDeduplicator(). Only a store that implements store.Binder
+// is checked (redisstore.Store and store.MemoryDeduplicator do); stores in
+// other processes are not, so on a shared Redis the Prefix is what keeps
+// two bots apart.
+func WithDeduplication(d store.Deduplicator, ttl time.Duration, opts ...store.DedupOptions) Option {
+	return func(c *config) { c.dedup = inbound.NewDedup(d, ttl, opts...) }
 }
 
 // DefaultMaxAge is how old a signed delivery may be (its message.timestamp)
@@ -196,6 +208,9 @@ func NewHandler(signatureKey string, fn HandlerFunc, opts ...Option) (*Handler, 
 		h.maxAge = DefaultMaxAge
 	}
 	if d := cfg.dedup; d != nil {
+		if err := inbound.NewBot("easydialog", signatureKey).Bind("WithDeduplication", d.Store); err != nil {
+			return nil, err
+		}
 		d.Logger, d.Vendor = h.logger, "easydialog"
 		h.dedup = d
 		ttl := d.TTL

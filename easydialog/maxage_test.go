@@ -22,11 +22,11 @@ type countingStore struct {
 	claims int
 }
 
-func (c *countingStore) Claim(ctx context.Context, key string, lease time.Duration) (store.Claim, error) {
+func (c *countingStore) Claim(ctx context.Context, key, token string, lease time.Duration) (store.Claim, error) {
 	c.mu.Lock()
 	c.claims++
 	c.mu.Unlock()
-	return c.Deduplicator.Claim(ctx, key, lease)
+	return c.Deduplicator.Claim(ctx, key, token, lease)
 }
 
 // stamped is a signed-to-be request body with message.timestamp ts.

@@ -51,8 +51,12 @@ func TestDeduplicationAcrossReplicas(t *testing.T) {
 
 type failingStore struct{ store.Deduplicator }
 
-func (failingStore) Claim(context.Context, string, time.Duration) (store.Claim, error) {
+func (failingStore) Claim(context.Context, string, string, time.Duration) (store.Claim, error) {
 	return store.Claim{}, errors.New("connection refused")
+}
+
+func (failingStore) Release(context.Context, string, string) error {
+	return errors.New("connection refused")
 }
 
 func TestDeduplicationFailureAndRetry(t *testing.T) {

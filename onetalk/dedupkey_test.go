@@ -22,11 +22,11 @@ type keyRecorder struct {
 	keys []string
 }
 
-func (k *keyRecorder) Claim(ctx context.Context, key string, lease time.Duration) (store.Claim, error) {
+func (k *keyRecorder) Claim(ctx context.Context, key, token string, lease time.Duration) (store.Claim, error) {
 	k.mu.Lock()
 	k.keys = append(k.keys, key)
 	k.mu.Unlock()
-	return k.Deduplicator.Claim(ctx, key, lease)
+	return k.Deduplicator.Claim(ctx, key, token, lease)
 }
 
 func textBody(t *testing.T, caseID, msgID string) string {

@@ -81,7 +81,11 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 	if h.logger == nil {
 		h.logger = slog.Default()
 	}
+	bot := inbound.NewBot("onetalk", secret) // a store serves one bot
 	if d := cfg.Dedup; d != nil {
+		if err := bot.Bind("WithDeduplication", d.Store); err != nil {
+			return nil, err
+		}
 		d.Logger, d.Vendor = h.logger, "onetalk"
 		h.dedup = d
 	}
@@ -89,6 +93,9 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 	case cfg.durable != nil && cfg.workers > 0:
 		return nil, errors.New("onetalk: WithQueue and WithAsync exclude each other")
 	case cfg.durable != nil:
+		if err := bot.Bind("WithQueue", cfg.durable); err != nil {
+			return nil, err
+		}
 		h.durable = newDurable(h, cfg.durable, max(cfg.consumers, 1))
 	case cfg.workers > 0:
 		h.pool = newPool(h, cfg.workers, cfg.queue, cfg.asyncTimeout)

@@ -121,9 +121,27 @@ func WithUserAgent(ua string) Option { return optkit.UserAgent[*config](ua) }
 // absent. d is shared by every replica (store/redisstore) or
 // store.NewMemoryDeduplicator() for one process; keys are kept for ttl (0:
 // 24 h). A callback that fails releases its key, so the redelivery runs
-// again; when the store fails the handler answers 503. Handler only.
-func WithDeduplication(d store.Deduplicator, ttl time.Duration) Option {
-	return optkit.Deduplication[*config](d, ttl)
+// again; when the store fails the handler answers 503.
+//
+// opts set the claim's lease and the answer budget (store.DedupOptions;
+// the zero value takes the defaults): a delivery's claim lives 5 s and is
+// renewed while the callback runs, so a replica that dies mid-callback
+// holds its message for at most the lease; a redelivery that finds another
+// delivery of its message running waits for its answer at most the budget
+// (4 s), and every store call runs within it; past it the handler answers
+// 503 and the platform redelivers. Handler only.
+//
+// d serves one bot: NewHandler refuses (store.ErrSharedStore) a d that
+// already serves another bot in this process, one with another credential
+// or of another platform, whose replays it could answer; handlers of one
+// bot (replicas, with the same secret) share it. Give each bot its own
+// store: its own redisstore.Options.Prefix, or its own
+// store.NewMemoryDeduplicator(). Only a store that implements store.Binder
+// is checked (redisstore.Store and store.MemoryDeduplicator do); stores in
+// other processes are not, so on a shared Redis the Prefix is what keeps
+// two bots apart.
+func WithDeduplication(d store.Deduplicator, ttl time.Duration, opts ...store.DedupOptions) Option {
+	return optkit.Deduplication[*config](d, ttl, opts...)
 }
 
 // WithQueue makes the handler durable: each valid message is stored in q
@@ -137,6 +155,17 @@ func WithDeduplication(d store.Deduplicator, ttl time.Duration) Option {
 // consumes, and a replica that dies mid-message has it finished by another
 // after the queue's lease. Handler.Shutdown stops the consumers. Excludes
 // WithAsync. Handler only.
+//
+// q serves one bot: its consumers run whatever message comes next, so two
+// bots on one queue would run each other's callbacks. NewHandler refuses
+// (store.ErrSharedStore) a q that already serves another bot in this
+// process (another secret, or another platform's bot); handlers of the bot
+// itself (replicas, with the same secret) share it. Give each bot its own
+// queue: its own redisstore.Options.Prefix on a shared Redis, or its own
+// store.NewMemoryQueue. Only a queue that implements store.Binder is
+// checked (redisstore.Store and store.MemoryQueue do); queues in other
+// processes are not, so on a shared Redis the Prefix is what keeps two
+// bots' replicas apart.
 func WithQueue(q store.Queue, consumers int) Option {
 	return func(c *config) {
 		if c.HandlerOnly("WithQueue") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/botwire/botwire/store"
@@ -17,24 +16,28 @@ type durable struct {
 	q         store.Queue
 	consumers int
 
-	stop   context.CancelFunc // stops taking messages
-	work   context.Context    // the callbacks' context, cancelled when Shutdown gives up
-	abort  context.CancelFunc
-	done   sync.WaitGroup
-	mu     sync.Mutex
-	closed bool
+	consume context.Context    // the consumers' context, ended by stop
+	stop    context.CancelFunc // stops taking messages
+	work    context.Context    // the callbacks' context, cancelled when Shutdown gives up
+	abort   context.CancelFunc
+	done    sync.WaitGroup
+	mu      sync.Mutex
+	closed  bool
 }
 
 func newDurable(h *Handler, q store.Queue, consumers int) *durable {
 	consume, stop := context.WithCancel(context.Background())
 	work, abort := context.WithCancel(context.Background())
-	d := &durable{h: h, q: q, consumers: consumers, stop: stop, work: work, abort: abort}
-	host, _ := os.Hostname()
+	d := &durable{h: h, q: q, consumers: consumers, consume: consume, stop: stop, work: work, abort: abort}
 	for i := range consumers {
 		d.done.Add(1)
 		go func() {
 			defer d.done.Done()
-			name := fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i)
+			// The name is only a readable prefix: the queue gives every
+			// Consume call an identity of its own (hostname and pid are
+			// the same in every container whose bot is PID 1, and in
+			// every handler of one process).
+			name := fmt.Sprintf("onetalk-%d", i)
 			for consume.Err() == nil {
 				if err := q.Consume(consume, name, d.process); err != nil && consume.Err() == nil {
 					h.logger.Error("onetalk: queue consumer failed; retrying", "consumer", name, "error", err)
@@ -59,8 +62,11 @@ func (d *durable) enqueue(ctx context.Context, req *InboundRequest) error {
 }
 
 // process runs the callback for a queued message. The callback's context
-// outlives a stop of the consumers, so Shutdown lets it finish.
-func (d *durable) process(_ context.Context, m store.Message) error {
+// outlives a stop of the consumers, so Shutdown lets it finish; it ends
+// when the queue takes the message back while the consumers run (qctx
+// ends before a stop: the consumer lost its lease and another runs the
+// message), so the callback does not go on beside its successor.
+func (d *durable) process(qctx context.Context, m store.Message) error {
 	req, err := decodeInbound(m.Payload)
 	if err != nil {
 		return fmt.Errorf("onetalk: queued message %s is not a OneTalk request: %w", m.ID, err)
@@ -69,7 +75,16 @@ func (d *durable) process(_ context.Context, m store.Message) error {
 	if !req.Message.Known() && d.h.onUnknown != nil {
 		fn = d.h.onUnknown
 	}
-	if err := d.h.call(d.work, req, fn); err != nil {
+	ctx, cancel := context.WithCancel(d.work)
+	defer cancel()
+	// qctx derives from d.consume, so a stop has ended d.consume by the
+	// time this runs.
+	defer context.AfterFunc(qctx, func() {
+		if d.consume.Err() == nil {
+			cancel()
+		}
+	})()
+	if err := d.h.call(ctx, req, fn); err != nil {
 		d.h.logger.ErrorContext(d.work, "onetalk: callback failed (queued; it will be retried)",
 			"caseID", req.CaseID, "messageID", req.Message.ID, "attempt", m.Attempts, "error", err)
 		return err

@@ -2,8 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,18 +10,13 @@ import (
 	"time"
 )
 
-func newToken() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // MemoryDeduplicator is the in-process Deduplicator, the default. It
 // forgets keys when their lease or ttl passes.
 type MemoryDeduplicator struct {
 	mu     sync.Mutex
 	keys   map[string]*dedupEntry
 	sweeps int
+	bound  binding // the bot it serves (Bind)
 }
 
 type dedupEntry struct {
@@ -37,8 +31,15 @@ func NewMemoryDeduplicator() *MemoryDeduplicator {
 	return &MemoryDeduplicator{keys: map[string]*dedupEntry{}}
 }
 
+// errNoToken refuses a claim without a token, which would match any other
+// tokenless caller.
+var errNoToken = errors.New("store: a claim needs a token")
+
 // Claim implements Deduplicator.
-func (d *MemoryDeduplicator) Claim(_ context.Context, key string, lease time.Duration) (Claim, error) {
+func (d *MemoryDeduplicator) Claim(_ context.Context, key, token string, lease time.Duration) (Claim, error) {
+	if token == "" {
+		return Claim{}, errNoToken
+	}
 	now := time.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -47,11 +48,25 @@ func (d *MemoryDeduplicator) Claim(_ context.Context, key string, lease time.Dur
 		if e.done {
 			return Claim{State: Done, Answer: slices.Clone(e.answer)}, nil
 		}
-		return Claim{State: Busy}, nil
+		if e.token != token {
+			return Claim{State: Busy}, nil
+		}
 	}
-	e := &dedupEntry{token: newToken(), expires: now.Add(lease)}
-	d.keys[key] = e
-	return Claim{State: Acquired, Token: e.token}, nil
+	d.keys[key] = &dedupEntry{token: token, expires: now.Add(lease)}
+	return Claim{State: Acquired}, nil
+}
+
+// Renew implements Deduplicator.
+func (d *MemoryDeduplicator) Renew(_ context.Context, key, token string, lease time.Duration) error {
+	now := time.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.keys[key]
+	if !ok || e.done || e.token != token || !now.Before(e.expires) {
+		return ErrClaimLost
+	}
+	e.expires = now.Add(lease)
+	return nil
 }
 
 // sweep drops expired keys every 256 claims, so memory follows the keys
@@ -200,6 +215,8 @@ type MemoryQueue struct {
 	pending map[string]*keyQueue
 	dead    []Message
 	wake    chan struct{} // closed and replaced on every change
+
+	bound binding // the bot it serves (Bind)
 }
 
 type keyQueue struct {
@@ -290,7 +307,10 @@ func (q *MemoryQueue) done(m Message, err error, stopped bool) {
 }
 
 // Consume implements Queue. Several Consume calls share the messages, one
-// key at a time each.
+// key at a time each. The consumer name is only a label: two Consume calls
+// with the same name are still two consumers, and a key's message runs in
+// one of them at a time (a key is marked running under the queue's lock
+// when a consumer takes it, whatever the consumer is called).
 func (q *MemoryQueue) Consume(ctx context.Context, _ string, h Handler) error {
 	for {
 		if err := ctx.Err(); err != nil {
@@ -341,3 +361,39 @@ func (q *MemoryQueue) Replay(_ context.Context, id string) error {
 	}
 	return ErrNotFound
 }
+
+// binding is the bot a memory store serves, for Bind.
+type binding struct {
+	mu  sync.Mutex
+	bot string
+}
+
+func (b *binding) bind(bot string) error {
+	if bot == "" {
+		return fmt.Errorf("store: Bind needs a bot identity")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.bot {
+	case "":
+		b.bot = bot
+	case bot:
+	default:
+		return ErrSharedStore
+	}
+	return nil
+}
+
+// Bind implements Binder: a MemoryDeduplicator serves one bot; handlers of
+// that bot (the same platform and credential) may share it.
+func (d *MemoryDeduplicator) Bind(bot string) error { return d.bound.bind(bot) }
+
+// Bind implements Binder: a MemoryQueue serves one bot, since its
+// consumers run whatever message comes next; handlers of that bot (the
+// same platform and credential) may share it.
+func (q *MemoryQueue) Bind(bot string) error { return q.bound.bind(bot) }
+
+var (
+	_ Binder = (*MemoryDeduplicator)(nil)
+	_ Binder = (*MemoryQueue)(nil)
+)

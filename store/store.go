@@ -24,8 +24,9 @@ import (
 type ClaimState int
 
 const (
-	// Acquired: this delivery owns the key; run the callback, then call
-	// Complete (success) or Release (failure) with the claim's Token.
+	// Acquired: this delivery owns the key; run the callback, renewing
+	// the claim (Renew) while it runs, then call Complete (success) or
+	// Release (failure) with the claim's token.
 	Acquired ClaimState = iota + 1
 	// Done: a delivery of the key completed; Claim.Answer is its answer,
 	// to replay byte for byte.
@@ -51,25 +52,71 @@ func (s ClaimState) String() string {
 // Claim is the answer of Deduplicator.Claim.
 type Claim struct {
 	State ClaimState
-	// Token identifies the owner of an Acquired claim; Complete and
-	// Release with another token do nothing, so a delivery whose lease ran
-	// out cannot undo its successor's work.
-	Token string
 	// Answer is the stored answer of a Done key.
 	Answer []byte
 }
+
+// ErrClaimLost is returned by Deduplicator.Renew when the key is no longer
+// held by the token: its lease ran out, or another delivery took or
+// completed it.
+var ErrClaimLost = errors.New("store: claim lost")
 
 // Deduplicator remembers webhook deliveries by key, so a redelivery does not
 // run the bot's callback again.
 //
 // An implementation must be safe for concurrent use by many processes:
-// of concurrent Claims of one free key exactly one is Acquired. A claim
-// that is neither completed nor released frees itself after its lease (the
-// process died); a completed key answers Done until its ttl passes.
+// of concurrent Claims of one free key with different tokens exactly one
+// is Acquired. A claim that is neither renewed, completed nor released
+// frees itself after its lease (the process died); a completed key answers
+// Done until its ttl passes.
+//
+// The caller chooses the claim's token: a random string, new for every
+// delivery attempt, that no other caller can have (the handlers use 96
+// bits from crypto/rand); an empty token is an error. The token makes a
+// claim idempotent: Claim with the token that holds the key answers
+// Acquired again and restarts its lease, so a call retried after the store
+// applied it (a reply lost to a timeout or a reset) does not lock its own
+// caller out, and a caller that gave up on such a call frees the key with
+// Release and the same token. Complete, Renew and Release with another
+// token change nothing, so a delivery whose lease ran out cannot undo its
+// successor's work.
+//
+// Every method must return when ctx is done (with ctx's error or one that
+// wraps it): the handlers call the store under a deadline derived from the
+// platform's answer budget and answer 503 when it passes.
 type Deduplicator interface {
-	Claim(ctx context.Context, key string, lease time.Duration) (Claim, error)
+	// Claim takes the key for token for lease, unless a delivery of it
+	// completed (Done, with its answer) or another token holds it (Busy).
+	Claim(ctx context.Context, key, token string, lease time.Duration) (Claim, error)
+	// Renew restarts the lease of the key held by token, so a callback
+	// that runs longer than the lease keeps its claim. It returns
+	// ErrClaimLost when token no longer holds the key.
+	Renew(ctx context.Context, key, token string, lease time.Duration) error
+	// Complete records the answer of the key held by token, kept for ttl.
 	Complete(ctx context.Context, key, token string, answer []byte, ttl time.Duration) error
+	// Release frees the key held by token, so a redelivery runs again.
 	Release(ctx context.Context, key, token string) error
+}
+
+// DedupOptions tunes a handler's deduplication of deliveries
+// (WithDeduplication in every vendor package). The zero value takes the
+// defaults.
+type DedupOptions struct {
+	// Lease is how long a delivery's claim lives without being renewed
+	// (default 5 s). The handler renews it every Lease/3 while the
+	// callback runs, so a callback may run longer; a replica that dies
+	// mid-callback leaves its claim for at most Lease, after which a
+	// redelivery runs.
+	Lease time.Duration
+	// Wait is the handler's answer budget for a delivery on the
+	// deduplication path (default 4 s, under Botcopy's 5 s, the only
+	// documented deadline, with a second for the network): a redelivery
+	// that finds another delivery of its key running waits for that
+	// delivery's answer at most this long, and every store call runs under
+	// this limit; past it the handler answers 503 and the platform
+	// redelivers. Botcopy's handler keeps it under its response deadline
+	// (WithResponseDeadline) whatever is set here.
+	Wait time.Duration
 }
 
 // RateLimiter keeps a sliding window of requests per key: no window of
@@ -113,3 +160,26 @@ type Queue interface {
 
 // ErrNotFound is returned by Replay for an id that is not a dead letter.
 var ErrNotFound = errors.New("store: no such dead letter")
+
+// Binder is implemented by a store that knows which bot it serves. A store
+// serves one bot: two bots on one Queue would run each other's messages,
+// and two bots on one Deduplicator would answer each other's replays when
+// their delivery keys meet. Every handler binds the stores it is given at
+// construction (WithDeduplication, WithQueue) to its bot, so a
+// configuration that mixes two bots is refused before it runs. Handlers
+// of one bot (the same platform and credential) bind one store any number
+// of times. A store that does not implement Binder is not checked, nor is
+// a wrapper around one (a type embedding the Queue or Deduplicator
+// interface) unless it implements Bind too.
+//
+// bot is an opaque identity computed by the handler: the platform and a
+// fingerprint of the bot's webhook credential, never the credential.
+type Binder interface {
+	// Bind records that the store serves bot; it refuses (ErrSharedStore)
+	// a second, different bot in this process.
+	Bind(bot string) error
+}
+
+// ErrSharedStore is returned by Binder.Bind for a store that already
+// serves another bot.
+var ErrSharedStore = errors.New("store: the store already serves another bot")

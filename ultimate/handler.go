@@ -92,6 +92,9 @@ func newBase(opts []Option) (base, error) {
 		b.logger = slog.Default()
 	}
 	if d := cfg.Dedup; d != nil {
+		if err := inbound.AuthBot("ultimate", cfg.Auth).Bind("WithDeduplication", d.Store); err != nil {
+			return base{}, err
+		}
 		d.Logger, d.Vendor = b.logger, "ultimate"
 		b.dedup = d
 	}

@@ -112,12 +112,31 @@ func WithHeader(name, value string) Option {
 
 // WithDeduplication makes the handler run the callback once per delivery:
 // a redelivery of a delivery that completed gets the stored answer again,
-// byte for byte, without the callback running. The key is the message id of a sendMessage event (newer than the doc),
-// or the SHA-256 of the body for the other events and for action calls. d is shared by every
-// replica (store/redisstore) or store.NewMemoryDeduplicator() for one
-// process; keys are kept for ttl (0: 24 h). A callback that fails releases
-// its key, so the redelivery runs again; when the store fails the handler
-// answers 503. Handler only.
-func WithDeduplication(d store.Deduplicator, ttl time.Duration) Option {
-	return optkit.Deduplication[*config](d, ttl)
+// byte for byte, without the callback running. The key is the message id
+// of a sendMessage event (newer than the doc), or the SHA-256 of the body
+// for the other events and for action calls. d is shared by every replica
+// (store/redisstore) or store.NewMemoryDeduplicator() for one process;
+// keys are kept for ttl (0: 24 h). A callback that fails releases its key,
+// so the redelivery runs again; when the store fails the handler answers
+// 503.
+//
+// opts set the claim's lease and the answer budget (store.DedupOptions;
+// the zero value takes the defaults): a delivery's claim lives 5 s and is
+// renewed while the callback runs, so a replica that dies mid-callback
+// holds its message for at most the lease; a redelivery that finds another
+// delivery of its message running waits for its answer at most the budget
+// (4 s), and every store call runs within it; past it the handler answers
+// 503 and the platform redelivers. Handler only.
+//
+// d serves one bot: NewHandler refuses (store.ErrSharedStore) a d that
+// already serves another bot in this process, one with another credential
+// or of another platform, whose replays it could answer; handlers of one
+// bot (replicas, or its chat and action webhooks, with the same credential)
+// share it. Give each bot its own store: its own redisstore.Options.Prefix,
+// or its own store.NewMemoryDeduplicator(). Only a store that implements
+// store.Binder is checked (redisstore.Store and store.MemoryDeduplicator
+// do); stores in other processes are not, so on a shared Redis the Prefix
+// is what keeps two bots apart.
+func WithDeduplication(d store.Deduplicator, ttl time.Duration, opts ...store.DedupOptions) Option {
+	return optkit.Deduplication[*config](d, ttl, opts...)
 }

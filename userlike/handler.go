@@ -81,6 +81,9 @@ func NewHandler(fn HandlerFunc, opts ...Option) (*Handler, error) {
 		h.logger = slog.Default()
 	}
 	if d := cfg.Dedup; d != nil {
+		if err := inbound.AuthBot("userlike", cfg.Auth).Bind("WithDeduplication", d.Store); err != nil {
+			return nil, err
+		}
 		d.Logger, d.Vendor = h.logger, "userlike"
 		h.dedup = d
 	}

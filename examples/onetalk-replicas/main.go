@@ -62,6 +62,10 @@ func run(ctx context.Context, url string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A store call ends at its context's deadline even in the middle of a
+	// read, so a handler answers 503 within the platform's budget when
+	// Redis stalls (go-redis otherwise waits out its 5 s ReadTimeout).
+	opt.ContextTimeoutEnabled = true
 	prefix := fmt.Sprintf("onetalk-replicas-%d", time.Now().UnixNano()) // a clean run every time
 	fake := onetalktest.NewServer(onetalktest.Config{Secret: secret})
 	defer fake.Close()

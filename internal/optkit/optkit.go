@@ -168,13 +168,8 @@ func NoAuth[C Scoped]() func(C) {
 }
 
 // Deduplication is WithDeduplication (handlers only): d remembers
-// deliveries for ttl (0: a day).
-func Deduplication[C Scoped](d store.Deduplicator, ttl time.Duration) func(C) {
-	return handler[C]("WithDeduplication", func(s *Scope) {
-		if d == nil {
-			s.Dedup = nil
-			return
-		}
-		s.Dedup = &inbound.Dedup{Store: d, TTL: ttl}
-	})
+// deliveries for ttl (0: a day), with the lease and the answer budget of
+// opts (see inbound.NewDedup). A nil d turns deduplication off.
+func Deduplication[C Scoped](d store.Deduplicator, ttl time.Duration, opts ...store.DedupOptions) func(C) {
+	return handler[C]("WithDeduplication", func(s *Scope) { s.Dedup = inbound.NewDedup(d, ttl, opts...) })
 }

@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(limiterChildEnv); spec != "" {
 		os.Exit(runLimiterChild(spec))
 	}
+	if spec := os.Getenv(chaosChildEnv); spec != "" {
+		os.Exit(runChaosChild(spec))
+	}
 	os.Exit(m.Run())
 }
 

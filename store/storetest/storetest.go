@@ -33,56 +33,123 @@ func ctx(t *testing.T) context.Context {
 func Deduplicator(t *testing.T, newDedup func(t *testing.T) store.Deduplicator) {
 	t.Run("claim, complete, replay", func(t *testing.T) {
 		d, c := newDedup(t), ctx(t)
-		cl, err := d.Claim(c, "k1", time.Minute)
+		cl, err := d.Claim(c, "k1", "t1", time.Minute)
 		must(t, err)
 		want(t, cl.State, store.Acquired)
-		again, err := d.Claim(c, "k1", time.Minute)
+		again, err := d.Claim(c, "k1", "t2", time.Minute)
 		must(t, err)
 		want(t, again.State, store.Busy)
-		must(t, d.Complete(c, "k1", cl.Token, []byte(`{"messages":[]}`), time.Minute))
-		done, err := d.Claim(c, "k1", time.Minute)
+		must(t, d.Complete(c, "k1", "t1", []byte(`{"messages":[]}`), time.Minute))
+		done, err := d.Claim(c, "k1", "t3", time.Minute)
 		must(t, err)
 		want(t, done.State, store.Done)
 		want(t, string(done.Answer), `{"messages":[]}`)
-		other, err := d.Claim(c, "k2", time.Minute)
+		mine, err := d.Claim(c, "k1", "t1", time.Minute)
+		must(t, err)
+		want(t, mine.State, store.Done)
+		other, err := d.Claim(c, "k2", "t4", time.Minute)
 		must(t, err)
 		want(t, other.State, store.Acquired)
 	})
 	t.Run("release lets a redelivery run again", func(t *testing.T) {
 		d, c := newDedup(t), ctx(t)
-		cl, err := d.Claim(c, "k", time.Minute)
+		_, err := d.Claim(c, "k", "t1", time.Minute)
 		must(t, err)
-		must(t, d.Release(c, "k", cl.Token))
-		again, err := d.Claim(c, "k", time.Minute)
+		must(t, d.Release(c, "k", "t1"))
+		again, err := d.Claim(c, "k", "t2", time.Minute)
 		must(t, err)
 		want(t, again.State, store.Acquired)
 	})
 	t.Run("another token changes nothing", func(t *testing.T) {
 		d, c := newDedup(t), ctx(t)
-		cl, err := d.Claim(c, "k", time.Minute)
+		_, err := d.Claim(c, "k", "t1", time.Minute)
 		must(t, err)
-		must(t, d.Release(c, "k", "not-"+cl.Token))
-		must(t, d.Complete(c, "k", "not-"+cl.Token, []byte("x"), time.Minute))
-		again, err := d.Claim(c, "k", time.Minute)
+		must(t, d.Release(c, "k", "t2"))
+		must(t, d.Complete(c, "k", "t2", []byte("x"), time.Minute))
+		if err := d.Renew(c, "k", "t2", time.Minute); !errors.Is(err, store.ErrClaimLost) {
+			t.Fatalf("Renew with another token: %v, want ErrClaimLost", err)
+		}
+		again, err := d.Claim(c, "k", "t3", time.Minute)
 		must(t, err)
 		want(t, again.State, store.Busy)
 	})
+	t.Run("a claim with the holder's token is acquired again", func(t *testing.T) {
+		// A claim whose reply was lost (a timeout, a reset) and is tried
+		// again must not find its own claim Busy.
+		d, c := newDedup(t), ctx(t)
+		_, err := d.Claim(c, "k", "t1", 100*time.Millisecond)
+		must(t, err)
+		again, err := d.Claim(c, "k", "t1", time.Minute)
+		must(t, err)
+		want(t, again.State, store.Acquired)
+		time.Sleep(200 * time.Millisecond) // past the first lease: the second restarted it
+		other, err := d.Claim(c, "k", "t2", time.Minute)
+		must(t, err)
+		want(t, other.State, store.Busy)
+		must(t, d.Release(c, "k", "t1"))
+		other, err = d.Claim(c, "k", "t2", time.Minute)
+		must(t, err)
+		want(t, other.State, store.Acquired)
+	})
+	t.Run("an empty token is refused", func(t *testing.T) {
+		d, c := newDedup(t), ctx(t)
+		if _, err := d.Claim(c, "k", "", time.Minute); err == nil {
+			t.Fatal("Claim with an empty token succeeded")
+		}
+	})
 	t.Run("a lease that runs out frees the key", func(t *testing.T) {
 		d, c := newDedup(t), ctx(t)
-		_, err := d.Claim(c, "k", 50*time.Millisecond)
+		_, err := d.Claim(c, "k", "t1", 50*time.Millisecond)
 		must(t, err)
 		time.Sleep(120 * time.Millisecond)
-		again, err := d.Claim(c, "k", time.Minute)
+		again, err := d.Claim(c, "k", "t2", time.Minute)
+		must(t, err)
+		want(t, again.State, store.Acquired)
+	})
+	t.Run("renew keeps the claim past its lease", func(t *testing.T) {
+		d, c := newDedup(t), ctx(t)
+		_, err := d.Claim(c, "k", "t1", 200*time.Millisecond)
+		must(t, err)
+		for range 4 { // 280 ms in all, past the first lease
+			time.Sleep(70 * time.Millisecond)
+			must(t, d.Renew(c, "k", "t1", 200*time.Millisecond))
+		}
+		busy, err := d.Claim(c, "k", "t2", time.Minute)
+		must(t, err)
+		want(t, busy.State, store.Busy)
+		time.Sleep(300 * time.Millisecond)
+		if err := d.Renew(c, "k", "t1", time.Minute); !errors.Is(err, store.ErrClaimLost) {
+			t.Fatalf("Renew after the lease ran out: %v, want ErrClaimLost", err)
+		}
+		again, err := d.Claim(c, "k", "t2", time.Minute)
+		must(t, err)
+		want(t, again.State, store.Acquired)
+	})
+	t.Run("renew of a completed or released key reports it lost", func(t *testing.T) {
+		d, c := newDedup(t), ctx(t)
+		_, err := d.Claim(c, "done", "t1", time.Minute)
+		must(t, err)
+		must(t, d.Complete(c, "done", "t1", []byte("a"), time.Minute))
+		if err := d.Renew(c, "done", "t1", time.Minute); !errors.Is(err, store.ErrClaimLost) {
+			t.Fatalf("Renew of a completed key: %v, want ErrClaimLost", err)
+		}
+		_, err = d.Claim(c, "gone", "t1", time.Minute)
+		must(t, err)
+		must(t, d.Release(c, "gone", "t1"))
+		if err := d.Renew(c, "gone", "t1", time.Minute); !errors.Is(err, store.ErrClaimLost) {
+			t.Fatalf("Renew of a released key: %v, want ErrClaimLost", err)
+		}
+		again, err := d.Claim(c, "gone", "t2", time.Minute)
 		must(t, err)
 		want(t, again.State, store.Acquired)
 	})
 	t.Run("a completed key expires after its ttl", func(t *testing.T) {
 		d, c := newDedup(t), ctx(t)
-		cl, err := d.Claim(c, "k", time.Minute)
+		_, err := d.Claim(c, "k", "t1", time.Minute)
 		must(t, err)
-		must(t, d.Complete(c, "k", cl.Token, []byte("a"), 50*time.Millisecond))
+		must(t, d.Complete(c, "k", "t1", []byte("a"), 50*time.Millisecond))
 		time.Sleep(120 * time.Millisecond)
-		again, err := d.Claim(c, "k", time.Minute)
+		again, err := d.Claim(c, "k", "t2", time.Minute)
 		must(t, err)
 		want(t, again.State, store.Acquired)
 	})
@@ -90,11 +157,11 @@ func Deduplicator(t *testing.T, newDedup func(t *testing.T) store.Deduplicator) 
 		d, c := newDedup(t), ctx(t)
 		var acquired atomic.Int32
 		var wg sync.WaitGroup
-		for range 50 {
+		for i := range 50 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				cl, err := d.Claim(c, "same", time.Minute)
+				cl, err := d.Claim(c, "same", fmt.Sprint("t", i), time.Minute)
 				if err != nil {
 					t.Error(err)
 					return
@@ -249,6 +316,7 @@ func Queue(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions) store
 			t.Fatalf("Replay of an unknown id: %v", err)
 		}
 	})
+	t.Run("consumers with the same name never run a message twice", func(t *testing.T) { sameName(t, newQueue) })
 	t.Run("a consumer that stops mid-message hands it to another", func(t *testing.T) {
 		q, c := newQueue(t, opts), ctx(t)
 		must(t, q.Enqueue(c, "k", []byte("m1")))
