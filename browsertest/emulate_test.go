@@ -33,8 +33,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	botwireBin = filepath.Join(dir, "botwire")
-	build := exec.Command("go", "build", "-o", botwireBin, "./cmd/botwire")
-	build.Dir = ".."
+	build := exec.Command("go", "build", "-o", botwireBin, ".")
+	build.Dir = "../cmd/botwire" // a module of its own
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		panic("building cmd/botwire: " + err.Error())

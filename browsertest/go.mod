@@ -3,7 +3,7 @@ module github.com/botwire/botwire/browsertest
 go 1.26
 
 require (
-	github.com/botwire/botwire v0.0.0
+	github.com/botwire/botwire v0.1.0
 	github.com/chromedp/chromedp v0.15.1
 )
 
@@ -18,5 +18,3 @@ require (
 	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
 	golang.org/x/sys v0.42.0 // indirect
 )
-
-replace github.com/botwire/botwire => ../

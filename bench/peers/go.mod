@@ -3,7 +3,7 @@ module github.com/botwire/botwire/bench/peers
 go 1.25
 
 require (
-	github.com/botwire/botwire v0.0.0
+	github.com/botwire/botwire v0.1.0
 	github.com/google/go-github/v75 v75.0.0
 	github.com/line/line-bot-sdk-go/v8 v8.14.0
 )
@@ -13,5 +13,3 @@ require (
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
 )
-
-replace github.com/botwire/botwire => ../..

@@ -13,7 +13,10 @@
 // non-2xx, a file could not be read, the bot could not be reached), 2 usage.
 // Secrets are never printed unless --show-secret is given.
 //
-//	go run github.com/botwire/botwire/cmd/botwire@latest send onetalk inbound_request --to http://localhost:8080/onetalk --secret s3cr3t
+// The command is a module of its own, released with the library:
+//
+//	go install github.com/botwire/botwire/cmd/botwire@latest
+//	botwire send onetalk inbound_request --to http://localhost:8080/onetalk --secret s3cr3t
 package main
 
 import (

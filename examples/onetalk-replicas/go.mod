@@ -3,8 +3,8 @@ module github.com/botwire/botwire/examples/onetalk-replicas
 go 1.25
 
 require (
-	github.com/botwire/botwire v0.0.0
-	github.com/botwire/botwire/store/redisstore v0.0.0
+	github.com/botwire/botwire v0.1.0
+	github.com/botwire/botwire/store/redisstore v0.1.0
 	github.com/redis/go-redis/v9 v9.22.0
 )
 
@@ -14,9 +14,4 @@ require (
 	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
 	golang.org/x/sys v0.30.0 // indirect
-)
-
-replace (
-	github.com/botwire/botwire => ../..
-	github.com/botwire/botwire/store/redisstore => ../../store/redisstore
 )

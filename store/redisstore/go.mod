@@ -3,7 +3,7 @@ module github.com/botwire/botwire/store/redisstore
 go 1.25
 
 require (
-	github.com/botwire/botwire v0.0.0
+	github.com/botwire/botwire v0.1.0
 	github.com/redis/go-redis/v9 v9.22.0
 )
 
@@ -14,5 +14,3 @@ require (
 	go.uber.org/atomic v1.11.0 // indirect
 	golang.org/x/sys v0.30.0 // indirect
 )
-
-replace github.com/botwire/botwire => ../..
