@@ -7,6 +7,7 @@
 //	botwire send <vendor> --list                the built-in fixtures (doc examples)
 //	botwire sign easydialog --key K [FILE|-]    print the X-BM-Signature of a body
 //	botwire emulate <vendor> --bot URL [flags]  a local web chat playing the platform
+//	botwire version                             the botwire release and Go version
 //
 // Vendors: onetalk, easydialog, userlike, ultimate, botcopy. Every verb has
 // --help with an example. Exit codes: 0 ok, 1 failure (the bot answered
@@ -24,6 +25,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+
+	"github.com/botwire/botwire/onetalk"
 )
 
 func main() {
@@ -38,6 +42,7 @@ Usage:
   botwire send <vendor> --list                      list the built-in fixtures (the doc's examples)
   botwire sign easydialog --key K [FILE|-]          print the X-BM-Signature of a body
   botwire emulate <vendor> --bot URL [flags]        a local web chat playing the platform for your bot
+  botwire version                                   print the botwire release and the Go version
 
 Vendors: onetalk, easydialog, userlike, ultimate, botcopy.
 Run "botwire <verb> --help" for the flags and an example.
@@ -73,8 +78,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runSign(args[1:], stdin, stdout, stderr)
 	case "emulate":
 		err = runEmulate(args[1:], stdin, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "botwire %s %s\n", onetalk.Version, runtime.Version())
+		return 0
 	default:
-		err = usageErr("unknown verb %q (want fake, send, sign or emulate)", args[0])
+		err = usageErr("unknown verb %q (want fake, send, sign, emulate or version)", args[0])
 	}
 	var u errUsage
 	switch {

@@ -49,6 +49,12 @@ func TestHelpForEveryVerb(t *testing.T) {
 	}
 }
 
+func TestVersion(t *testing.T) {
+	code, out, _ := botwire(t, "", "version")
+	assert.Equal(t, 0, code)
+	assert.True(t, strings.HasPrefix(out, "botwire "+onetalk.Version+" go"), "%q", out)
+}
+
 func TestUsageErrorsExit2WithOneLine(t *testing.T) {
 	for _, args := range [][]string{
 		{},
