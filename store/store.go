@@ -146,6 +146,12 @@ type Handler func(ctx context.Context, m Message) error
 // Queue is a durable queue that keeps the order of messages with the same
 // key and runs different keys in parallel.
 //
+// A key is a message group, as in SQS FIFO queues or Service Bus sessions:
+// its messages run one at a time, each after the previous one succeeded or
+// went to the dead letters, and a key whose message fails (waiting for the
+// retry delay) or runs long delays only its own later messages; every other
+// key goes on.
+//
 // Enqueue returns once the message is durable. Consume runs h for messages
 // until ctx ends, at least once each: a consumer that dies in the middle of
 // a message has it redelivered to another consumer after a lease. A message

@@ -19,50 +19,55 @@ import (
 
 // Two replicas that are PID 1 in containers on one host network used to
 // name their consumers alike, took the same partition lease at once and ran
-// messages twice (60 deliveries gave 62 and 69 replies). Two Consume calls
-// with the same name on a one-partition store: every message runs exactly
-// once, and never while another one runs.
+// messages twice (60 deliveries gave 62 and 69 replies). Two replicas (two
+// Stores) with two Consume calls each, all with the same name, on a
+// one-partition queue: every message runs exactly once, and never while
+// another message of its case runs.
 func TestSameConsumerNameRunsEachMessageOnce(t *testing.T) {
 	srv := startRedis(t)
-	st := redisstore.New(srv.client(t), redisstore.Options{Prefix: "same-name", Partitions: 1,
-		Queue: store.QueueOptions{Lease: 5 * time.Second, RetryDelay: 20 * time.Millisecond}})
+	opts := redisstore.Options{Prefix: "same-name", Partitions: 1,
+		Queue: store.QueueOptions{Lease: 5 * time.Second, RetryDelay: 20 * time.Millisecond}}
+	replicas := []*redisstore.Store{redisstore.New(srv.client(t), opts), redisstore.New(srv.client(t), opts)}
 	ctx := context.Background()
 	const n = 200
 	for i := range n {
-		if err := st.Enqueue(ctx, fmt.Sprint("case-", i%5), []byte(fmt.Sprint(i))); err != nil {
+		if err := replicas[0].Enqueue(ctx, fmt.Sprint("case-", i%5), []byte(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var mu sync.Mutex
 	runs := map[string]int{}
-	running, overlaps := 0, 0
+	running := map[string]int{}
+	overlaps := 0
 	all := make(chan struct{})
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := st.Consume(cctx, "host-1-0", func(_ context.Context, m store.Message) error {
-				mu.Lock()
-				if running++; running > 1 {
-					overlaps++
+	for _, st := range replicas {
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := st.Consume(cctx, "host-1-0", func(_ context.Context, m store.Message) error {
+					mu.Lock()
+					if running[m.Key]++; running[m.Key] > 1 {
+						overlaps++
+					}
+					mu.Unlock()
+					time.Sleep(time.Millisecond)
+					mu.Lock()
+					defer mu.Unlock()
+					running[m.Key]--
+					if runs[string(m.Payload)]++; runs[string(m.Payload)] == 1 && len(runs) == n {
+						close(all)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
 				}
-				mu.Unlock()
-				time.Sleep(time.Millisecond)
-				mu.Lock()
-				defer mu.Unlock()
-				running--
-				if runs[string(m.Payload)]++; runs[string(m.Payload)] == 1 && len(runs) == n {
-					close(all)
-				}
-				return nil
-			})
-			if err != nil {
-				t.Error(err)
-			}
-		}()
+			}()
+		}
 	}
 	select {
 	case <-all:
@@ -73,7 +78,7 @@ func TestSameConsumerNameRunsEachMessageOnce(t *testing.T) {
 	cancel()
 	wg.Wait()
 	if overlaps > 0 {
-		t.Errorf("%d messages of a one-partition queue ran while another was running", overlaps)
+		t.Errorf("%d messages ran while another message of their case was running", overlaps)
 	}
 	dups := 0
 	for _, c := range runs {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -28,6 +27,14 @@ func (s *Store) tag(p int) string {
 }
 func (s *Store) deadKey() string { return "{" + tagSafe(s.opts.Prefix) + ":q:dead}" }
 
+// membersKey holds the Stores whose consumers run now, each with the
+// expiry of its last heartbeat: partitions are shared among them.
+func (s *Store) membersKey() string { return "{" + tagSafe(s.opts.Prefix) + ":q}:members" }
+
+// wakeChannel carries the partition of every new message, and "rebalance"
+// when a Store joins or gives a partition back.
+func (s *Store) wakeChannel() string { return tagSafe(s.opts.Prefix) + ":q:wake" }
+
 // tagEscaper keeps a prefix from ending a hash tag early: Redis Cluster
 // hashes what lies between the first '{' and the next '}', so a prefix
 // "}bot" made the tag empty and put a partition's stream, lease and
@@ -45,16 +52,37 @@ func (s *Store) partition(key string) int {
 }
 
 // Enqueue implements store.Queue: the message is in its partition's stream
-// when it returns.
+// when it returns. In the same round trip it publishes the partition's
+// number on the Store's wake-up channel, so a consumer that has nothing to
+// do reads it at once instead of polling.
 func (s *Store) Enqueue(ctx context.Context, key string, payload []byte) error {
-	stream := s.stream(s.partition(key))
+	p := s.partition(key)
+	stream := s.stream(p)
 	err := s.durably(ctx, stream, func(c redis.Cmdable) error { // waits for replicas
-		return c.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"key": key, "payload": payload}}).Err()
+		if pipe, ok := c.(redis.Pipeliner); ok {
+			s.add(ctx, pipe, p, key, payload)
+			return nil
+		}
+		var add *redis.StringCmd
+		_, err := c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			add = s.add(ctx, pipe, p, key, payload)
+			return nil
+		})
+		if add.Err() != nil || err == nil {
+			return add.Err()
+		}
+		return nil // the message is in; a lost wake-up is caught by Options.Poll
 	})
 	if err != nil {
 		return fmt.Errorf("redisstore: enqueue: %w", err)
 	}
 	return nil
+}
+
+func (s *Store) add(ctx context.Context, pipe redis.Pipeliner, p int, key string, payload []byte) *redis.StringCmd {
+	add := pipe.XAdd(ctx, &redis.XAddArgs{Stream: s.stream(p), Values: map[string]any{"key": key, "payload": payload}})
+	pipe.Publish(ctx, s.wakeChannel(), strconv.Itoa(p))
+	return add
 }
 
 // A partition's lease holds the identity of its consumer. It is taken only
@@ -81,70 +109,12 @@ end
 return 0`)
 )
 
-// Consume implements store.Queue. It scans the partitions, takes the lease
-// of a free one, runs its pending entries (a dead holder's first) and then
-// its new ones in stream order, and gives the lease back when the
-// partition is empty or after a few messages, so partitions are shared
-// among consumers. While it holds a lease it renews it; a consumer that
-// stops (ctx ends) gives its lease back, one that dies loses it after
-// Options.Queue.Lease.
-//
-// consumer is only a readable prefix: every Consume call has an identity
-// of its own, consumer plus a random suffix, as lease holder and as
-// consumer of the streams' group. Replicas that are all PID 1 in
-// containers on one host network, or handlers in one process, often pass
-// the same name; with the name alone as identity they took one lease at
-// once and ran messages twice. When a renewal finds the lease gone or
-// another's, the consumer cancels the running handler's context and
-// leaves the message to the new holder.
-func (s *Store) Consume(ctx context.Context, consumer string, h store.Handler) error {
-	if consumer == "" {
-		consumer = "consumer"
-	}
-	consumer += "-" + token()
-	for p := range s.opts.Partitions {
-		err := s.rdb.XGroupCreateMkStream(ctx, s.stream(p), group, "0").Err()
-		if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("redisstore: create consumer group: %w", err)
-		}
-		s.pruneConsumers(ctx, p)
-	}
-	defer s.leave(context.WithoutCancel(ctx), consumer)
-	start := rand.IntN(s.opts.Partitions)
-	for {
-		worked := false
-		for i := range s.opts.Partitions {
-			if ctx.Err() != nil {
-				return nil
-			}
-			n, err := s.drain(ctx, (start+i)%s.opts.Partitions, consumer, h)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-			worked = worked || n > 0
-		}
-		if !worked {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(s.opts.Poll):
-			}
-		}
-	}
-}
-
 // pruneConsumers deletes the group's consumers of partition p that have
-// no pending entry and were idle longer than a lease: every Consume call
-// is a new consumer of the group, and those of stopped or dead processes
-// would otherwise accumulate. A consumer deleted while alive loses
-// nothing (it has no entry) and is created again by its next read. It is
-// tidying: an error leaves the consumers for the next call.
+// no pending entry and were idle longer than a lease: every pool of
+// consumers is a new consumer of the group, and those of stopped or dead
+// processes would otherwise accumulate. A consumer deleted while alive
+// loses nothing (it has no entry) and is created again by its next read.
+// It is tidying: an error leaves the consumers for the next call.
 func (s *Store) pruneConsumers(ctx context.Context, p int) {
 	cs, err := s.rdb.XInfoConsumers(ctx, s.stream(p), group).Result()
 	if err != nil {
@@ -157,9 +127,10 @@ func (s *Store) pruneConsumers(ctx context.Context, p int) {
 	}
 }
 
-// leave deletes the stopping consumer from every partition's group where
-// it has no pending entry. It is tidying, bounded to a second, so a Redis
-// that is down does not hold up the stop (pruneConsumers catches up).
+// leave deletes a stopping pool's consumer from every partition's group
+// where it has no pending entry. It is tidying, bounded to a second, so a
+// Redis that is down does not hold up the stop (pruneConsumers catches
+// up).
 func (s *Store) leave(ctx context.Context, consumer string) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
@@ -168,41 +139,6 @@ func (s *Store) leave(ctx context.Context, consumer string) {
 			return
 		}
 	}
-}
-
-// drain runs up to 16 messages of partition p if its lease is free.
-func (s *Store) drain(ctx context.Context, p int, consumer string, h store.Handler) (int, error) {
-	taken := time.Now()
-	ok, err := s.rdb.SetNX(ctx, s.lease(p), consumer, s.opts.Queue.Lease).Result()
-	if err != nil {
-		return 0, fmt.Errorf("redisstore: lease: %w", err)
-	}
-	if !ok {
-		return 0, nil
-	}
-	l := s.hold(ctx, s.lease(p), consumer, taken)
-	defer func() {
-		l.end()
-		dropLeaseScript.Run(context.WithoutCancel(ctx), s.rdb, []string{s.lease(p)}, consumer)
-	}()
-	done := 0
-	for done < 16 && !l.lost() {
-		m, found, err := s.next(l.ctx, p, consumer)
-		if err != nil || !found {
-			if l.lost() {
-				return done, nil
-			}
-			return done, err
-		}
-		if err := s.run(ctx, l, p, m, h); err != nil {
-			if l.lost() && ctx.Err() == nil {
-				return done, nil
-			}
-			return done, err
-		}
-		done++
-	}
-	return done, nil
 }
 
 // holding is a partition lease being held: a goroutine renews it every
@@ -290,87 +226,6 @@ func (l *holding) end() {
 	close(l.stop)
 	<-l.done
 	l.cancel()
-}
-
-// next returns the partition's oldest pending entry (left by a consumer
-// that died or stopped, or retried), else its next new one.
-func (s *Store) next(ctx context.Context, p int, consumer string) (redis.XMessage, bool, error) {
-	msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: s.stream(p), Group: group,
-		Consumer: consumer, MinIdle: 0, Start: "0-0", Count: 1}).Result()
-	if err != nil {
-		return redis.XMessage{}, false, fmt.Errorf("redisstore: autoclaim: %w", err)
-	}
-	if len(msgs) > 0 {
-		return msgs[0], true, nil
-	}
-	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: consumer,
-		Streams: []string{s.stream(p), ">"}, Count: 1, Block: -1}).Result()
-	switch {
-	case errors.Is(err, redis.Nil):
-		return redis.XMessage{}, false, nil
-	case err != nil:
-		return redis.XMessage{}, false, fmt.Errorf("redisstore: read: %w", err)
-	case len(res) == 0 || len(res[0].Messages) == 0:
-		return redis.XMessage{}, false, nil
-	}
-	return res[0].Messages[0], true, nil
-}
-
-// run processes one entry under the partition's lease l: acknowledged on
-// success, retried after the retry delay on failure, dead after the
-// attempt limit; left pending for the next holder when the consumer stops
-// or loses the lease in the middle.
-func (s *Store) run(ctx context.Context, l *holding, p int, x redis.XMessage, h store.Handler) error {
-	attempts, err := s.rdb.HIncrBy(l.ctx, s.attempts(p), x.ID, 1).Result()
-	if err != nil {
-		return fmt.Errorf("redisstore: attempts: %w", err)
-	}
-	m := store.Message{ID: x.ID, Key: str(x.Values["key"]), Payload: []byte(str(x.Values["payload"])), Attempts: int(attempts)}
-
-	herr := h(l.ctx, m) // l.ctx ends when the lease is lost
-	bg := context.WithoutCancel(ctx)
-	switch {
-	case herr != nil && ctx.Err() != nil:
-		// Stopped mid-message: leave it pending for the next holder, and
-		// do not count the attempt (the lease is still ours until drain
-		// gives it back, so no holder counts meanwhile).
-		s.rdb.HIncrBy(bg, s.attempts(p), x.ID, -1)
-		return ctx.Err()
-	case herr != nil && l.lost():
-		// Another consumer holds the partition now and runs the message:
-		// leave it to that holder. The attempt stays counted, since the
-		// holder may have counted its own already.
-		return nil
-	}
-	switch {
-	case herr == nil:
-		return s.finish(bg, p, x.ID)
-	case int(attempts) >= s.opts.Queue.MaxAttempts:
-		m.Err = herr.Error()
-		b, _ := json.Marshal(m)
-		if err := s.rdb.HSet(bg, s.deadKey(), x.ID, b).Err(); err != nil {
-			return fmt.Errorf("redisstore: dead letter: %w", err)
-		}
-		return s.finish(bg, p, x.ID)
-	}
-	select { // keep the partition (and the case's order) while waiting
-	case <-l.ctx.Done():
-	case <-time.After(s.opts.Queue.RetryDelay):
-	}
-	return nil
-}
-
-func (s *Store) finish(ctx context.Context, p int, id string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.XAck(ctx, s.stream(p), group, id)
-		pipe.XDel(ctx, s.stream(p), id)
-		pipe.HDel(ctx, s.attempts(p), id)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("redisstore: acknowledge: %w", err)
-	}
-	return nil
 }
 
 func str(v any) string {

@@ -60,6 +60,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -78,8 +79,11 @@ type Options struct {
 	// partition (how long a dead consumer's messages wait before another
 	// consumer takes them over).
 	Queue store.QueueOptions
-	// Poll is how often an idle consumer looks for messages (default
-	// 50 ms).
+	// Poll is how often consumers look at their partitions when no
+	// wake-up came (default: once per Queue.Lease). New messages wake the
+	// consumers at once (Enqueue publishes on a channel the consumers of
+	// each Store listen to, on one connection); the look only catches a
+	// wake-up lost with a connection.
 	Poll time.Duration
 
 	// MinReplicas is how many replicas must have a write before Enqueue,
@@ -127,6 +131,9 @@ type Store struct {
 	bound bound // the bot this Store serves (bind.go)
 
 	repl replication // replica counts per master (durability.go)
+
+	qmu   sync.Mutex
+	qpool *pool // the consumers' pool while any Consume runs (queue.go)
 }
 
 var (
@@ -143,10 +150,10 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Partitions <= 0 {
 		opts.Partitions = 16
 	}
-	if opts.Poll <= 0 {
-		opts.Poll = 50 * time.Millisecond
-	}
 	opts.Queue = opts.Queue.Defaults()
+	if opts.Poll <= 0 {
+		opts.Poll = opts.Queue.Lease
+	}
 	return &Store{rdb: rdb, opts: opts}
 }
 
