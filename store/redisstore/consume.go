@@ -46,12 +46,33 @@ const (
 )
 
 // ackScript acknowledges and deletes entries of a partition's stream and
-// forgets their attempts: ARGV[1] is the group, the rest are entry ids.
+// forgets the attempts of those that have some recorded: ARGV[1] is the
+// group, ARGV[2] how many of the ids (the first ones) have attempts
+// recorded, the rest are entry ids.
 var ackScript = redis.NewScript(`
-redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
-redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
-redis.call('HDEL', KEYS[2], unpack(ARGV, 2))
+local k = tonumber(ARGV[2])
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 3))
+redis.call('XDEL', KEYS[1], unpack(ARGV, 3))
+if k > 0 then redis.call('HDEL', KEYS[2], unpack(ARGV, 3, 2 + k)) end
 return 0`)
+
+// ackArgs are ackScript's arguments for the first entries of lanes.
+func ackArgs(lanes []*lane) []any {
+	args := make([]any, 2, len(lanes)+2)
+	args[0] = group
+	for _, l := range lanes {
+		if e := l.msgs[0]; e.recorded {
+			args = append(args, e.id)
+		}
+	}
+	args[1] = len(args) - 2
+	for _, l := range lanes {
+		if e := l.msgs[0]; !e.recorded {
+			args = append(args, e.id)
+		}
+	}
+	return args
+}
 
 // membersScript records a Store's heartbeat (ARGV[1] its id, ARGV[2] the
 // heartbeat's life in ms), drops expired ones and counts those alive, on
@@ -133,6 +154,9 @@ type entry struct {
 	key     string
 	payload []byte
 	counted int64 // attempts recorded so far: the next run is attempt counted+1
+	// recorded says the partition's attempts hash may hold the entry:
+	// it failed here, or was taken over.
+	recorded bool
 }
 
 // Consume implements store.Queue. It runs h for messages until ctx ends:
@@ -309,6 +333,7 @@ func (p *pool) finish(l *lane, e *entry, herr error, stopped bool) {
 		pt.deads = append(pt.deads, deadItem{l, m})
 	default:
 		e.counted++
+		e.recorded = true
 		pt.failed = append(pt.failed, e.id)
 		l.state = laneRetrying
 		time.AfterFunc(o.RetryDelay, func() {
@@ -657,12 +682,7 @@ func (p *pool) step() (more bool) {
 			n := min(len(pt.acks), ackBatch)
 			ls := slices.Clone(pt.acks[:n])
 			pt.acks = pt.acks[n:]
-			args := make([]any, 0, n+1)
-			args = append(args, group)
-			for _, l := range ls {
-				args = append(args, l.msgs[0].id)
-			}
-			acks = append(acks, ackCall{pt, ls, ackScript.Eval(ctx, pipe, []string{s.stream(pt.n), s.attempts(pt.n)}, args...)})
+			acks = append(acks, ackCall{pt, ls, ackScript.Eval(ctx, pipe, []string{s.stream(pt.n), s.attempts(pt.n)}, ackArgs(ls)...)})
 		}
 		if failed || !pt.live() || !pt.dirty || room <= 0 {
 			continue
@@ -765,7 +785,7 @@ func (p *pool) step() (more bool) {
 				p.fail(fmt.Errorf("redisstore: attempts: %w", err))
 				return true
 			}
-			e.counted = c
+			e.counted, e.recorded = c, true
 			if claimedPart[i].live() {
 				p.push(claimedPart[i], e)
 			}
@@ -841,16 +861,9 @@ func (p *pool) close(pt *part) {
 	for _, id := range unrun {
 		pipe.HIncrBy(ctx, s.attempts(pt.n), id, -1)
 	}
+	acks = slices.DeleteFunc(acks, func(l *lane) bool { return len(l.msgs) == 0 })
 	if len(acks) > 0 { // a failed pool's last try
-		args := []any{group}
-		for _, l := range acks {
-			if len(l.msgs) > 0 {
-				args = append(args, l.msgs[0].id)
-			}
-		}
-		if len(args) > 1 {
-			ackScript.Eval(ctx, pipe, []string{s.stream(pt.n), s.attempts(pt.n)}, args...)
-		}
+		ackScript.Eval(ctx, pipe, []string{s.stream(pt.n), s.attempts(pt.n)}, ackArgs(acks)...)
 	}
 	if pt.state == partDraining {
 		dropLeaseScript.Eval(ctx, pipe, []string{s.lease(pt.n)}, p.id)
