@@ -16,13 +16,13 @@ type Header struct{ Name, Value string }
 type Auth struct {
 	headers []headerSecret
 	user    Secret
-	pass    Secret
+	pass    Secrets
 	basic   bool
 }
 
 type headerSecret struct {
 	name   string
-	secret Secret
+	secret Secrets
 }
 
 // AuthConfig is what the user chose.
@@ -32,6 +32,12 @@ type AuthConfig struct {
 	User, Password string
 	// None says the user explicitly wants no authentication.
 	None bool
+	// PreviousHeaders are values still accepted during a rotation, each
+	// for a header of Headers (by name, case-insensitive).
+	PreviousHeaders []Header
+	// PreviousPasswords are basic-auth passwords still accepted during a
+	// rotation.
+	PreviousPasswords []string
 }
 
 // ErrNoAuth is returned by NewAuth when nothing was chosen: handlers fail
@@ -52,33 +58,64 @@ func NewAuth(c AuthConfig) (Auth, error) {
 		if h.Name == "" || h.Value == "" {
 			return a, errors.New("WithWebhookHeader needs a header name and a value")
 		}
-		a.headers = append(a.headers, headerSecret{h.Name, NewSecret(h.Value)})
+		var prev []string
+		for _, p := range c.PreviousHeaders {
+			if http.CanonicalHeaderKey(p.Name) == http.CanonicalHeaderKey(h.Name) {
+				prev = append(prev, p.Value)
+			}
+		}
+		a.headers = append(a.headers, headerSecret{h.Name, NewSecrets(h.Value, prev...)})
+	}
+	for _, p := range c.PreviousHeaders {
+		found := false
+		for _, h := range c.Headers {
+			found = found || http.CanonicalHeaderKey(p.Name) == http.CanonicalHeaderKey(h.Name)
+		}
+		if !found || p.Value == "" {
+			return a, errors.New("WithPreviousWebhookHeader needs the name of a WithWebhookHeader header and a value")
+		}
+	}
+	if len(c.PreviousPasswords) > 0 && !c.Basic {
+		return a, errors.New("WithPreviousBasicAuthPasswords needs WithBasicAuth")
 	}
 	if c.Basic {
 		if c.User == "" || c.Password == "" {
 			return a, errors.New("WithBasicAuth needs a user and a password")
 		}
-		a.basic, a.user, a.pass = true, NewSecret(c.User), NewSecret(c.Password)
+		a.basic, a.user, a.pass = true, NewSecret(c.User), NewSecrets(c.Password, c.PreviousPasswords...)
 	}
 	return a, nil
 }
 
 // OK reports whether r passes every configured check.
 func (a *Auth) OK(r *http.Request) bool {
+	_, ok := a.Match(r)
+	return ok
+}
+
+// Match reports whether r passes every configured check, and with which
+// credential: 0 when every check matched its current value, else the
+// highest index of a previous value that matched (the first previous one
+// is 1). Every check runs whatever fails first, so timing does not tell
+// which one failed.
+func (a *Auth) Match(r *http.Request) (index int, ok bool) {
+	ok = true
 	for _, h := range a.headers {
-		if !h.secret.Equal(r.Header.Get(h.name)) {
-			return false
-		}
+		i, hok := h.secret.Match(r.Header.Get(h.name))
+		ok = ok && hok
+		index = max(index, i)
 	}
 	if a.basic {
-		u, p, ok := r.BasicAuth()
-		// Both comparisons always run, so timing does not tell which failed.
-		userOK, passOK := a.user.Equal(u), a.pass.Equal(p)
-		if !ok || !userOK || !passOK {
-			return false
-		}
+		u, p, bok := r.BasicAuth()
+		userOK := a.user.Equal(u)
+		i, passOK := a.pass.Match(p)
+		ok = ok && bok && userOK && passOK
+		index = max(index, i)
 	}
-	return true
+	if !ok {
+		return 0, false
+	}
+	return index, true
 }
 
 // String describes the checks without their secrets.

@@ -162,6 +162,23 @@ func BasicAuth[C Scoped](user, password string) func(C) {
 	})
 }
 
+// PreviousWebhookHeader is WithPreviousWebhookHeader (handlers only): value
+// is still accepted for the WithWebhookHeader header name during a
+// rotation.
+func PreviousWebhookHeader[C Scoped](name, value string) func(C) {
+	return handler[C]("WithPreviousWebhookHeader", func(s *Scope) {
+		s.Auth.PreviousHeaders = append(s.Auth.PreviousHeaders, inbound.Header{Name: name, Value: value})
+	})
+}
+
+// PreviousBasicAuthPasswords is WithPreviousBasicAuthPasswords (handlers
+// only).
+func PreviousBasicAuthPasswords[C Scoped](passwords ...string) func(C) {
+	return handler[C]("WithPreviousBasicAuthPasswords", func(s *Scope) {
+		s.Auth.PreviousPasswords = append(s.Auth.PreviousPasswords, passwords...)
+	})
+}
+
 // NoAuth is WithoutAuthentication (handlers only).
 func NoAuth[C Scoped]() func(C) {
 	return handler[C]("WithoutAuthentication", func(s *Scope) { s.Auth.None = true })

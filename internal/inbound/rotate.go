@@ -1,0 +1,85 @@
+package inbound
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+)
+
+// Secrets is a credential and the previous ones still accepted during a
+// rotation: index 0 is the current one, 1.. the previous ones in the order
+// given. Like Secret, it never shows a secret.
+type Secrets struct {
+	list []Secret
+}
+
+// NewSecrets prepares current and previous for comparison; empty previous
+// values are skipped (an empty current one gives a Secrets that matches
+// nothing, as NewSecret("") does).
+func NewSecrets(current string, previous ...string) Secrets {
+	s := Secrets{list: []Secret{NewSecret(current)}}
+	for _, p := range previous {
+		if p != "" {
+			s.list = append(s.list, NewSecret(p))
+		}
+	}
+	return s
+}
+
+// Len is the number of credentials, the current one included.
+func (s Secrets) Len() int { return len(s.list) }
+
+// IsZero reports whether there is no current credential.
+func (s Secrets) IsZero() bool { return len(s.list) == 0 || s.list[0].IsZero() }
+
+// Match reports which credential got is (0 the current one, i the i-th
+// previous one). It compares got with every credential, whatever matches
+// first, so the time it takes does not tell which one matched or whether
+// an earlier one failed.
+func (s Secrets) Match(got string) (index int, ok bool) {
+	if got == "" {
+		return 0, false
+	}
+	sum := digest(got)
+	index = -1
+	for i, c := range s.list {
+		if c.sum == nil {
+			continue
+		}
+		eq := subtle.ConstantTimeCompare(c.sum[:], sum[:])
+		// Keep the first match without a branch on the secret's value.
+		first := subtle.ConstantTimeEq(int32(index), -1) & eq
+		index = subtle.ConstantTimeSelect(first, i, index)
+	}
+	return max(index, 0), index >= 0
+}
+
+// String redacts the secrets.
+func (s Secrets) String() string { return "[REDACTED]" }
+
+// GoString redacts the secrets.
+func (s Secrets) GoString() string { return "[REDACTED]" }
+
+type credentialKey struct{}
+
+// WithCredential records in ctx which credential authenticated the
+// delivery (0 the current one, i the i-th previous one).
+func WithCredential(ctx context.Context, index int) context.Context {
+	return context.WithValue(ctx, credentialKey{}, index)
+}
+
+// Credential returns what WithCredential recorded.
+func Credential(ctx context.Context) (index int, ok bool) {
+	index, ok = ctx.Value(credentialKey{}).(int)
+	return index, ok
+}
+
+// Authenticated returns r with the matched credential in its context, and
+// logs at debug when it was a previous one, so an operator sees when the
+// old credential is no longer used.
+func Authenticated(r *http.Request, index int, debug func(ctx context.Context, msg string, args ...any), vendor string) *http.Request {
+	if index > 0 && debug != nil {
+		debug(r.Context(), vendor+": authenticated with a previous credential (rotation in progress)", "credential", index)
+	}
+	return r.WithContext(WithCredential(r.Context(), index))
+}
