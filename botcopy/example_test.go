@@ -48,6 +48,68 @@ func ExampleClient_KeepTyping() {
 	}
 }
 
+// Rolling the access token: deploy with the new token as the access token
+// and the old one previous, change the token in the Botcopy portal, then
+// deploy without WithPreviousAccessTokens once no call uses the old token:
+// the handler logs each one that does at debug, and the callback can tell
+// from CredentialIndex.
+func ExampleWithPreviousAccessTokens() {
+	h, err := botcopy.NewHandler("new-token", func(ctx context.Context, r *botcopy.HandoverRequest) (botcopy.Decision, error) {
+		if i, ok := botcopy.CredentialIndex(ctx); ok && i > 0 {
+			fmt.Println("callback: called with previous token", i)
+		}
+		return botcopy.PauseFor(10), nil
+	}, botcopy.WithPreviousAccessTokens("old-token"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Botcopy sends the old token until the portal has the new one.
+	for _, token := range []string{"old-token", "new-token", "wrong-token"} {
+		fake := botcopytest.NewServer(botcopytest.Config{AccessToken: token, Bot: h})
+		o, err := fake.Trigger(context.Background(), "user-1", "bot-1")
+		fake.Close()
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(token, o.StatusCode, "paused:", o.Paused)
+	}
+	// Output:
+	// callback: called with previous token 1
+	// old-token 200 paused: true
+	// new-token 200 paused: true
+	// wrong-token 401 paused: false
+}
+
+// The portal's custom header rolls the same way, on its own: the new value
+// in WithCustomHeader, the old one in WithPreviousCustomHeaderValues until
+// the portal sends the new one.
+func ExampleWithPreviousCustomHeaderValues() {
+	h, err := botcopy.NewHandler("token", func(ctx context.Context, r *botcopy.HandoverRequest) (botcopy.Decision, error) {
+		i, _ := botcopy.CredentialIndex(ctx)
+		fmt.Println("callback: credential", i)
+		return botcopy.PauseFor(10), nil
+	}, botcopy.WithCustomHeader("X-Proxy-Check", "new-value"),
+		botcopy.WithPreviousCustomHeaderValues("old-value"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, value := range []string{"old-value", "new-value"} {
+		fake := botcopytest.NewServer(botcopytest.Config{AccessToken: "token",
+			CustomHeader: "X-Proxy-Check", CustomValue: value, Bot: h})
+		o, err := fake.Trigger(context.Background(), "user-1", "bot-1")
+		fake.Close()
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(value, o.StatusCode)
+	}
+	// Output:
+	// callback: credential 1
+	// old-value 200
+	// callback: credential 0
+	// new-value 200
+}
+
 // Against the fake Botcopy, a handover plays in-process.
 func ExampleHandoverRequest_Kind() {
 	fake := botcopytest.NewServer(botcopytest.Config{AccessToken: "token"})

@@ -17,6 +17,8 @@ import (
 // request, the fake or its config shows a credential or a digest of one.
 func TestNoVerbShowsTheCredentials(t *testing.T) {
 	const token, apiKey, custom = "bc-access-token-0d93", "bc-api-key-77ac21", "bc-custom-6612fe"
+	// A rotation's previous credentials are never shown either.
+	const prevToken, prevCustom = "bc-old-token-5e21aa", "bc-old-custom-c08d"
 	cfg := botcopytest.Config{AccessToken: token, APIKey: apiKey, CustomHeader: "X-Custom", CustomValue: custom}
 	fake := botcopytest.NewServer(cfg)
 	defer fake.Close()
@@ -26,7 +28,8 @@ func TestNoVerbShowsTheCredentials(t *testing.T) {
 	}
 	h, err := botcopy.NewHandler(token, func(context.Context, *botcopy.HandoverRequest) (botcopy.Decision, error) {
 		return botcopy.Continue(), nil
-	}, botcopy.WithCustomHeader("X-Custom", custom))
+	}, botcopy.WithCustomHeader("X-Custom", custom),
+		botcopy.WithPreviousAccessTokens(prevToken), botcopy.WithPreviousCustomHeaderValues(prevCustom))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +45,7 @@ func TestNoVerbShowsTheCredentials(t *testing.T) {
 	if ua := pushes[0].RawHeader().Get("User-Agent"); ua != "botwire-botcopy/"+version.Version || botcopy.Version != version.Version {
 		t.Errorf("User-Agent %q, Version %q; want botwire-botcopy/%s", ua, botcopy.Version, version.Version)
 	}
-	for _, secret := range []string{token, apiKey, custom} {
+	for _, secret := range []string{token, apiKey, custom, prevToken, prevCustom} {
 		secrettest.Check(t, secret, c, h, req, fake, &cfg, &pushes[0], &pushes)
 	}
 

@@ -39,7 +39,10 @@ var (
 //   - 401 when the access token is wrong or missing: the Authorization
 //     header (raw; a "Bearer " prefix is tolerated), or when the header is
 //     absent the legacy body field accessToken; and when the custom header
-//     of WithCustomHeader does not match;
+//     of WithCustomHeader does not match. During a rotation the previous
+//     tokens and values (WithPreviousAccessTokens,
+//     WithPreviousCustomHeaderValues) match too; every check runs whichever
+//     fails, and every failure gets the same 401;
 //   - 400 for a body that is not Botcopy's JSON;
 //   - 200 {} for user_typing (WithOnUserTyping) and unknown event types
 //     (WithOnUnknown), without calling the callback;
@@ -59,9 +62,9 @@ var (
 // into memory that grows with the bytes received, never with the declared
 // Content-Length alone.
 type Handler struct {
-	token       inbound.Secret
+	tokens      inbound.Secrets // the access token, then WithPreviousAccessTokens
 	customName  string
-	customValue inbound.Secret
+	customValue inbound.Secrets // WithCustomHeader's value, then WithPreviousCustomHeaderValues
 	fn          HandlerFunc
 	deadline    time.Duration
 	fallback    Decision
@@ -74,8 +77,9 @@ type Handler struct {
 }
 
 // NewHandler returns a Handler that authenticates Botcopy with accessToken
-// (the portal's "access token") and asks fn for each decision. An empty
-// token is an error.
+// (the portal's "access token", and during a rotation the tokens of
+// WithPreviousAccessTokens) and asks fn for each decision. An empty token
+// is an error.
 func NewHandler(accessToken string, fn HandlerFunc, opts ...Option) (*Handler, error) {
 	if accessToken == "" {
 		return nil, ErrNoAccessToken
@@ -90,8 +94,22 @@ func NewHandler(accessToken string, fn HandlerFunc, opts ...Option) (*Handler, e
 	if (cfg.customName == "") != (cfg.customValue == "") {
 		return nil, errors.New("botcopy: WithCustomHeader needs a header name and a value")
 	}
+	for i, t := range cfg.prevTokens {
+		if t == "" {
+			return nil, fmt.Errorf("botcopy: WithPreviousAccessTokens: previous token %d is empty: %w", i+1, ErrNoAccessToken)
+		}
+	}
+	if len(cfg.prevCustom) > 0 && cfg.customName == "" {
+		return nil, errors.New("botcopy: WithPreviousCustomHeaderValues needs WithCustomHeader")
+	}
+	for i, v := range cfg.prevCustom {
+		if v == "" {
+			return nil, fmt.Errorf("botcopy: WithPreviousCustomHeaderValues: previous value %d is empty", i+1)
+		}
+	}
 	h := &Handler{
-		token: inbound.NewSecret(accessToken), customName: cfg.customName, customValue: inbound.NewSecret(cfg.customValue),
+		tokens:     inbound.NewSecrets(accessToken, cfg.prevTokens...),
+		customName: cfg.customName, customValue: inbound.NewSecrets(cfg.customValue, cfg.prevCustom...),
 		fn: fn, deadline: cfg.deadline, fallback: PauseFor(DefaultMinutesPaused),
 		onTyping: cfg.onUserTyping, onUnknown: cfg.onUnknown, maxBody: cfg.MaxBody, logger: cfg.Logger,
 		watchdogs: new(sync.Pool),
@@ -109,6 +127,8 @@ func NewHandler(accessToken string, fn HandlerFunc, opts ...Option) (*Handler, e
 		h.logger = slog.Default()
 	}
 	if d := cfg.Dedup; d != nil {
+		// The store serves one bot, known by its current token only: a
+		// rotation does not change which bot it is.
 		if err := inbound.NewBot("botcopy", accessToken).Bind("WithDeduplication", d.Store); err != nil {
 			return nil, err
 		}
@@ -118,13 +138,20 @@ func NewHandler(accessToken string, fn HandlerFunc, opts ...Option) (*Handler, e
 	return h, nil
 }
 
-// String describes the handler without its secrets.
+// String describes the handler without its secrets, current or previous.
 func (h Handler) String() string {
+	token := "[REDACTED]"
+	if n := h.tokens.Len() - 1; n > 0 {
+		token += fmt.Sprintf(", previous tokens: %d [REDACTED]", n)
+	}
 	custom := "none"
 	if h.customName != "" {
 		custom = h.customName + ": [REDACTED]"
+		if n := h.customValue.Len() - 1; n > 0 {
+			custom += fmt.Sprintf(", previous values: %d [REDACTED]", n)
+		}
 	}
-	return fmt.Sprintf("botcopy.Handler{token: [REDACTED], customHeader: %s, deadline: %s, fallback: %s}", custom, h.deadline, h.fallback)
+	return fmt.Sprintf("botcopy.Handler{token: %s, customHeader: %s, deadline: %s, fallback: %s}", token, custom, h.deadline, h.fallback)
 }
 
 // GoString describes the handler without its secrets (for %#v).
@@ -134,28 +161,44 @@ func (h Handler) GoString() string { return h.String() }
 // the value and on a pointer, so no verb reaches the secret or a digest of it.
 func (h Handler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, h.String()) }
 
-// authorize checks the Authorization header, or the legacy body token when
-// the header is absent.
-func (h *Handler) authorize(r *http.Request, body []byte) error {
-	if h.customName != "" && !h.customValue.Equal(r.Header.Get(h.customName)) {
-		return ErrInvalidToken
+// authorize checks the custom header and the Authorization header, or the
+// legacy body token when the header is absent, and says which credential
+// matched (see CredentialIndex). Both checks run whichever fails, each
+// against every accepted value, so timing does not tell which failed.
+func (h *Handler) authorize(r *http.Request, body []byte) (index int, err error) {
+	customOK := true
+	if h.customName != "" {
+		index, customOK = h.customValue.Match(r.Header.Get(h.customName))
 	}
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		if len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
-			auth = auth[7:]
+	token := r.Header.Get("Authorization")
+	if token != "" {
+		if len(token) > 7 && strings.EqualFold(token[:7], "bearer ") {
+			token = token[7:]
 		}
-		if !h.token.Equal(auth) {
-			return ErrInvalidToken
+	} else {
+		var legacy struct {
+			AccessToken string `json:"accessToken"`
 		}
-		return nil
+		if json.Unmarshal(body, &legacy) == nil {
+			token = legacy.AccessToken
+		}
 	}
-	var legacy struct {
-		AccessToken string `json:"accessToken"`
+	i, tokenOK := h.tokens.Match(token)
+	if !customOK || !tokenOK {
+		return 0, ErrInvalidToken
 	}
-	if json.Unmarshal(body, &legacy) != nil || !h.token.Equal(legacy.AccessToken) {
-		return ErrInvalidToken
-	}
-	return nil
+	return max(index, i), nil
+}
+
+// CredentialIndex reports, in a callback's context, which credentials
+// authenticated the call: 0 when the access token and the custom header
+// value (WithCustomHeader) were the current ones; else the larger of the
+// two indexes, i for the i-th token of WithPreviousAccessTokens or the i-th
+// value of WithPreviousCustomHeaderValues. ok is false when ctx is not an
+// authenticated call's. The trigger, user-message, user-typing and unknown
+// callbacks all have it, deduplicated or not.
+func CredentialIndex(ctx context.Context) (index int, ok bool) {
+	return inbound.Credential(ctx)
 }
 
 var emptyObject = []byte(`{}`)
@@ -167,10 +210,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if h.authorize(r, body) != nil {
+	index, err := h.authorize(r, body)
+	if err != nil {
 		inbound.Unauthorized(w)
 		return
 	}
+	// The callbacks' context says which credential it was (CredentialIndex).
+	r = inbound.Authenticated(r, index, h.logger.DebugContext, "botcopy")
 	if h.dedup != nil {
 		// Botcopy's calls carry no id of their own: the body is the key.
 		h.dedup.Serve(w, r, inbound.BodyKey(body), func(w http.ResponseWriter) { h.serve(w, r, body) })

@@ -26,6 +26,8 @@ type config struct {
 	// handler
 	customName   string
 	customValue  string
+	prevTokens   []string // WithPreviousAccessTokens
+	prevCustom   []string // WithPreviousCustomHeaderValues
 	deadline     time.Duration
 	fallback     *Decision
 	onUserTyping func(context.Context, *HandoverRequest) error
@@ -52,6 +54,47 @@ func WithCustomHeader(name, value string) Option {
 	return func(c *config) {
 		if c.HandlerOnly("WithCustomHeader") {
 			c.customName, c.customValue = name, value
+		}
+	}
+}
+
+// WithPreviousAccessTokens makes the handler also accept tokens, previous
+// access tokens, while a rotation is under way, so no call is refused while
+// Botcopy switches to the new token. To roll the token: deploy with the new
+// token as NewHandler's accessToken and the old one here, change the access
+// token in the Botcopy portal, then, once no call uses the old token (the
+// handler logs at debug each one that does), deploy without this option.
+// The tokens are accepted where the current one is: in Authorization, or in
+// the legacy body field accessToken. Handler only.
+//
+// Every token, current and previous, is compared in constant time on each
+// call, and a wrong token gets the same 401 whichever it resembles.
+// CredentialIndex tells the callback which one came (0 the current token,
+// i the i-th of tokens, counting across repeated uses of the option in
+// order). An empty string among tokens is an error (ErrNoAccessToken), like
+// an empty current token. The store of WithDeduplication stays bound to the
+// current token only.
+func WithPreviousAccessTokens(tokens ...string) Option {
+	return func(c *config) {
+		if c.HandlerOnly("WithPreviousAccessTokens") {
+			c.prevTokens = append(c.prevTokens, tokens...)
+		}
+	}
+}
+
+// WithPreviousCustomHeaderValues makes the handler also accept values for
+// the header of WithCustomHeader while a rotation of its value is under
+// way. To roll the value: deploy with the new value in WithCustomHeader and
+// the old one here, change the custom header in the Botcopy portal, then,
+// once no call uses the old value (the handler logs at debug each one that
+// does), deploy without this option. It needs WithCustomHeader; an empty
+// string among values is an error, as an empty WithCustomHeader value is.
+// Each value is compared in constant time, like the token; CredentialIndex
+// gives i for the i-th of values. Handler only.
+func WithPreviousCustomHeaderValues(values ...string) Option {
+	return func(c *config) {
+		if c.HandlerOnly("WithPreviousCustomHeaderValues") {
+			c.prevCustom = append(c.prevCustom, values...)
 		}
 	}
 }

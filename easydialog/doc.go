@@ -16,6 +16,10 @@
 //		), nil
 //	})
 //
+// To roll the signature key, pass the new key to NewHandler and the old one
+// to WithPreviousKeys until Easy Dialog signs with the new one only;
+// CredentialIndex tells the callback which key signed its delivery.
+//
 // Where the vendor document is wrong or silent the package reads both forms
 // and says so at the field: providerMsgID and sizes as numbers or strings
 // (digits kept exactly), channel_opt_status(es), composeMessage "test" for

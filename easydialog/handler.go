@@ -25,11 +25,49 @@ type HandlerFunc func(ctx context.Context, req *Request) (*Response, error)
 type Option func(*config)
 
 type config struct {
+	previous  []string
 	dedup     *inbound.Dedup
 	maxBody   int64
 	maxAge    time.Duration // 0: DefaultMaxAge; negative: no check
 	logger    *slog.Logger
 	onUnknown HandlerFunc
+}
+
+// WithPreviousKeys accepts requests signed with keys, besides the current
+// signature key, while the adapter's key is rolled: deploy the bot with the
+// new key as NewHandler's key and the old one in WithPreviousKeys, switch
+// the key in Easy Dialog's custom adapter, and once no delivery signed with
+// the old key arrives any more (deliveries already sent or redelivered
+// still carry it), deploy again without WithPreviousKeys.
+//
+// Every request's MAC is computed under the current key and every previous
+// one, and compared with the signature in constant time, whichever matches
+// first; a request that matches none gets the same 401, byte for byte,
+// whatever key it came close to. The callback learns which key signed its
+// delivery from CredentialIndex (0 the current key, i the i-th key given
+// here, in order), and the handler logs at debug level, without any key,
+// every delivery a previous key signed, so the logs show when the old key
+// is no longer used. Each previous key costs one HMAC-SHA512 over the body
+// per request.
+//
+// An empty key is an error at NewHandler (ErrNoKey), as an empty current
+// key is. Repeated options add up. The store of WithDeduplication is bound
+// to the current key only: handlers with the same current key share it
+// whatever their previous keys, and one whose current key is another (the
+// bot before the rotation, in the same process) is another bot to it, as
+// for any change of key.
+func WithPreviousKeys(keys ...string) Option {
+	return func(c *config) { c.previous = append(c.previous, keys...) }
+}
+
+// CredentialIndex reports, in a callback's context, which key signed the
+// delivery: 0 the current signature key, i the i-th key given to
+// WithPreviousKeys. ok is false in a context that is not an authenticated
+// delivery's (one the callback did not get from the Handler). A redelivery
+// answered from the deduplication store (WithDeduplication) does not run
+// the callback, so the index seen is that of the delivery that ran.
+func CredentialIndex(ctx context.Context) (index int, ok bool) {
+	return inbound.Credential(ctx)
 }
 
 // WithMaxBodyBytes limits the inbound body (default 1 MiB); a larger body
@@ -152,7 +190,8 @@ func WithOnUnknown(fn HandlerFunc) Option { return func(c *config) { c.onUnknown
 //
 //   - 405 with Allow: POST for any other method;
 //   - 413 for a body over the limit (WithMaxBodyBytes, default 1 MiB);
-//   - 401 when X-BM-Signature is missing or does not match the raw body;
+//   - 401 when X-BM-Signature is missing or does not match the raw body
+//     under the signature key or any previous key (WithPreviousKeys);
 //   - 400 for a body that is not Easy Dialog's JSON;
 //   - 400 for a message.timestamp older than the maximum age or in the
 //     future (WithMaxAge), without calling the callback or touching the
@@ -170,7 +209,7 @@ func WithOnUnknown(fn HandlerFunc) Option { return func(c *config) { c.onUnknown
 // into memory that grows with the bytes received, never with the declared
 // Content-Length alone.
 type Handler struct {
-	verifier  *verifier
+	keys      *keyring
 	fn        HandlerFunc
 	onUnknown HandlerFunc
 	maxBody   int64
@@ -181,8 +220,9 @@ type Handler struct {
 }
 
 // NewHandler returns a Handler that checks every request's X-BM-Signature
-// with signatureKey and answers with fn's reply. An empty key is an error
-// (ErrNoKey): the handler never runs unauthenticated.
+// with signatureKey (and the keys of WithPreviousKeys) and answers with
+// fn's reply. An empty key, current or previous, is an error (ErrNoKey):
+// the handler never runs unauthenticated.
 func NewHandler(signatureKey string, fn HandlerFunc, opts ...Option) (*Handler, error) {
 	if signatureKey == "" {
 		return nil, ErrNoKey
@@ -196,13 +236,16 @@ func NewHandler(signatureKey string, fn HandlerFunc, opts ...Option) (*Handler, 
 			o(&cfg)
 		}
 	}
+	if err := checkKeys(signatureKey, cfg.previous, "WithPreviousKeys, key"); err != nil {
+		return nil, err
+	}
 	if cfg.maxBody <= 0 {
 		cfg.maxBody = inbound.DefaultMaxBody
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
-	h := &Handler{verifier: newVerifier(signatureKey), fn: fn, onUnknown: cfg.onUnknown,
+	h := &Handler{keys: newKeyring(signatureKey, cfg.previous), fn: fn, onUnknown: cfg.onUnknown,
 		maxBody: cfg.maxBody, logger: cfg.logger, maxAge: cfg.maxAge, now: time.Now}
 	if h.maxAge == 0 {
 		h.maxAge = DefaultMaxAge
@@ -252,10 +295,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The signature covers the raw bytes, so the body is read before it is
 	// checked; the size limit still bounds what an unsigned caller costs.
-	if h.verifier.verify(body, r.Header.Get(SignatureHeader)) != nil {
+	index, err := h.keys.match(body, r.Header.Get(SignatureHeader))
+	if err != nil {
 		inbound.Unauthorized(w)
 		return
 	}
+	// From here on r carries the key's index to the callback, through
+	// deduplication too.
+	r = inbound.Authenticated(r, index, h.logger.DebugContext, "easydialog")
 	// Decoded before deduplication: the timestamp is checked before any
 	// store is touched, and a body that can never succeed costs no claim.
 	req, err := ParseRequest(body)

@@ -3,8 +3,10 @@ package easydialog
 import (
 	"crypto/hmac"
 	"crypto/sha512"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"hash"
 	"strings"
 	"sync"
@@ -33,15 +35,82 @@ func Sign(body []byte, key string) string {
 // body bytes in constant time. Verify the bytes exactly as received: Easy
 // Dialog is PHP and escapes "/" as "\/", so a re-encoded body would not
 // match. Padding-free base64 is accepted too.
-func VerifySignature(body []byte, signature, key string) error {
+//
+// previous are keys still accepted while the adapter's key is rolled (see
+// WithPreviousKeys): the signature passes when it matches key or any of
+// them. The MAC is computed and compared under every key whatever matches
+// first, so the time taken does not tell which key matched, and the error
+// is the same whichever key the signature was close to. An empty key,
+// current or previous, is ErrNoKey: the HMAC under an empty key is one
+// anybody can compute.
+func VerifySignature(body []byte, signature, key string, previous ...string) error {
+	if err := checkKeys(key, previous, "previous key"); err != nil {
+		return err
+	}
+	_, err := newKeyring(key, previous).match(body, signature)
+	return err
+}
+
+// checkKeys refuses an empty key, the current one or a previous one; what
+// names the previous keys in the error.
+func checkKeys(key string, previous []string, what string) error {
 	if key == "" {
 		return ErrNoKey
 	}
-	return newVerifier(key).verify(body, signature)
+	for i, p := range previous {
+		if p == "" {
+			return fmt.Errorf("%w (%s %d of %d)", ErrNoKey, what, i+1, len(previous))
+		}
+	}
+	return nil
 }
 
-// verifier keeps HMAC states keyed once, so a handler does not rebuild the
-// key schedule for every request.
+// keyring is the current key and the previous ones, each with its pool of
+// keyed HMAC states, so a handler does not rebuild the key schedule for
+// every request.
+type keyring struct {
+	keys []*verifier // 0: the current key; i: the i-th previous one
+}
+
+func newKeyring(current string, previous []string) *keyring {
+	k := &keyring{keys: make([]*verifier, 0, 1+len(previous))}
+	k.keys = append(k.keys, newVerifier(current))
+	for _, p := range previous {
+		k.keys = append(k.keys, newVerifier(p))
+	}
+	return k
+}
+
+// match reports which key signed body: 0 the current one, i the i-th
+// previous one. The signature is decoded once; the MAC is then computed
+// and compared under every key, and the first match is picked without a
+// branch on the comparisons, so neither the time taken nor the error tells
+// which key matched or came close.
+func (k *keyring) match(body []byte, signature string) (index int, err error) {
+	signature = strings.TrimSpace(signature)
+	if signature == "" {
+		return 0, ErrMissingSignature
+	}
+	var got [sha512.Size + 3]byte // room to notice a signature that is too long
+	n, err := decodeSignature(got[:], signature)
+	if err != nil || n != sha512.Size {
+		return 0, ErrInvalidSignature
+	}
+	index = -1
+	var want [sha512.Size]byte
+	for i, v := range k.keys {
+		v.sum(body, want[:0])
+		eq := subtle.ConstantTimeCompare(got[:n], want[:])
+		first := subtle.ConstantTimeEq(int32(index), -1) & eq
+		index = subtle.ConstantTimeSelect(first, i, index)
+	}
+	if index < 0 {
+		return 0, ErrInvalidSignature
+	}
+	return index, nil
+}
+
+// verifier keeps HMAC states of one key, keyed once.
 type verifier struct {
 	pool sync.Pool
 }
@@ -51,26 +120,14 @@ func newVerifier(key string) *verifier {
 	return &verifier{pool: sync.Pool{New: func() any { return hmac.New(sha512.New, k) }}}
 }
 
-func (v *verifier) verify(body []byte, signature string) error {
-	signature = strings.TrimSpace(signature)
-	if signature == "" {
-		return ErrMissingSignature
-	}
-	var got [sha512.Size + 3]byte // room to notice a signature that is too long
-	n, err := decodeSignature(got[:], signature)
-	if err != nil || n != sha512.Size {
-		return ErrInvalidSignature
-	}
+// sum appends the HMAC of body to dst.
+func (v *verifier) sum(body, dst []byte) []byte {
 	m := v.pool.Get().(hash.Hash)
 	m.Reset()
 	m.Write(body)
-	var want [sha512.Size]byte
-	m.Sum(want[:0])
+	dst = m.Sum(dst)
 	v.pool.Put(m)
-	if !hmac.Equal(got[:n], want[:]) {
-		return ErrInvalidSignature
-	}
-	return nil
+	return dst
 }
 
 func decodeSignature(dst []byte, s string) (int, error) {

@@ -31,6 +31,38 @@ func ExampleNewHandler() {
 	log.Fatal(http.ListenAndServe(":8080", nil))
 }
 
+// Rolling the secret key: deploy with the new key as the secret and the old
+// one previous, change the key in the OneTalk dashboard, then deploy
+// without WithPreviousSecrets once no delivery uses the old key: the
+// handler logs each one that does at debug, and the callback can tell from
+// CredentialIndex.
+func ExampleWithPreviousSecrets() {
+	bot, err := onetalk.NewHandler("new-secret", func(ctx context.Context, in *onetalk.InboundRequest) error {
+		if i, ok := onetalk.CredentialIndex(ctx); ok && i > 0 {
+			fmt.Println("callback: delivered with previous key", i)
+		}
+		return nil
+	}, onetalk.WithPreviousSecrets("old-secret"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// OneTalk sends the old key until the dashboard has the new one.
+	for _, key := range []string{"old-secret", "new-secret", "wrong-secret"} {
+		fake := onetalktest.NewServer(onetalktest.Config{Secret: key, Bot: bot})
+		d, err := fake.Deliver(context.Background(), onetalktest.Text("FBED34A1EF", "hi"))
+		fake.Close()
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(key, d.StatusCode)
+	}
+	// Output:
+	// callback: delivered with previous key 1
+	// old-secret 200
+	// new-secret 200
+	// wrong-secret 401
+}
+
 // OneTalk's inbound queue waits for each answer, so a bot that calls slow
 // services should acknowledge at once and work from a bounded pool.
 func ExampleWithAsync() {

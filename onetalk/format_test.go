@@ -14,6 +14,7 @@ import (
 // fake shows the secret or a digest of it.
 func TestNoVerbShowsTheSecret(t *testing.T) {
 	const secret = "sk-onetalk-7f3a9c1e"
+	const previous = "sk-onetalk-old-2b8d" // a rotation's: never shown either
 	cfg := onetalktest.Config{Secret: secret}
 	fake := onetalktest.NewServer(cfg)
 	defer fake.Close()
@@ -21,7 +22,8 @@ func TestNoVerbShowsTheSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := onetalk.NewHandler(secret, func(context.Context, *onetalk.InboundRequest) error { return nil })
+	h, err := onetalk.NewHandler(secret, func(context.Context, *onetalk.InboundRequest) error { return nil },
+		onetalk.WithPreviousSecrets(previous))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,4 +36,5 @@ func TestNoVerbShowsTheSecret(t *testing.T) {
 		t.Errorf("User-Agent %q, Version %q; want botwire-onetalk/%s", ua, onetalk.Version, version.Version)
 	}
 	secrettest.Check(t, secret, c, h, fake, &cfg, &reqs[0], &reqs)
+	secrettest.Check(t, previous, h)
 }

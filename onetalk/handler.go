@@ -20,7 +20,8 @@ type HandlerFunc func(ctx context.Context, req *InboundRequest) error
 // "API URL"). It answers, in order:
 //
 //   - 405 with Allow: POST for any other method;
-//   - 401 when X-Secret-Key is missing or wrong (the callback is not called);
+//   - 401 when X-Secret-Key is missing or wrong: neither the secret nor one
+//     of WithPreviousSecrets (the callback is not called);
 //   - 413 for a body over the limit (WithMaxBodyBytes, default 1 MiB);
 //   - 400 for a body that is not a OneTalk request. OneTalk redelivers
 //     after any answer other than 200, a 400 included ("OneTalk will try to
@@ -44,7 +45,7 @@ type HandlerFunc func(ctx context.Context, req *InboundRequest) error
 // into memory that grows with the bytes received, never with the declared
 // Content-Length alone.
 type Handler struct {
-	secret    inbound.Secret
+	secrets   inbound.Secrets // the current secret, then WithPreviousSecrets
 	fn        HandlerFunc
 	onUnknown HandlerFunc
 	maxBody   int64
@@ -54,9 +55,10 @@ type Handler struct {
 	durable   *durable // WithQueue, else nil
 }
 
-// NewHandler returns a Handler that verifies X-Secret-Key against secret and
-// passes every valid message to fn. An empty secret is an error (ErrNoSecret):
-// the handler never runs unauthenticated.
+// NewHandler returns a Handler that verifies X-Secret-Key against secret (and
+// during a rotation the keys of WithPreviousSecrets) and passes every valid
+// message to fn. An empty secret is an error (ErrNoSecret): the handler never
+// runs unauthenticated.
 func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error) {
 	if secret == "" {
 		return nil, ErrNoSecret
@@ -68,8 +70,13 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 	if err != nil {
 		return nil, err
 	}
+	for i, p := range cfg.previous {
+		if p == "" {
+			return nil, fmt.Errorf("onetalk: WithPreviousSecrets: previous secret %d is empty: %w", i+1, ErrNoSecret)
+		}
+	}
 	h := &Handler{
-		secret:    inbound.NewSecret(secret),
+		secrets:   inbound.NewSecrets(secret, cfg.previous...),
 		fn:        fn,
 		onUnknown: cfg.onUnknown,
 		maxBody:   cfg.MaxBody,
@@ -81,7 +88,9 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 	if h.logger == nil {
 		h.logger = slog.Default()
 	}
-	bot := inbound.NewBot("onetalk", secret) // a store serves one bot
+	// A store serves one bot, known by its current secret only: a rotation
+	// does not change which bot it is.
+	bot := inbound.NewBot("onetalk", secret)
 	if d := cfg.Dedup; d != nil {
 		if err := bot.Bind("WithDeduplication", d.Store); err != nil {
 			return nil, err
@@ -103,7 +112,7 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 	return h, nil
 }
 
-// String describes the handler without its secret.
+// String describes the handler without its secrets, current or previous.
 func (h Handler) String() string {
 	mode := "sync"
 	switch {
@@ -112,7 +121,11 @@ func (h Handler) String() string {
 	case h.durable != nil:
 		mode = fmt.Sprintf("queue(%d consumers)", h.durable.consumers)
 	}
-	return fmt.Sprintf("onetalk.Handler{secret: [REDACTED], maxBody: %d, mode: %s}", h.maxBody, mode)
+	previous := ""
+	if n := h.secrets.Len() - 1; n > 0 {
+		previous = fmt.Sprintf(", previous secrets: %d [REDACTED]", n)
+	}
+	return fmt.Sprintf("onetalk.Handler{secret: [REDACTED]%s, maxBody: %d, mode: %s}", previous, h.maxBody, mode)
 }
 
 // GoString describes the handler without its secret (for %#v).
@@ -122,16 +135,31 @@ func (h Handler) GoString() string { return h.String() }
 // the value and on a pointer, so no verb reaches the secret or a digest of it.
 func (h Handler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, h.String()) }
 
+// CredentialIndex reports, in a callback's context, which secret
+// authenticated the delivery: 0 the current one (NewHandler's secret), i
+// the i-th previous one of WithPreviousSecrets. ok is false when ctx is not
+// an authenticated delivery's, as in the callback of a message run from
+// WithQueue (the queue keeps the message, not the delivery). With WithAsync
+// the index is the one of the delivery that queued the message.
+func CredentialIndex(ctx context.Context) (index int, ok bool) {
+	return inbound.Credential(ctx)
+}
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !inbound.AllowPost(w, r) {
 		return
 	}
-	// The secret is a header, so check it before reading any body.
-	if !h.secret.Equal(r.Header.Get(SecretHeader)) {
+	// The secret is a header, so check it before reading any body. Every
+	// accepted secret is compared, and any failure gets the same 401.
+	index, ok := h.secrets.Match(r.Header.Get(SecretHeader))
+	if !ok {
 		inbound.Unauthorized(w)
 		return
 	}
+	// The callback's context says which secret it was (CredentialIndex),
+	// in sync and async mode and through deduplication alike.
+	r = inbound.Authenticated(r, index, h.logger.DebugContext, "onetalk")
 	body, ok := inbound.Read(w, r, h.maxBody)
 	if !ok {
 		return

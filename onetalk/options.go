@@ -24,6 +24,7 @@ type config struct {
 	asyncTimeout time.Duration
 	durable      store.Queue // WithQueue
 	consumers    int
+	previous     []string // WithPreviousSecrets
 }
 
 func newConfig(forClient bool, opts []Option) (*config, error) {
@@ -38,6 +39,29 @@ func WithLogger(l *slog.Logger) Option { return optkit.Logger[*config](l) }
 // WithMaxBodyBytes limits the inbound body (default 1 MiB); a larger body
 // gets 413. Handler only.
 func WithMaxBodyBytes(n int64) Option { return optkit.MaxBodyBytes[*config](n) }
+
+// WithPreviousSecrets makes the handler also accept secrets, the chatbot's
+// previous secret keys, while a rotation is under way, so no delivery is
+// refused while OneTalk switches to the new key. To roll the key: deploy
+// with the new key as NewHandler's secret and the old one here, change
+// the key in the OneTalk dashboard, then, once no delivery uses the old key
+// (the handler logs at debug each one that does), deploy without this
+// option. Handler only; the Client sends the key it was built with.
+//
+// Every key, current and previous, is compared in constant time on each
+// delivery, and a wrong key gets the same 401 whichever it resembles.
+// CredentialIndex tells the callback which key the delivery carried (0 the
+// current one, i the i-th of secrets, counting across repeated uses of the
+// option in order). An empty string among secrets is an error
+// (ErrNoSecret), like an empty current secret. The stores of
+// WithDeduplication and WithQueue stay bound to the current secret only.
+func WithPreviousSecrets(secrets ...string) Option {
+	return func(c *config) {
+		if c.HandlerOnly("WithPreviousSecrets") {
+			c.previous = append(c.previous, secrets...)
+		}
+	}
+}
 
 // WithAsync makes the handler acknowledge each valid message at once with
 // 200 and run the callback on a pool of workers fed by a queue of the given
@@ -155,6 +179,10 @@ func WithDeduplication(d store.Deduplicator, ttl time.Duration, opts ...store.De
 // consumes, and a replica that dies mid-message has it finished by another
 // after the queue's lease. Handler.Shutdown stops the consumers. Excludes
 // WithAsync. Handler only.
+//
+// The queue stores the message only, not the delivery it came with: in a
+// queued message's callback CredentialIndex reports ok false (the
+// delivery was authenticated before the message was stored).
 //
 // q serves one bot: its consumers run whatever message comes next, so two
 // bots on one queue would run each other's callbacks. NewHandler refuses

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 
 	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/jsonx"
@@ -70,6 +71,8 @@ type base struct {
 	maxBody int64
 	logger  *slog.Logger
 	dedup   *inbound.Dedup
+	// noAuth: WithoutAuthentication, so no call carries a credential index.
+	noAuth bool
 }
 
 func newBase(opts []Option) (base, error) {
@@ -84,7 +87,11 @@ func newBase(opts []Option) (base, error) {
 	case err != nil:
 		return base{}, fmt.Errorf("ultimate: %w", err)
 	}
-	b := base{auth: a, maxBody: cfg.MaxBody, logger: cfg.Logger}
+	if slices.Contains(cfg.Auth.PreviousPasswords, "") {
+		// WithBasicAuth refuses an empty password; so does its rotation.
+		return base{}, errors.New("ultimate: WithPreviousBasicAuthPasswords needs non-empty passwords")
+	}
+	b := base{auth: a, maxBody: cfg.MaxBody, logger: cfg.Logger, noAuth: cfg.Auth.None}
 	if b.maxBody <= 0 {
 		b.maxBody = inbound.DefaultMaxBody
 	}
@@ -101,21 +108,41 @@ func newBase(opts []Option) (base, error) {
 	return b, nil
 }
 
-// begin runs the shared rows of the handler table and returns a copy of the
+// begin runs the shared rows of the handler table and returns r with the
+// matched credential in its context (see CredentialIndex) and a copy of the
 // body, or false when it has answered.
-func (b *base) begin(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+func (b *base) begin(w http.ResponseWriter, r *http.Request) (*http.Request, []byte, bool) {
 	if !inbound.AllowPost(w, r) {
-		return nil, false
+		return nil, nil, false
 	}
-	if !b.auth.OK(r) {
+	index, ok := b.auth.Match(r)
+	if !ok {
 		inbound.Unauthorized(w)
-		return nil, false
+		return nil, nil, false
+	}
+	if !b.noAuth {
+		r = inbound.Authenticated(r, index, b.logger.DebugContext, "ultimate")
 	}
 	body, ok := inbound.Read(w, r, b.maxBody)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	return body, true
+	return r, body, true
+}
+
+// CredentialIndex tells a callback (of a ChatHandler or an ActionHandler)
+// which credential authenticated the call it runs for: 0 the current ones
+// (WithWebhookHeader, WithBasicAuth), i the i-th previous one, in the order
+// given to WithPreviousWebhookHeader for a header and to
+// WithPreviousBasicAuthPasswords for the password (with several checks,
+// the highest index any of them matched). ok is false when ctx is not the
+// context of an authenticated call: a handler built with
+// WithoutAuthentication, or a context the callback made itself. It is set
+// on the WithDeduplication path too. Watch it (or the debug log line
+// written for each call with a previous credential) to know when the
+// previous one can be removed.
+func CredentialIndex(ctx context.Context) (index int, ok bool) {
+	return inbound.Credential(ctx)
 }
 
 func (b *base) fail(ctx context.Context, w http.ResponseWriter, what string, err error) {
@@ -137,7 +164,8 @@ func recovered(fn func() error) (err error) {
 // answers, in order:
 //
 //   - 405 with Allow: POST for any other method;
-//   - 401 when the configured authentication fails;
+//   - 401 when the configured authentication fails (a credential that is
+//     neither the current one nor a previous one);
 //   - 413 for a body over the limit (WithMaxBodyBytes, default 1 MiB);
 //   - 400 for a body that is not a chat event (no data object);
 //   - 200 for an event type this package does not model (or OnUnknown);
@@ -186,7 +214,7 @@ var notImplemented = WithStatus(http.StatusNotImplemented, errors.New("no callba
 
 // ServeHTTP implements http.Handler.
 func (h *ChatHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	data, ok := h.begin(w, r)
+	r, data, ok := h.begin(w, r)
 	if !ok {
 		return
 	}
@@ -337,7 +365,7 @@ func (h ActionHandler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, 
 
 // ServeHTTP implements http.Handler.
 func (h *ActionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	data, ok := h.begin(w, r)
+	r, data, ok := h.begin(w, r)
 	if !ok {
 		return
 	}

@@ -40,6 +40,23 @@ func WithMaxBodyBytes(n int64) Option { return optkit.MaxBodyBytes[*config](n) }
 // headers. Handler only.
 func WithWebhookHeader(name, value string) Option { return optkit.WebhookHeader[*config](name, value) }
 
+// WithPreviousWebhookHeader keeps accepting value for header name, a
+// WithWebhookHeader name (case-insensitive), while its value is rolled.
+// To rotate a webhook header: deploy both webhooks with the new value in
+// WithWebhookHeader and the old one here, make what sends the header send
+// the new value, then, once no call uses the old value (CredentialIndex,
+// and a debug log line for each call that did), deploy again without this
+// option. Every candidate is compared in constant time, and a refused call
+// gets the same 401 whichever value it came close to. Give it more than
+// once to keep several old values (the first is previous credential 1, the
+// next 2, ...). The constructors refuse a name that no WithWebhookHeader
+// gives and an empty value. The store binding follows the current value
+// only, so replicas with and without the previous value share a store.
+// Handler only.
+func WithPreviousWebhookHeader(name, value string) Option {
+	return optkit.PreviousWebhookHeader[*config](name, value)
+}
+
 // WithoutAuthentication builds a handler that accepts webhook calls without
 // checking any header. Only for tests and for deployments that
 // authenticate in front of the handler. Handler only.
@@ -84,6 +101,23 @@ func WithBaseURL(u string) Option {
 // how it authenticates its webhook calls; credentials in the webhook URL
 // (https://user:pass@host/path) are one way to get them sent. Handler only.
 func WithBasicAuth(user, password string) Option { return optkit.BasicAuth[*config](user, password) }
+
+// WithPreviousBasicAuthPasswords keeps accepting passwords, with the
+// WithBasicAuth user, while the basic-auth password is rolled. To rotate
+// it: deploy both webhooks with the new password in WithBasicAuth and the
+// old one here, change the webhook URLs in Ultimate to the new password,
+// then, once no call uses the old one (CredentialIndex, and a debug log
+// line for each call that did), deploy again without this option. Every
+// candidate is compared in constant time, and a refused call gets the same
+// 401 whichever password it came close to. The passwords are previous
+// credentials 1, 2, ... in the order given (across repeated options). The
+// constructors refuse it without WithBasicAuth and refuse an empty
+// password, as WithBasicAuth does. The store binding follows the current
+// password only, so replicas with and without the previous one share a
+// store. Handler only.
+func WithPreviousBasicAuthPasswords(passwords ...string) Option {
+	return optkit.PreviousBasicAuthPasswords[*config](passwords...)
+}
 
 // OrganizationIDHeader carries the organization of an org-wide API key.
 const OrganizationIDHeader = "organizationid"

@@ -57,6 +57,37 @@ func ExampleReply_SetContext() {
 	// [event number 3]
 }
 
+// Rolling the webhook header's value: the handler takes the new value and,
+// for the overlap, the old one; the bot sees which one each delivery used.
+// Once the Userlike dashboard sends the new value and no delivery uses the
+// old one any more, drop WithPreviousWebhookHeader.
+func ExampleWithPreviousWebhookHeader() {
+	h, err := userlike.NewHandler(func(ctx context.Context, e *userlike.Event, r *userlike.Reply) error {
+		if i, ok := userlike.CredentialIndex(ctx); ok {
+			fmt.Println(e.Text(), "authenticated with credential", i)
+		}
+		return nil
+	},
+		userlike.WithWebhookHeader("API-SECURITY-TOKEN", "new-token"),         // current
+		userlike.WithPreviousWebhookHeader("API-SECURITY-TOKEN", "old-token")) // still accepted
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tok := range []string{"old-token", "new-token", "wrong"} {
+		fake := userliketest.NewServer(userliketest.Config{WebhookHeader: "API-SECURITY-TOKEN", WebhookToken: tok, Bot: h})
+		res, _ := fake.Message(ctx, "chatbot::1:abc", "sent with "+tok)
+		fmt.Println(res.StatusCode)
+		fake.Close()
+	}
+	// Output:
+	// sent with old-token authenticated with credential 1
+	// 200
+	// sent with new-token authenticated with credential 0
+	// 200
+	// 401
+}
+
 // Actions marshal to the events Userlike expects.
 func ExampleButtonTemplate() {
 	r := userlike.NewReply("chatbot::258:a56785fb6fb84edd890905913b0c0821")

@@ -13,7 +13,7 @@ import (
 // No formatting verb on a value or a pointer of a client, a handler, the
 // fake or its config shows a token or a digest of one.
 func TestNoVerbShowsTheTokens(t *testing.T) {
-	const apiToken, hookToken = "ul-api-token-93a1d0", "ul-hook-token-c27e44"
+	const apiToken, hookToken, prevHookToken = "ul-api-token-93a1d0", "ul-hook-token-c27e44", "ul-prev-hook-token-5e1b07"
 	cfg := userliketest.Config{WebhookHeader: "API-SECURITY-TOKEN", WebhookToken: hookToken, APIToken: apiToken}
 	fake := userliketest.NewServer(cfg)
 	defer fake.Close()
@@ -22,7 +22,7 @@ func TestNoVerbShowsTheTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, err := userlike.NewHandler(func(context.Context, *userlike.Event, *userlike.Reply) error { return nil },
-		userlike.WithWebhookHeader("API-SECURITY-TOKEN", hookToken))
+		userlike.WithWebhookHeader("API-SECURITY-TOKEN", hookToken), userlike.WithPreviousWebhookHeader("API-SECURITY-TOKEN", prevHookToken))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestNoVerbShowsTheTokens(t *testing.T) {
 	if ua := calls[0].RawHeader().Get("User-Agent"); ua != "botwire-userlike/"+version.Version || userlike.Version != version.Version {
 		t.Errorf("User-Agent %q, Version %q; want botwire-userlike/%s", ua, userlike.Version, version.Version)
 	}
-	for _, secret := range []string{apiToken, hookToken} {
+	for _, secret := range []string{apiToken, hookToken, prevHookToken} {
 		secrettest.Check(t, secret, c, h, fake, &cfg, &calls[0], &calls)
 	}
 }

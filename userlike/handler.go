@@ -26,7 +26,8 @@ var ErrNoAuthentication = errors.New("userlike: NewHandler needs WithWebhookHead
 // answers, in order:
 //
 //   - 405 with Allow: POST for any other method;
-//   - 401 when a configured webhook header is missing or wrong;
+//   - 401 when a configured webhook header is missing or wrong (neither
+//     its WithWebhookHeader value nor a WithPreviousWebhookHeader one);
 //   - 413 for a body over the limit (WithMaxBodyBytes, default 1 MiB);
 //   - 400 for a body that is not one event or a list of events;
 //   - for an event this package does not model, nothing (unless
@@ -52,6 +53,9 @@ type Handler struct {
 	maxBody   int64
 	logger    *slog.Logger
 	dedup     *inbound.Dedup
+	// noAuth: WithoutAuthentication, so no delivery carries a credential
+	// index.
+	noAuth bool
 }
 
 // NewHandler returns a Handler that passes every webhook event to fn.
@@ -73,7 +77,7 @@ func NewHandler(fn HandlerFunc, opts ...Option) (*Handler, error) {
 	case err != nil:
 		return nil, fmt.Errorf("userlike: %w", err)
 	}
-	h := &Handler{auth: a, fn: fn, onUnknown: cfg.onUnknown, maxBody: cfg.MaxBody, logger: cfg.Logger}
+	h := &Handler{auth: a, fn: fn, onUnknown: cfg.onUnknown, maxBody: cfg.MaxBody, logger: cfg.Logger, noAuth: cfg.Auth.None}
 	if h.maxBody <= 0 {
 		h.maxBody = inbound.DefaultMaxBody
 	}
@@ -88,6 +92,19 @@ func NewHandler(fn HandlerFunc, opts ...Option) (*Handler, error) {
 		h.dedup = d
 	}
 	return h, nil
+}
+
+// CredentialIndex tells a callback which webhook header value authenticated
+// the delivery it runs for: 0 the current ones (WithWebhookHeader), i the
+// i-th WithPreviousWebhookHeader value, in the order given (with several
+// headers, the highest index any of them matched). ok is false when ctx is
+// not the context of an authenticated delivery: a handler built with
+// WithoutAuthentication, or a context the callback made itself. It is set
+// for every event of a list body and on the WithDeduplication path alike.
+// Watch it (or the debug log line written for each delivery with a
+// previous value) to know when the previous value can be removed.
+func CredentialIndex(ctx context.Context) (index int, ok bool) {
+	return inbound.Credential(ctx)
 }
 
 // String describes the handler without its header values.
@@ -107,9 +124,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !inbound.AllowPost(w, r) {
 		return
 	}
-	if !h.auth.OK(r) {
+	index, ok := h.auth.Match(r)
+	if !ok {
 		inbound.Unauthorized(w)
 		return
+	}
+	if !h.noAuth {
+		r = inbound.Authenticated(r, index, h.logger.DebugContext, "userlike")
 	}
 	body, ok := inbound.Read(w, r, h.maxBody)
 	if !ok {

@@ -48,6 +48,23 @@ func WithMaxBodyBytes(n int64) Option { return optkit.MaxBodyBytes[*config](n) }
 // require several headers. Handler only.
 func WithWebhookHeader(name, value string) Option { return optkit.WebhookHeader[*config](name, value) }
 
+// WithPreviousWebhookHeader keeps accepting value for header name, a
+// WithWebhookHeader name (case-insensitive), while its value is rolled.
+// To rotate a webhook header: deploy with the new value in
+// WithWebhookHeader and the old one here, change the header under
+// "Webhook headers" in the Userlike dashboard, then, once no delivery uses
+// the old value (CredentialIndex, and a debug log line for each delivery
+// that did), deploy again without this option. Every candidate is compared
+// in constant time, and a refused call gets the same 401 whichever value it
+// came close to. Give it more than once to keep several old values (the
+// first is previous credential 1, the next 2, ...). NewHandler refuses a
+// name that no WithWebhookHeader gives and an empty value. Deduplication
+// keys and the store binding follow the current value only, so replicas
+// with and without the previous value share a store. Handler only.
+func WithPreviousWebhookHeader(name, value string) Option {
+	return optkit.PreviousWebhookHeader[*config](name, value)
+}
+
 // WithoutAuthentication builds a handler that accepts webhook calls without
 // checking any header. Only for tests and for deployments that
 // authenticate in front of the handler. Handler only.
