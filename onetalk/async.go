@@ -143,7 +143,7 @@ func (p *pool) run(j job) {
 	if err := p.h.call(ctx, j.req, j.fn); err != nil {
 		// The message was acknowledged already: OneTalk will not redeliver.
 		p.h.logger.ErrorContext(ctx, "onetalk: callback failed (async; message not redelivered)",
-			"caseID", j.req.CaseID, "messageID", j.req.Message.ID, "error", err)
+			withTenant(ctx, "caseID", j.req.CaseID, "messageID", j.req.Message.ID, "error", err)...)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/botwire/botwire/internal/benchx"
 	"github.com/botwire/botwire/internal/golden"
+	"github.com/botwire/botwire/tenant"
 )
 
 // The two benchmarks below run the same request through the Handler and
@@ -189,4 +190,29 @@ func BenchmarkSweepMinimalFloor(b *testing.B) {
 			benchx.Run(b, floor, sweepBody(s.Size), http.Header{SecretHeader: {testSecret}})
 		})
 	}
+}
+
+// BenchmarkTenantHandler is BenchmarkHandler through NewTenantHandler: the
+// tenant from a header, its credentials from a map (a bot's cache), 1,000
+// tenants.
+func BenchmarkTenantHandler(b *testing.B) {
+	body := golden.Read(b, "onetalk/external/inbound_request_composed_from_docHEAD_fragments.json")
+	creds := map[string]Credentials{}
+	for i := range 1000 {
+		creds[fmt.Sprintf("tenant-%04d", i)] = Credentials{Secret: fmt.Sprintf("%s-%04d", testSecret, i)}
+	}
+	h, err := NewTenantHandler(Tenants{
+		Resolve: tenant.Header("X-Tenant"),
+		Lookup: func(_ context.Context, id string) (Credentials, error) {
+			c, ok := creds[id]
+			if !ok {
+				return Credentials{}, tenant.ErrUnknown
+			}
+			return c, nil
+		},
+	}, func(context.Context, *InboundRequest) error { return nil })
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchx.Run(b, h, body, http.Header{SecretHeader: {testSecret + "-0421"}, "X-Tenant": {"tenant-0421"}})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/safefmt"
+	"github.com/botwire/botwire/tenant"
 )
 
 // HandlerFunc handles one inbound message. To answer, use a Client: OneTalk
@@ -46,6 +47,7 @@ type HandlerFunc func(ctx context.Context, req *InboundRequest) error
 // Content-Length alone.
 type Handler struct {
 	secrets   inbound.Secrets // the current secret, then WithPreviousSecrets
+	tenants   *Tenants        // NewTenantHandler, else nil
 	fn        HandlerFunc
 	onUnknown HandlerFunc
 	maxBody   int64
@@ -75,8 +77,74 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 			return nil, fmt.Errorf("onetalk: WithPreviousSecrets: previous secret %d is empty: %w", i+1, ErrNoSecret)
 		}
 	}
+	// A store serves one bot, known by its current secret only: a rotation
+	// does not change which bot it is.
+	return newHandler(cfg, fn, inbound.NewSecrets(secret, cfg.previous...), nil, inbound.NewBot("onetalk", secret))
+}
+
+// Credentials are a tenant's OneTalk credentials, as a Tenants lookup
+// returns them.
+type Credentials struct {
+	// Secret is the tenant's current secret key (X-Secret-Key). A tenant
+	// without one never authenticates.
+	Secret string
+	// Previous are secret keys still accepted during a rotation, as
+	// WithPreviousSecrets; CredentialIndex counts them from 1.
+	Previous []string
+}
+
+// Tenants is how NewTenantHandler finds a request's tenant and its
+// credentials.
+type Tenants struct {
+	// Resolve names the request's tenant before it is verified, such as
+	// tenant.PathValue("tenant") for mux.Handle("POST /onetalk/{tenant}", h).
+	Resolve tenant.Resolver
+	// Lookup returns the tenant's credentials, or an error wrapping
+	// tenant.ErrUnknown for a tenant it does not know (401, the same answer
+	// as a wrong secret); any other error answers 503, so OneTalk delivers
+	// again. It runs on every delivery: cache what it reads.
+	Lookup func(ctx context.Context, tenant string) (Credentials, error)
+}
+
+// NewTenantHandler returns a Handler that serves many tenants' bots: for
+// every request it resolves the tenant (t.Resolve), looks up its
+// credentials (t.Lookup) and verifies X-Secret-Key against them, then
+// passes the message to fn with the tenant in its context
+// (tenant.FromContext). An unknown tenant, or a tenant's secret on another
+// tenant's request, gets the 401 of a wrong secret, after the same
+// comparison, so the answer says nothing of which tenants exist.
+//
+// The tenant is part of what follows: deduplication keys (two tenants'
+// deliveries with the same case and message ids are two deliveries) and
+// queued messages (WithQueue: one consumer pool serves every tenant, in
+// order per tenant and case; the callback's context carries the tenant).
+// The stores of WithDeduplication and WithQueue serve this handler's
+// tenants and no single-tenant handler. Every option of NewHandler
+// applies, except WithPreviousSecrets (a tenant's previous secrets are in
+// its Credentials).
+func NewTenantHandler(t Tenants, fn HandlerFunc, opts ...Option) (*Handler, error) {
+	switch {
+	case t.Resolve.IsZero():
+		return nil, errors.New("onetalk: NewTenantHandler needs Tenants.Resolve (tenant.PathValue, tenant.Header, ...)")
+	case t.Lookup == nil:
+		return nil, errors.New("onetalk: NewTenantHandler needs Tenants.Lookup")
+	case fn == nil:
+		return nil, errors.New("onetalk: NewTenantHandler needs a callback")
+	}
+	cfg, err := newConfig(false, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.previous) > 0 {
+		return nil, errors.New("onetalk: WithPreviousSecrets does not apply to NewTenantHandler: put a tenant's previous secrets in its Credentials")
+	}
+	return newHandler(cfg, fn, inbound.Secrets{}, &t, inbound.TenantsBot("onetalk"))
+}
+
+func newHandler(cfg *config, fn HandlerFunc, secrets inbound.Secrets, t *Tenants, bot inbound.Bot) (*Handler, error) {
 	h := &Handler{
-		secrets:   inbound.NewSecrets(secret, cfg.previous...),
+		secrets:   secrets,
+		tenants:   t,
 		fn:        fn,
 		onUnknown: cfg.onUnknown,
 		maxBody:   cfg.MaxBody,
@@ -88,9 +156,6 @@ func NewHandler(secret string, fn HandlerFunc, opts ...Option) (*Handler, error)
 	if h.logger == nil {
 		h.logger = slog.Default()
 	}
-	// A store serves one bot, known by its current secret only: a rotation
-	// does not change which bot it is.
-	bot := inbound.NewBot("onetalk", secret)
 	if d := cfg.Dedup; d != nil {
 		if err := bot.Bind("WithDeduplication", d.Store); err != nil {
 			return nil, err
@@ -121,6 +186,9 @@ func (h Handler) String() string {
 	case h.durable != nil:
 		mode = fmt.Sprintf("queue(%d consumers)", h.durable.consumers)
 	}
+	if h.tenants != nil {
+		return fmt.Sprintf("onetalk.Handler{tenants, maxBody: %d, mode: %s}", h.maxBody, mode)
+	}
 	previous := ""
 	if n := h.secrets.Len() - 1; n > 0 {
 		previous = fmt.Sprintf(", previous secrets: %d [REDACTED]", n)
@@ -150,19 +218,37 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !inbound.AllowPost(w, r) {
 		return
 	}
-	// The secret is a header, so check it before reading any body. Every
-	// accepted secret is compared, and any failure gets the same 401.
-	index, ok := h.secrets.Match(r.Header.Get(SecretHeader))
+	// The secret is a header, so check it before reading any body (unless
+	// the tenant is named in the body). Every accepted secret is compared,
+	// and any failure gets the same 401.
+	var body []byte
+	if h.tenants != nil && h.tenants.Resolve.NeedsBody() {
+		var ok bool
+		if body, ok = inbound.Read(w, r, h.maxBody); !ok {
+			return
+		}
+	}
+	index, id, ok, err := h.authenticate(r, body)
+	if err != nil {
+		h.logger.ErrorContext(r.Context(), "onetalk: tenant lookup failed; answered 503", "tenant", id, "error", err)
+		inbound.Unavailable(w, 1)
+		return
+	}
 	if !ok {
 		inbound.Unauthorized(w)
 		return
 	}
 	// The callback's context says which secret it was (CredentialIndex),
-	// in sync and async mode and through deduplication alike.
+	// and whose (tenant.FromContext), in sync and async mode and through
+	// deduplication alike.
 	r = inbound.Authenticated(r, index, h.logger.DebugContext, "onetalk")
-	body, ok := inbound.Read(w, r, h.maxBody)
-	if !ok {
-		return
+	if h.tenants != nil {
+		r = r.WithContext(tenant.NewContext(r.Context(), id))
+	}
+	if body == nil {
+		if body, ok = inbound.Read(w, r, h.maxBody); !ok {
+			return
+		}
 	}
 
 	req, err := decodeInbound(body)
@@ -185,10 +271,53 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fn = h.onUnknown
 	}
 	if h.dedup != nil {
-		h.dedup.Serve(w, r, deliveryKey(req), func(w http.ResponseWriter) { h.dispatch(w, r, req, fn) })
+		key := deliveryKey(req)
+		if h.tenants != nil {
+			key = inbound.Key("tenant", id, "delivery", key)
+		}
+		h.dedup.Serve(w, r, key, func(w http.ResponseWriter) { h.dispatch(w, r, req, fn) })
 		return
 	}
 	h.dispatch(w, r, req, fn)
+}
+
+// withTenant adds the tenant of ctx, if any, to a log line's attributes.
+func withTenant(ctx context.Context, args ...any) []any {
+	if id, ok := tenant.FromContext(ctx); ok {
+		return append(args, "tenant", id)
+	}
+	return args
+}
+
+// noTenant is compared with the secret of a request whose tenant is
+// unknown, so the answer takes the time of a wrong secret's.
+const noTenant = "botwire: no such tenant"
+
+// authenticate checks r's secret against the handler's, or those of r's
+// tenant (whose id it returns). An unknown tenant is compared with a secret
+// nothing matches; err is the lookup's failure.
+func (h *Handler) authenticate(r *http.Request, body []byte) (index int, id string, ok bool, err error) {
+	got := r.Header.Get(SecretHeader)
+	if h.tenants == nil {
+		index, ok = h.secrets.Match(got)
+		return index, "", ok, nil
+	}
+	c := Credentials{Secret: noTenant}
+	if id = h.tenants.Resolve.Resolve(r, body); id != "" {
+		found, err := h.tenants.Lookup(r.Context(), id)
+		switch {
+		case errors.Is(err, tenant.ErrUnknown):
+		case err != nil:
+			return 0, id, false, err
+		case found.Secret != "":
+			c = found
+		}
+	}
+	index, ok = inbound.MatchStrings(got, c.Secret, c.Previous)
+	if c.Secret == noTenant {
+		ok = false
+	}
+	return index, id, ok, nil
 }
 
 // deliveryKey identifies a delivery for WithDeduplication: the case and
@@ -206,7 +335,7 @@ func deliveryKey(req *InboundRequest) string {
 func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, req *InboundRequest, fn HandlerFunc) {
 	if h.durable != nil {
 		if err := h.durable.enqueue(r.Context(), req); err != nil {
-			h.logger.ErrorContext(r.Context(), "onetalk: queue failed; answered 503", "caseID", req.CaseID, "error", err)
+			h.logger.ErrorContext(r.Context(), "onetalk: queue failed; answered 503", withTenant(r.Context(), "caseID", req.CaseID, "error", err)...)
 			inbound.Unavailable(w, 1)
 			return
 		}
@@ -222,7 +351,7 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, req *InboundR
 		return
 	}
 	if err := h.call(r.Context(), req, fn); err != nil {
-		h.logger.ErrorContext(r.Context(), "onetalk: callback failed", "caseID", req.CaseID, "error", err)
+		h.logger.ErrorContext(r.Context(), "onetalk: callback failed", withTenant(r.Context(), "caseID", req.CaseID, "error", err)...)
 		inbound.CallbackFailed(w)
 		return
 	}

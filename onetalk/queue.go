@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/botwire/botwire/store"
+	"github.com/botwire/botwire/tenant"
 )
 
 // durable is the WithQueue mode: messages are acknowledged once a
@@ -58,7 +61,26 @@ func (d *durable) enqueue(ctx context.Context, req *InboundRequest) error {
 	if closed {
 		return errors.New("onetalk: handler shut down")
 	}
-	return d.q.Enqueue(ctx, req.CaseID, req.Raw)
+	key := req.CaseID
+	if d.h.tenants != nil {
+		id, _ := tenant.FromContext(ctx)
+		key = tenantKey(id, req.CaseID)
+	}
+	return d.q.Enqueue(ctx, key, req.Raw)
+}
+
+// tenantKey is the queue key of a tenant's case: messages are in order per
+// tenant and case. The tenant comes first with its length, so the consumer
+// reads it back (splitTenantKey) whatever characters either holds.
+func tenantKey(id, caseID string) string { return strconv.Itoa(len(id)) + ":" + id + caseID }
+
+func splitTenantKey(key string) (id string, ok bool) {
+	n, rest, found := strings.Cut(key, ":")
+	l, err := strconv.Atoi(n)
+	if !found || err != nil || l < 0 || l > len(rest) {
+		return "", false
+	}
+	return rest[:l], true
 }
 
 // process runs the callback for a queued message. The callback's context
@@ -75,7 +97,15 @@ func (d *durable) process(qctx context.Context, m store.Message) error {
 	if !req.Message.Known() && d.h.onUnknown != nil {
 		fn = d.h.onUnknown
 	}
-	ctx, cancel := context.WithCancel(d.work)
+	base := d.work
+	if d.h.tenants != nil {
+		id, ok := splitTenantKey(m.Key)
+		if !ok {
+			return fmt.Errorf("onetalk: queued message %s has no tenant in its key", m.ID)
+		}
+		base = tenant.NewContext(base, id)
+	}
+	ctx, cancel := context.WithCancel(base)
 	defer cancel()
 	// qctx derives from d.consume, so a stop has ended d.consume by the
 	// time this runs.
@@ -86,7 +116,7 @@ func (d *durable) process(qctx context.Context, m store.Message) error {
 	})()
 	if err := d.h.call(ctx, req, fn); err != nil {
 		d.h.logger.ErrorContext(d.work, "onetalk: callback failed (queued; it will be retried)",
-			"caseID", req.CaseID, "messageID", req.Message.ID, "attempt", m.Attempts, "error", err)
+			withTenant(ctx, "caseID", req.CaseID, "messageID", req.Message.ID, "attempt", m.Attempts, "error", err)...)
 		return err
 	}
 	return nil

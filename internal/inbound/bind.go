@@ -52,6 +52,11 @@ func NewBot(vendor string, credential ...string) Bot {
 	return Bot{vendor: vendor, id: vendor + ":" + hex.EncodeToString(mac.Sum(nil)[:8])}
 }
 
+// TenantsBot is the identity of a handler that serves many tenants: its
+// stores are shared by those tenants (their keys carry the tenant) and
+// serve no single-tenant handler.
+func TenantsBot(vendor string) Bot { return Bot{vendor: vendor, id: vendor + ":tenants"} }
+
 // AuthBot is the identity of a bot that authenticates its webhook with c
 // (Userlike, Ultimate): its required headers (names canonicalised, in a
 // fixed order, so the order of the options does not matter) and its basic

@@ -83,3 +83,29 @@ func Authenticated(r *http.Request, index int, debug func(ctx context.Context, m
 	}
 	return r.WithContext(WithCredential(r.Context(), index))
 }
+
+// MatchStrings is Secrets.Match for credentials not prepared in advance (a
+// tenant's, looked up per request), without allocating: got is compared
+// with current and every previous value, whichever matches first, in
+// constant time. Empty values never match.
+func MatchStrings(got, current string, previous []string) (index int, ok bool) {
+	if got == "" {
+		return 0, false
+	}
+	sum := digest(got)
+	index = -1
+	for i := -1; i < len(previous); i++ {
+		c := current
+		if i >= 0 {
+			c = previous[i]
+		}
+		if c == "" {
+			continue
+		}
+		cs := digest(c)
+		eq := subtle.ConstantTimeCompare(cs[:], sum[:])
+		first := subtle.ConstantTimeEq(int32(index), -1) & eq
+		index = subtle.ConstantTimeSelect(first, i+1, index)
+	}
+	return max(index, 0), index >= 0
+}

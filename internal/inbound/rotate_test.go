@@ -57,3 +57,19 @@ func TestAuthMatchWithPrevious(t *testing.T) {
 		t.Errorf("Credential = %d, %v", i, ok)
 	}
 }
+
+func TestMatchStrings(t *testing.T) {
+	for _, c := range []struct {
+		got   string
+		index int
+		ok    bool
+	}{{"new", 0, true}, {"old", 1, true}, {"older", 3, true}, {"", 0, false}, {"x", 0, false}} {
+		i, ok := MatchStrings(c.got, "new", []string{"old", "", "older"})
+		if i != c.index || ok != c.ok {
+			t.Errorf("MatchStrings(%q) = %d, %v; want %d, %v", c.got, i, ok, c.index, c.ok)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { MatchStrings("old", "new", []string{"old"}) }); n != 0 {
+		t.Errorf("MatchStrings allocates %v times", n)
+	}
+}
