@@ -14,6 +14,7 @@ import (
 	"github.com/botwire/botwire/internal/jsonx"
 	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/store"
+	"github.com/botwire/botwire/tenant"
 )
 
 // HandlerFunc answers one inbound message. The returned response (nil means
@@ -210,6 +211,7 @@ func WithOnUnknown(fn HandlerFunc) Option { return func(c *config) { c.onUnknown
 // Content-Length alone.
 type Handler struct {
 	keys      *keyring
+	tenants   *Tenants // NewTenantHandler, else nil
 	fn        HandlerFunc
 	onUnknown HandlerFunc
 	maxBody   int64
@@ -239,19 +241,77 @@ func NewHandler(signatureKey string, fn HandlerFunc, opts ...Option) (*Handler, 
 	if err := checkKeys(signatureKey, cfg.previous, "WithPreviousKeys, key"); err != nil {
 		return nil, err
 	}
+	return newHandler(&cfg, fn, newKeyring(signatureKey, cfg.previous), nil, inbound.NewBot("easydialog", signatureKey))
+}
+
+// Credentials are a tenant's Easy Dialog credentials, as a Tenants lookup
+// returns them.
+type Credentials struct {
+	// Key is the tenant's current signature key. A tenant without one
+	// never authenticates.
+	Key string
+	// Previous are keys still accepted during a rotation, as
+	// WithPreviousKeys; CredentialIndex counts them from 1.
+	Previous []string
+}
+
+// Tenants is how NewTenantHandler finds a request's tenant and its
+// credentials.
+type Tenants struct {
+	// Resolve names the request's tenant before it is verified, such as
+	// tenant.PathValue("tenant") for mux.Handle("POST /easydialog/{tenant}", h).
+	Resolve tenant.Resolver
+	// Lookup returns the tenant's credentials, or an error wrapping
+	// tenant.ErrUnknown for a tenant it does not know (401, as a wrong
+	// signature); any other error answers 503. It runs on every delivery:
+	// cache what it reads.
+	Lookup func(ctx context.Context, tenant string) (Credentials, error)
+}
+
+// NewTenantHandler returns a Handler that serves many tenants' adapters:
+// for every request it resolves the tenant (t.Resolve), looks up its keys
+// (t.Lookup) and checks X-BM-Signature against them, then calls fn with the
+// tenant in its context (tenant.FromContext). An unknown tenant, or a
+// signature by another tenant's key, gets the 401 of a wrong signature,
+// after one HMAC as for a known tenant. Deduplication keys carry the
+// tenant, and the store of WithDeduplication serves this handler's tenants
+// and no single-tenant handler. Every option of NewHandler applies except
+// WithPreviousKeys (a tenant's previous keys are in its Credentials).
+func NewTenantHandler(t Tenants, fn HandlerFunc, opts ...Option) (*Handler, error) {
+	switch {
+	case t.Resolve.IsZero():
+		return nil, errors.New("easydialog: NewTenantHandler needs Tenants.Resolve (tenant.PathValue, tenant.Header, ...)")
+	case t.Lookup == nil:
+		return nil, errors.New("easydialog: NewTenantHandler needs Tenants.Lookup")
+	case fn == nil:
+		return nil, errors.New("easydialog: NewTenantHandler needs a callback")
+	}
+	cfg := config{maxBody: inbound.DefaultMaxBody, logger: slog.Default()}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if len(cfg.previous) > 0 {
+		return nil, errors.New("easydialog: WithPreviousKeys does not apply to NewTenantHandler: put a tenant's previous keys in its Credentials")
+	}
+	return newHandler(&cfg, fn, nil, &t, inbound.TenantsBot("easydialog"))
+}
+
+func newHandler(cfg *config, fn HandlerFunc, keys *keyring, t *Tenants, bot inbound.Bot) (*Handler, error) {
 	if cfg.maxBody <= 0 {
 		cfg.maxBody = inbound.DefaultMaxBody
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
-	h := &Handler{keys: newKeyring(signatureKey, cfg.previous), fn: fn, onUnknown: cfg.onUnknown,
+	h := &Handler{keys: keys, tenants: t, fn: fn, onUnknown: cfg.onUnknown,
 		maxBody: cfg.maxBody, logger: cfg.logger, maxAge: cfg.maxAge, now: time.Now}
 	if h.maxAge == 0 {
 		h.maxAge = DefaultMaxAge
 	}
 	if d := cfg.dedup; d != nil {
-		if err := inbound.NewBot("easydialog", signatureKey).Bind("WithDeduplication", d.Store); err != nil {
+		if err := bot.Bind("WithDeduplication", d.Store); err != nil {
 			return nil, err
 		}
 		d.Logger, d.Vendor = h.logger, "easydialog"
@@ -275,6 +335,9 @@ func NewHandler(signatureKey string, fn HandlerFunc, opts ...Option) (*Handler, 
 
 // String describes the handler without its key.
 func (h Handler) String() string {
+	if h.tenants != nil {
+		return fmt.Sprintf("easydialog.Handler{tenants, maxBody: %d}", h.maxBody)
+	}
 	return fmt.Sprintf("easydialog.Handler{key: [REDACTED], maxBody: %d}", h.maxBody)
 }
 
@@ -295,14 +358,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The signature covers the raw bytes, so the body is read before it is
 	// checked; the size limit still bounds what an unsigned caller costs.
-	index, err := h.keys.match(body, r.Header.Get(SignatureHeader))
-	if err != nil {
+	index, id, err := h.authenticate(r, body)
+	switch {
+	case errors.Is(err, errLookup):
+		h.logger.ErrorContext(r.Context(), "easydialog: tenant lookup failed; answered 503", "tenant", id, "error", err)
+		inbound.Unavailable(w, 1)
+		return
+	case err != nil:
 		inbound.Unauthorized(w)
 		return
 	}
-	// From here on r carries the key's index to the callback, through
-	// deduplication too.
+	// From here on r carries the key's index (and the tenant) to the
+	// callback, through deduplication too.
 	r = inbound.Authenticated(r, index, h.logger.DebugContext, "easydialog")
+	if h.tenants != nil {
+		r = r.WithContext(tenant.NewContext(r.Context(), id))
+	}
 	// Decoded before deduplication: the timestamp is checked before any
 	// store is touched, and a body that can never succeed costs no claim.
 	req, err := ParseRequest(body)
@@ -314,10 +385,53 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.dedup != nil {
-		h.dedup.Serve(w, r, deliveryKey(body), func(w http.ResponseWriter) { h.serve(w, r, req) })
+		key := deliveryKey(body)
+		if h.tenants != nil {
+			key = inbound.Key("tenant", id, "delivery", key)
+		}
+		h.dedup.Serve(w, r, key, func(w http.ResponseWriter) { h.serve(w, r, req) })
 		return
 	}
 	h.serve(w, r, req)
+}
+
+// errLookup marks a tenant lookup's failure (503, not 401).
+var errLookup = errors.New("easydialog: tenant lookup failed")
+
+// noTenant is the key a request of an unknown tenant is checked with, so
+// the answer costs what a wrong signature's does.
+const noTenant = "botwire: no such tenant"
+
+// authenticate checks r's signature with the handler's keys, or with those
+// of r's tenant (whose id it returns).
+func (h *Handler) authenticate(r *http.Request, body []byte) (index int, id string, err error) {
+	sig := r.Header.Get(SignatureHeader)
+	if h.tenants == nil {
+		index, err = h.keys.match(body, sig)
+		return index, "", err
+	}
+	c := Credentials{Key: noTenant}
+	if id = h.tenants.Resolve.Resolve(r, body); id != "" {
+		found, err := h.tenants.Lookup(r.Context(), id)
+		switch {
+		case errors.Is(err, tenant.ErrUnknown):
+		case err != nil:
+			return 0, id, fmt.Errorf("%w: %w", errLookup, err)
+		case found.Key != "":
+			c = found
+		}
+	}
+	keys := []string{c.Key}
+	for _, p := range c.Previous {
+		if p != "" {
+			keys = append(keys, p)
+		}
+	}
+	index, err = matchKeys(body, sig, keys)
+	if err == nil && c.Key == noTenant {
+		err = ErrInvalidSignature
+	}
+	return index, id, err
 }
 
 // fresh runs WithMaxAge's check; when it returns false it has answered 400.

@@ -110,6 +110,16 @@ func (k *keyring) match(body []byte, signature string) (index int, err error) {
 	return index, nil
 }
 
+// matchKeys is keyring.match for keys looked up per request (a tenant's):
+// one HMAC state keyed for each.
+func matchKeys(body []byte, signature string, keys []string) (int, error) {
+	k := &keyring{keys: make([]*verifier, len(keys))}
+	for i, key := range keys {
+		k.keys[i] = newVerifier(key)
+	}
+	return k.match(body, signature)
+}
+
 // verifier keeps HMAC states of one key, keyed once.
 type verifier struct {
 	pool sync.Pool
