@@ -15,6 +15,7 @@ import (
 
 	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/safefmt"
+	"github.com/botwire/botwire/tenant"
 )
 
 // HandlerFunc decides, for a trigger or a user message, whether the bot
@@ -63,6 +64,7 @@ var (
 // Content-Length alone.
 type Handler struct {
 	tokens      inbound.Secrets // the access token, then WithPreviousAccessTokens
+	tenants     *Tenants        // NewTenantHandler, else nil
 	customName  string
 	customValue inbound.Secrets // WithCustomHeader's value, then WithPreviousCustomHeaderValues
 	fn          HandlerFunc
@@ -91,24 +93,95 @@ func NewHandler(accessToken string, fn HandlerFunc, opts ...Option) (*Handler, e
 	if err != nil {
 		return nil, err
 	}
-	if (cfg.customName == "") != (cfg.customValue == "") {
-		return nil, errors.New("botcopy: WithCustomHeader needs a header name and a value")
+	if err := checkCustom(cfg); err != nil {
+		return nil, err
 	}
 	for i, t := range cfg.prevTokens {
 		if t == "" {
 			return nil, fmt.Errorf("botcopy: WithPreviousAccessTokens: previous token %d is empty: %w", i+1, ErrNoAccessToken)
 		}
 	}
+	// The store serves one bot, known by its current token only: a
+	// rotation does not change which bot it is.
+	return newHandler(cfg, fn, inbound.NewSecrets(accessToken, cfg.prevTokens...), nil, inbound.NewBot("botcopy", accessToken))
+}
+
+// Credentials are a tenant's Botcopy credentials, as a Tenants lookup
+// returns them.
+type Credentials struct {
+	// AccessToken is the tenant's current access token. A tenant without
+	// one never authenticates.
+	AccessToken string
+	// Previous are tokens still accepted during a rotation, as
+	// WithPreviousAccessTokens; CredentialIndex counts them from 1.
+	Previous []string
+}
+
+// Tenants is how NewTenantHandler finds a call's tenant and its
+// credentials.
+type Tenants struct {
+	// Resolve names the call's tenant before it is verified:
+	// tenant.JSONField("botId") for the bot id Botcopy sends in the body,
+	// or tenant.PathValue("tenant") for a path per tenant.
+	Resolve tenant.Resolver
+	// Lookup returns the tenant's credentials, or an error wrapping
+	// tenant.ErrUnknown for a tenant it does not know (401, as a wrong
+	// token); any other error answers 503. It runs on every call: cache
+	// what it reads.
+	Lookup func(ctx context.Context, tenant string) (Credentials, error)
+}
+
+// NewTenantHandler returns a Handler that serves many tenants' handovers:
+// for every call it resolves the tenant (t.Resolve), looks up its tokens
+// (t.Lookup) and checks the call's token against them, then asks fn for
+// the decision with the tenant in its context (tenant.FromContext). An
+// unknown tenant, or another tenant's token, gets the 401 of a wrong token
+// after the same comparison. WithCustomHeader, if set, is checked for
+// every tenant alike. Deduplication keys carry the tenant, and the store
+// of WithDeduplication serves this handler's tenants and no single-tenant
+// handler. Every option of NewHandler applies except
+// WithPreviousAccessTokens (a tenant's previous tokens are in its
+// Credentials).
+func NewTenantHandler(t Tenants, fn HandlerFunc, opts ...Option) (*Handler, error) {
+	switch {
+	case t.Resolve.IsZero():
+		return nil, errors.New("botcopy: NewTenantHandler needs Tenants.Resolve (tenant.JSONField(\"botId\"), ...)")
+	case t.Lookup == nil:
+		return nil, errors.New("botcopy: NewTenantHandler needs Tenants.Lookup")
+	case fn == nil:
+		return nil, errors.New("botcopy: NewTenantHandler needs a callback")
+	}
+	cfg, err := newConfig(false, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.prevTokens) > 0 {
+		return nil, errors.New("botcopy: WithPreviousAccessTokens does not apply to NewTenantHandler: put a tenant's previous tokens in its Credentials")
+	}
+	if err := checkCustom(cfg); err != nil {
+		return nil, err
+	}
+	return newHandler(cfg, fn, inbound.Secrets{}, &t, inbound.TenantsBot("botcopy"))
+}
+
+func checkCustom(cfg *config) error {
+	if (cfg.customName == "") != (cfg.customValue == "") {
+		return errors.New("botcopy: WithCustomHeader needs a header name and a value")
+	}
 	if len(cfg.prevCustom) > 0 && cfg.customName == "" {
-		return nil, errors.New("botcopy: WithPreviousCustomHeaderValues needs WithCustomHeader")
+		return errors.New("botcopy: WithPreviousCustomHeaderValues needs WithCustomHeader")
 	}
 	for i, v := range cfg.prevCustom {
 		if v == "" {
-			return nil, fmt.Errorf("botcopy: WithPreviousCustomHeaderValues: previous value %d is empty", i+1)
+			return fmt.Errorf("botcopy: WithPreviousCustomHeaderValues: previous value %d is empty", i+1)
 		}
 	}
+	return nil
+}
+
+func newHandler(cfg *config, fn HandlerFunc, tokens inbound.Secrets, t *Tenants, bot inbound.Bot) (*Handler, error) {
 	h := &Handler{
-		tokens:     inbound.NewSecrets(accessToken, cfg.prevTokens...),
+		tokens: tokens, tenants: t,
 		customName: cfg.customName, customValue: inbound.NewSecrets(cfg.customValue, cfg.prevCustom...),
 		fn: fn, deadline: cfg.deadline, fallback: PauseFor(DefaultMinutesPaused),
 		onTyping: cfg.onUserTyping, onUnknown: cfg.onUnknown, maxBody: cfg.MaxBody, logger: cfg.Logger,
@@ -127,9 +200,7 @@ func NewHandler(accessToken string, fn HandlerFunc, opts ...Option) (*Handler, e
 		h.logger = slog.Default()
 	}
 	if d := cfg.Dedup; d != nil {
-		// The store serves one bot, known by its current token only: a
-		// rotation does not change which bot it is.
-		if err := inbound.NewBot("botcopy", accessToken).Bind("WithDeduplication", d.Store); err != nil {
+		if err := bot.Bind("WithDeduplication", d.Store); err != nil {
 			return nil, err
 		}
 		d.Logger, d.Vendor, d.Deadline = h.logger, "botcopy", h.deadline
@@ -141,6 +212,9 @@ func NewHandler(accessToken string, fn HandlerFunc, opts ...Option) (*Handler, e
 // String describes the handler without its secrets, current or previous.
 func (h Handler) String() string {
 	token := "[REDACTED]"
+	if h.tenants != nil {
+		token = "per tenant"
+	}
 	if n := h.tokens.Len() - 1; n > 0 {
 		token += fmt.Sprintf(", previous tokens: %d [REDACTED]", n)
 	}
@@ -165,7 +239,7 @@ func (h Handler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, h.Stri
 // legacy body token when the header is absent, and says which credential
 // matched (see CredentialIndex). Both checks run whichever fails, each
 // against every accepted value, so timing does not tell which failed.
-func (h *Handler) authorize(r *http.Request, body []byte) (index int, err error) {
+func (h *Handler) authorize(r *http.Request, body []byte) (index int, id string, err error) {
 	customOK := true
 	if h.customName != "" {
 		index, customOK = h.customValue.Match(r.Header.Get(h.customName))
@@ -183,11 +257,49 @@ func (h *Handler) authorize(r *http.Request, body []byte) (index int, err error)
 			token = legacy.AccessToken
 		}
 	}
-	i, tokenOK := h.tokens.Match(token)
-	if !customOK || !tokenOK {
-		return 0, ErrInvalidToken
+	var i int
+	var tokenOK bool
+	if h.tenants == nil {
+		i, tokenOK = h.tokens.Match(token)
+	} else {
+		var c Credentials
+		c, id, err = h.tenant(r, body)
+		if err != nil {
+			return 0, id, err
+		}
+		i, tokenOK = inbound.MatchStrings(token, c.AccessToken, c.Previous)
+		tokenOK = tokenOK && c.AccessToken != noTenant
 	}
-	return max(index, i), nil
+	if !customOK || !tokenOK {
+		return 0, id, ErrInvalidToken
+	}
+	return max(index, i), id, nil
+}
+
+// errLookup marks a tenant lookup's failure (503, not 401).
+var errLookup = errors.New("botcopy: tenant lookup failed")
+
+// noTenant is the token an unknown tenant's call is compared with, so the
+// answer costs what a wrong token's does.
+const noTenant = "botwire: no such tenant"
+
+// tenant resolves r's tenant and looks up its credentials.
+func (h *Handler) tenant(r *http.Request, body []byte) (Credentials, string, error) {
+	none := Credentials{AccessToken: noTenant}
+	id := h.tenants.Resolve.Resolve(r, body)
+	if id == "" {
+		return none, "", nil
+	}
+	c, err := h.tenants.Lookup(r.Context(), id)
+	switch {
+	case errors.Is(err, tenant.ErrUnknown):
+		return none, id, nil
+	case err != nil:
+		return none, id, fmt.Errorf("%w: %w", errLookup, err)
+	case c.AccessToken == "":
+		return none, id, nil
+	}
+	return c, id, nil
 }
 
 // CredentialIndex reports, in a callback's context, which credentials
@@ -210,16 +322,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	index, err := h.authorize(r, body)
-	if err != nil {
+	index, id, err := h.authorize(r, body)
+	switch {
+	case errors.Is(err, errLookup):
+		h.logger.ErrorContext(r.Context(), "botcopy: tenant lookup failed; answered 503", "tenant", id, "error", err)
+		inbound.Unavailable(w, 1)
+		return
+	case err != nil:
 		inbound.Unauthorized(w)
 		return
 	}
-	// The callbacks' context says which credential it was (CredentialIndex).
+	// The callbacks' context says which credential it was (CredentialIndex)
+	// and whose (tenant.FromContext).
 	r = inbound.Authenticated(r, index, h.logger.DebugContext, "botcopy")
+	if h.tenants != nil {
+		r = r.WithContext(tenant.NewContext(r.Context(), id))
+	}
 	if h.dedup != nil {
 		// Botcopy's calls carry no id of their own: the body is the key.
-		h.dedup.Serve(w, r, inbound.BodyKey(body), func(w http.ResponseWriter) { h.serve(w, r, body) })
+		key := inbound.BodyKey(body)
+		if h.tenants != nil {
+			key = inbound.Key("tenant", id, "delivery", key)
+		}
+		h.dedup.Serve(w, r, key, func(w http.ResponseWriter) { h.serve(w, r, body) })
 		return
 	}
 	h.serve(w, r, body)
