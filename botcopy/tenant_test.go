@@ -99,3 +99,31 @@ func TestManyTenantsByBotID(t *testing.T) {
 		botcopy.WithPreviousAccessTokens("x"))
 	assert.Error(t, err)
 }
+
+// Tenants named by a header send identical bodies: deduplication still
+// keeps them apart.
+func TestTenantDeduplicationWithIdenticalBodies(t *testing.T) {
+	var mu sync.Mutex
+	runs := map[string]int{}
+	h, err := botcopy.NewTenantHandler(botcopy.Tenants{Resolve: tenant.Header("X-Tenant"), Lookup: bcLookup},
+		func(ctx context.Context, req *botcopy.HandoverRequest) (botcopy.Decision, error) {
+			id, _ := tenant.FromContext(ctx)
+			mu.Lock()
+			runs[id]++
+			mu.Unlock()
+			return botcopy.PauseFor(5), nil
+		}, botcopy.WithDeduplication(store.NewMemoryDeduplicator(), 0))
+	require.NoError(t, err)
+	body := []byte(`{"eventType":"message","userId":"u","botId":"same","sessionId":"s","queryInput":{"text":{"text":"hi","languageCode":"en"}}}`)
+	for i := range 3 {
+		for range 2 { // a redelivery too
+			r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+			r.Header.Set("Authorization", bcToken(i))
+			r.Header.Set("X-Tenant", fmt.Sprintf("bot-%03d", i))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			require.Equal(t, http.StatusOK, w.Code)
+		}
+	}
+	assert.Equal(t, map[string]int{"bot-000": 1, "bot-001": 1, "bot-002": 1}, runs)
+}
