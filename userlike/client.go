@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/internal/transport"
 	"github.com/botwire/botwire/internal/version"
@@ -69,10 +70,12 @@ func NewClient(apiURL, securityToken string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	cfg.Transport.Header = http.Header{TokenHeader: {securityToken}}
+	l := newLimiter(cfg.rateLimit, cfg.ratePer, cmp.Or(cfg.rateMargin, DefaultRateMargin), cfg.rateNoWait, cfg.shared)
+	l.scope = inbound.NewBot("userlike", securityToken).String() // per account: a tenant's cids are its own
 	return &Client{
 		url:     apiURL,
 		http:    transport.New(cfg.Transport, version.UserAgent("userlike")),
-		limiter: newLimiter(cfg.rateLimit, cfg.ratePer, cmp.Or(cfg.rateMargin, DefaultRateMargin), cfg.rateNoWait, cfg.shared),
+		limiter: l,
 		batch:   cfg.batch,
 	}, nil
 }

@@ -377,3 +377,25 @@ func TestSharedRateLimiterAcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// Two tenants' clients (two API tokens) on one shared limiter count their
+// conversations apart, even with the same cid: 20 a minute is per tenant
+// and cid.
+func TestSharedLimiterIsPerAccount(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	defer srv.Close()
+	shared := store.NewMemoryRateLimiter()
+	newClient := func(token string) *Client {
+		c, err := NewClient(srv.URL, token, WithRateLimiter(shared), WithRateLimit(2, time.Hour), WithRateLimitWait(false))
+		require.NoError(t, err)
+		return c
+	}
+	a, a2, b := newClient("tenant-a-token"), newClient("tenant-a-token"), newClient("tenant-b-token")
+	ctx := context.Background()
+	require.NoError(t, a.Send(ctx, "cid-1", Message("1")))
+	require.NoError(t, a2.Send(ctx, "cid-1", Message("2")), "a replica of tenant A's client shares A's window")
+	assert.ErrorIs(t, a.Send(ctx, "cid-1", Message("3")), ErrRateLimited)
+	require.NoError(t, b.Send(ctx, "cid-1", Message("1")), "tenant B's window is its own")
+	require.NoError(t, b.Send(ctx, "cid-1", Message("2")))
+	assert.ErrorIs(t, b.Send(ctx, "cid-1", Message("3")), ErrRateLimited)
+}

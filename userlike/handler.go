@@ -11,6 +11,7 @@ import (
 
 	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/safefmt"
+	"github.com/botwire/botwire/tenant"
 )
 
 // HandlerFunc handles one webhook event. It answers by adding actions to
@@ -48,6 +49,7 @@ var ErrNoAuthentication = errors.New("userlike: NewHandler needs WithWebhookHead
 // Content-Length alone.
 type Handler struct {
 	auth      inbound.Auth
+	tenants   *Tenants // NewTenantHandler, else nil
 	fn        HandlerFunc
 	onUnknown HandlerFunc
 	maxBody   int64
@@ -77,7 +79,70 @@ func NewHandler(fn HandlerFunc, opts ...Option) (*Handler, error) {
 	case err != nil:
 		return nil, fmt.Errorf("userlike: %w", err)
 	}
-	h := &Handler{auth: a, fn: fn, onUnknown: cfg.onUnknown, maxBody: cfg.MaxBody, logger: cfg.Logger, noAuth: cfg.Auth.None}
+	return newHandler(cfg, fn, &Handler{auth: a, noAuth: cfg.Auth.None}, inbound.AuthBot("userlike", cfg.Auth))
+}
+
+// Credentials are a tenant's Userlike webhook credentials, as a Tenants
+// lookup returns them: the header its Userlike dashboard sends, as for
+// WithWebhookHeader.
+type Credentials struct {
+	// Header and Value are the webhook header and its current value. A
+	// tenant without them never authenticates.
+	Header, Value string
+	// Previous are values still accepted during a rotation, as
+	// WithPreviousWebhookHeader; CredentialIndex counts them from 1.
+	Previous []string
+}
+
+// Tenants is how NewTenantHandler finds a request's tenant and its
+// credentials.
+type Tenants struct {
+	// Resolve names the request's tenant before it is verified, such as
+	// tenant.PathValue("tenant") for mux.Handle("POST /userlike/{tenant}", h).
+	Resolve tenant.Resolver
+	// Lookup returns the tenant's credentials, or an error wrapping
+	// tenant.ErrUnknown for a tenant it does not know (401, as a wrong
+	// header); any other error answers 503. It runs on every delivery:
+	// cache what it reads.
+	Lookup func(ctx context.Context, tenant string) (Credentials, error)
+}
+
+// NewTenantHandler returns a Handler that serves many tenants' Userlike
+// chatbots: for every request it resolves the tenant (t.Resolve), looks up
+// its webhook header (t.Lookup) and checks the request against it, then
+// passes the events to fn with the tenant in their context
+// (tenant.FromContext). An unknown tenant, or another tenant's value, gets
+// the 401 of a wrong value after the same comparison. Deduplication keys
+// carry the tenant, and the store of WithDeduplication serves this
+// handler's tenants and no single-tenant handler. The authentication
+// options (WithWebhookHeader, WithPreviousWebhookHeader,
+// WithoutAuthentication) do not apply: a tenant's credentials come from
+// Lookup. A Client per tenant is cheap: clients built without
+// WithHTTPClient share one connection pool; give each tenant's client
+// WithRateLimiter on a store shared by the replicas, and the tenant's own
+// API token, so Userlike's limit of 20 messages a minute is counted per
+// tenant and conversation.
+func NewTenantHandler(t Tenants, fn HandlerFunc, opts ...Option) (*Handler, error) {
+	switch {
+	case t.Resolve.IsZero():
+		return nil, errors.New("userlike: NewTenantHandler needs Tenants.Resolve (tenant.PathValue, tenant.Header, ...)")
+	case t.Lookup == nil:
+		return nil, errors.New("userlike: NewTenantHandler needs Tenants.Lookup")
+	case fn == nil:
+		return nil, errors.New("userlike: NewTenantHandler needs a callback")
+	}
+	cfg, err := newConfig(false, opts)
+	if err != nil {
+		return nil, err
+	}
+	if c := cfg.Auth; len(c.Headers)+len(c.PreviousHeaders) > 0 || c.Basic || c.None {
+		return nil, errors.New("userlike: the authentication options do not apply to NewTenantHandler: a tenant's webhook header comes from Tenants.Lookup")
+	}
+	return newHandler(cfg, fn, &Handler{tenants: &t}, inbound.TenantsBot("userlike"))
+}
+
+func newHandler(cfg *config, fn HandlerFunc, h *Handler, bot inbound.Bot) (*Handler, error) {
+	h.fn, h.onUnknown, h.maxBody, h.logger = fn, cfg.onUnknown, cfg.MaxBody, cfg.Logger
 	if h.maxBody <= 0 {
 		h.maxBody = inbound.DefaultMaxBody
 	}
@@ -85,7 +150,7 @@ func NewHandler(fn HandlerFunc, opts ...Option) (*Handler, error) {
 		h.logger = slog.Default()
 	}
 	if d := cfg.Dedup; d != nil {
-		if err := inbound.AuthBot("userlike", cfg.Auth).Bind("WithDeduplication", d.Store); err != nil {
+		if err := bot.Bind("WithDeduplication", d.Store); err != nil {
 			return nil, err
 		}
 		d.Logger, d.Vendor = h.logger, "userlike"
@@ -109,6 +174,9 @@ func CredentialIndex(ctx context.Context) (index int, ok bool) {
 
 // String describes the handler without its header values.
 func (h Handler) String() string {
+	if h.tenants != nil {
+		return fmt.Sprintf("userlike.Handler{auth: per tenant, maxBody: %d}", h.maxBody)
+	}
 	return fmt.Sprintf("userlike.Handler{auth: %s, maxBody: %d}", h.auth.String(), h.maxBody)
 }
 
@@ -124,7 +192,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !inbound.AllowPost(w, r) {
 		return
 	}
-	index, ok := h.auth.Match(r)
+	var body []byte
+	if h.tenants != nil && h.tenants.Resolve.NeedsBody() {
+		var ok bool
+		if body, ok = inbound.Read(w, r, h.maxBody); !ok {
+			return
+		}
+	}
+	index, id, ok, err := h.authenticate(r, body)
+	if err != nil {
+		h.logger.ErrorContext(r.Context(), "userlike: tenant lookup failed; answered 503", "tenant", id, "error", err)
+		inbound.Unavailable(w, 1)
+		return
+	}
 	if !ok {
 		inbound.Unauthorized(w)
 		return
@@ -132,16 +212,50 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.noAuth {
 		r = inbound.Authenticated(r, index, h.logger.DebugContext, "userlike")
 	}
-	body, ok := inbound.Read(w, r, h.maxBody)
-	if !ok {
-		return
+	if h.tenants != nil {
+		r = r.WithContext(tenant.NewContext(r.Context(), id))
+	}
+	if body == nil {
+		if body, ok = inbound.Read(w, r, h.maxBody); !ok {
+			return
+		}
 	}
 	if h.dedup != nil {
 		// Userlike's events carry no id of their own: the body is the key.
-		h.dedup.Serve(w, r, inbound.BodyKey(body), func(w http.ResponseWriter) { h.serve(w, r, body) })
+		key := inbound.BodyKey(body)
+		if h.tenants != nil {
+			key = inbound.Key("tenant", id, "delivery", key)
+		}
+		h.dedup.Serve(w, r, key, func(w http.ResponseWriter) { h.serve(w, r, body) })
 		return
 	}
 	h.serve(w, r, body)
+}
+
+// noTenant is the value an unknown tenant's request is compared with, so
+// the answer costs what a wrong value's does.
+const noTenant = "botwire: no such tenant"
+
+// authenticate checks r with the handler's webhook headers, or with those
+// of r's tenant (whose id it returns); err is a tenant lookup's failure.
+func (h *Handler) authenticate(r *http.Request, body []byte) (index int, id string, ok bool, err error) {
+	if h.tenants == nil {
+		index, ok = h.auth.Match(r)
+		return index, "", ok, nil
+	}
+	c := Credentials{Header: "X-Botwire-No-Tenant", Value: noTenant}
+	if id = h.tenants.Resolve.Resolve(r, body); id != "" {
+		found, err := h.tenants.Lookup(r.Context(), id)
+		switch {
+		case errors.Is(err, tenant.ErrUnknown):
+		case err != nil:
+			return 0, id, false, err
+		case found.Header != "" && found.Value != "":
+			c = found
+		}
+	}
+	index, ok = inbound.MatchStrings(r.Header.Get(c.Header), c.Value, c.Previous)
+	return index, id, ok && c.Value != noTenant, nil
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body []byte) {

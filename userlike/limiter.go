@@ -49,6 +49,10 @@ type limiter struct {
 
 	// shared, when set, keeps the windows instead (WithRateLimiter).
 	shared store.RateLimiter
+	// scope starts the shared limiter's keys: the Userlike account the
+	// client's token belongs to (a fingerprint, never the token), so two
+	// tenants' clients on one store count their conversations apart.
+	scope string
 
 	mu   sync.Mutex
 	cids map[string]*list.Element // of *window
@@ -73,7 +77,7 @@ func newLimiter(n int, per, margin time.Duration, noWait bool, shared store.Rate
 		per = DefaultRatePeriod
 	}
 	return &limiter{
-		n: n, per: per + max(margin, 0), noWait: noWait, max: maxTrackedCIDs, shared: shared,
+		n: n, per: per + max(margin, 0), noWait: noWait, max: maxTrackedCIDs, shared: shared, scope: "userlike",
 		now: time.Now, sleep: sleepCtx,
 		cids: map[string]*list.Element{}, lru: list.New(),
 	}
@@ -204,7 +208,7 @@ func (l *limiter) tracked() int {
 // ends the call: sending without a slot could break the limit.
 func (l *limiter) waitShared(ctx context.Context, cid string) error {
 	for {
-		ok, wait, err := l.shared.Take(ctx, "userlike:cid:"+cid, l.n, l.per)
+		ok, wait, err := l.shared.Take(ctx, l.scope+":cid:"+cid, l.n, l.per)
 		switch {
 		case err != nil:
 			return fmt.Errorf("userlike: rate limiter: %w", err)
