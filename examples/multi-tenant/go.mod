@@ -1,0 +1,17 @@
+module github.com/botwire/botwire/examples/multi-tenant
+
+go 1.25
+
+require (
+	github.com/botwire/botwire v0.1.0
+	github.com/botwire/botwire/store/redisstore v0.1.0
+	github.com/redis/go-redis/v9 v9.22.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
+	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
+	go.uber.org/atomic v1.11.0 // indirect
+	golang.org/x/sys v0.30.0 // indirect
+)
