@@ -20,6 +20,11 @@
 //		},
 //	}, ultimate.WithBasicAuth(user, password))
 //
+// One chat webhook and one actions webhook can serve many tenants' bots:
+// NewTenantChatHandler and NewTenantActionHandler name each call's tenant
+// (tenant.JSONField("botId") for the bot id Ultimate sends) and check it
+// with that tenant's Credentials, looked up per call.
+//
 // The vendor doc is an early draft: the endpoint, the headers, the
 // metadata event, the widget events and the answers come from the
 // published Zendesk AI agents documentation and Ultimate's own API

@@ -13,6 +13,7 @@ import (
 	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/jsonx"
 	"github.com/botwire/botwire/internal/safefmt"
+	"github.com/botwire/botwire/tenant"
 )
 
 // ChatCallbacks handle the chat webhook's events. Every field is optional;
@@ -68,6 +69,8 @@ var ErrNoAuthentication = errors.New("ultimate: the webhook needs WithWebhookHea
 // base is what both webhook handlers share.
 type base struct {
 	auth    inbound.Auth
+	tenants *Tenants     // NewTenantChatHandler, NewTenantActionHandler; else nil
+	none    inbound.Auth // a tenant handler's: what a call of no known tenant is compared with
 	maxBody int64
 	logger  *slog.Logger
 	dedup   *inbound.Dedup
@@ -91,7 +94,13 @@ func newBase(opts []Option) (base, error) {
 		// WithBasicAuth refuses an empty password; so does its rotation.
 		return base{}, errors.New("ultimate: WithPreviousBasicAuthPasswords needs non-empty passwords")
 	}
-	b := base{auth: a, maxBody: cfg.MaxBody, logger: cfg.Logger, noAuth: cfg.Auth.None}
+	return finishBase(cfg, base{auth: a, noAuth: cfg.Auth.None}, inbound.AuthBot("ultimate", cfg.Auth))
+}
+
+// finishBase sets what single-tenant and tenant handlers share; bot is the
+// identity the deduplication store is bound to.
+func finishBase(cfg *config, b base, bot inbound.Bot) (base, error) {
+	b.maxBody, b.logger = cfg.MaxBody, cfg.Logger
 	if b.maxBody <= 0 {
 		b.maxBody = inbound.DefaultMaxBody
 	}
@@ -99,7 +108,7 @@ func newBase(opts []Option) (base, error) {
 		b.logger = slog.Default()
 	}
 	if d := cfg.Dedup; d != nil {
-		if err := inbound.AuthBot("ultimate", cfg.Auth).Bind("WithDeduplication", d.Store); err != nil {
+		if err := bot.Bind("WithDeduplication", d.Store); err != nil {
 			return base{}, err
 		}
 		d.Logger, d.Vendor = b.logger, "ultimate"
@@ -109,13 +118,28 @@ func newBase(opts []Option) (base, error) {
 }
 
 // begin runs the shared rows of the handler table and returns r with the
-// matched credential in its context (see CredentialIndex) and a copy of the
-// body, or false when it has answered.
+// matched credential in its context (see CredentialIndex), and for a tenant
+// handler its tenant (tenant.FromContext), and a copy of the body, or false
+// when it has answered.
 func (b *base) begin(w http.ResponseWriter, r *http.Request) (*http.Request, []byte, bool) {
 	if !inbound.AllowPost(w, r) {
 		return nil, nil, false
 	}
-	index, ok := b.auth.Match(r)
+	// The credentials are headers, so check them before reading any body,
+	// unless the tenant is named in the body.
+	var body []byte
+	if b.tenants != nil && b.tenants.Resolve.NeedsBody() {
+		var ok bool
+		if body, ok = inbound.Read(w, r, b.maxBody); !ok {
+			return nil, nil, false
+		}
+	}
+	index, id, ok, err := b.authenticate(r, body)
+	if err != nil {
+		b.logger.ErrorContext(r.Context(), "ultimate: tenant lookup failed; answered 503", "tenant", id, "error", err)
+		inbound.Unavailable(w, 1)
+		return nil, nil, false
+	}
 	if !ok {
 		inbound.Unauthorized(w)
 		return nil, nil, false
@@ -123,9 +147,13 @@ func (b *base) begin(w http.ResponseWriter, r *http.Request) (*http.Request, []b
 	if !b.noAuth {
 		r = inbound.Authenticated(r, index, b.logger.DebugContext, "ultimate")
 	}
-	body, ok := inbound.Read(w, r, b.maxBody)
-	if !ok {
-		return nil, nil, false
+	if b.tenants != nil {
+		r = r.WithContext(tenant.NewContext(r.Context(), id))
+	}
+	if body == nil {
+		if body, ok = inbound.Read(w, r, b.maxBody); !ok {
+			return nil, nil, false
+		}
 	}
 	return r, body, true
 }
@@ -135,7 +163,9 @@ func (b *base) begin(w http.ResponseWriter, r *http.Request) (*http.Request, []b
 // (WithWebhookHeader, WithBasicAuth), i the i-th previous one, in the order
 // given to WithPreviousWebhookHeader for a header and to
 // WithPreviousBasicAuthPasswords for the password (with several checks,
-// the highest index any of them matched). ok is false when ctx is not the
+// the highest index any of them matched); for a tenant handler, in the
+// same way, the i-th of the tenant's Credentials.Previous or
+// PreviousPasswords. ok is false when ctx is not the
 // context of an authenticated call: a handler built with
 // WithoutAuthentication, or a context the callback made itself. It is set
 // on the WithDeduplication path too. Watch it (or the debug log line
@@ -200,7 +230,7 @@ func NewChatHandler(cb ChatCallbacks, opts ...Option) (*ChatHandler, error) {
 
 // String describes the handler without its credentials.
 func (h ChatHandler) String() string {
-	return fmt.Sprintf("ultimate.ChatHandler{auth: %s, maxBody: %d}", h.auth.String(), h.maxBody)
+	return fmt.Sprintf("ultimate.ChatHandler{%s, maxBody: %d}", h.describe(), h.maxBody)
 }
 
 // GoString describes the handler without its credentials (for %#v).
@@ -219,7 +249,7 @@ func (h *ChatHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.dedup != nil {
-		h.dedup.Serve(w, r, chatKey(data), func(w http.ResponseWriter) { h.serve(w, r, data) })
+		h.dedup.Serve(w, r, h.key(r, chatKey(data)), func(w http.ResponseWriter) { h.serve(w, r, data) })
 		return
 	}
 	h.serve(w, r, data)
@@ -353,7 +383,7 @@ func NewActionHandler(fn ActionFunc, opts ...Option) (*ActionHandler, error) {
 
 // String describes the handler without its credentials.
 func (h ActionHandler) String() string {
-	return fmt.Sprintf("ultimate.ActionHandler{auth: %s, maxBody: %d}", h.auth.String(), h.maxBody)
+	return fmt.Sprintf("ultimate.ActionHandler{%s, maxBody: %d}", h.describe(), h.maxBody)
 }
 
 // GoString describes the handler without its credentials (for %#v).
@@ -371,7 +401,7 @@ func (h *ActionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.dedup != nil {
 		// Action calls carry no id of their own: the body is the key.
-		h.dedup.Serve(w, r, "action:"+inbound.BodyKey(data), func(w http.ResponseWriter) { h.serve(w, r, data) })
+		h.dedup.Serve(w, r, h.key(r, "action:"+inbound.BodyKey(data)), func(w http.ResponseWriter) { h.serve(w, r, data) })
 		return
 	}
 	h.serve(w, r, data)
