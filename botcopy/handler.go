@@ -364,7 +364,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 		}
 		if fn != nil {
 			if err := recovered(func() error { return fn(r.Context(), req) }); err != nil {
-				h.logger.ErrorContext(r.Context(), "botcopy: event callback failed", "eventType", req.EventType, "error", err)
+				h.logger.ErrorContext(r.Context(), "botcopy: event callback failed", inbound.LogArgs(r.Context(), "eventType", req.EventType, "error", err)...)
 				inbound.CallbackFailed(w)
 				return
 			}
@@ -450,14 +450,14 @@ func (h *Handler) decide(w http.ResponseWriter, parent context.Context, req *Han
 		// response after five seconds, we forward the user message in the
 		// request to Dialogflow", and the bot would barge into the human
 		// conversation. Answer what the deadline answers.
-		h.logger.ErrorContext(parent, "botcopy: callback failed; answered the fallback", "kind", req.Kind(),
-			"userId", req.UserID, "fallback", h.fallback.String(), "error", err)
+		h.logger.ErrorContext(parent, "botcopy: callback failed; answered the fallback", inbound.LogArgs(parent, "kind", req.Kind(),
+			"userId", req.UserID, "fallback", h.fallback.String(), "error", err)...)
 		h.writeDecision(w, h.fallback)
 	case err != nil:
 		// A trigger that fails is not paused ("otherwise the bot will not
 		// pause the conversation"): with the desk down no human would take
 		// over, so the bot keeps the conversation.
-		h.logger.ErrorContext(parent, "botcopy: callback failed", "kind", req.Kind(), "userId", req.UserID, "error", err)
+		h.logger.ErrorContext(parent, "botcopy: callback failed", inbound.LogArgs(parent, "kind", req.Kind(), "userId", req.UserID, "error", err)...)
 		inbound.CallbackFailed(w)
 	default:
 		h.writeDecision(w, d)

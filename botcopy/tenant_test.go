@@ -95,7 +95,9 @@ func TestManyTenantsByBotID(t *testing.T) {
 	assert.NotContains(t, fmt.Sprint(h), bcToken(1))
 
 	_, err = botcopy.NewTenantHandler(botcopy.Tenants{Resolve: tenant.JSONField("botId"), Lookup: bcLookup},
-		func(context.Context, *botcopy.HandoverRequest) (botcopy.Decision, error) { return botcopy.PauseFor(1), nil },
+		func(context.Context, *botcopy.HandoverRequest) (botcopy.Decision, error) {
+			return botcopy.PauseFor(1), nil
+		},
 		botcopy.WithPreviousAccessTokens("x"))
 	assert.Error(t, err)
 }

@@ -491,7 +491,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 		err = resp.Validate()
 	}
 	if err != nil {
-		h.logger.ErrorContext(r.Context(), "easydialog: callback failed", "dialogUuid", req.DialogUUID, "error", err)
+		h.logger.ErrorContext(r.Context(), "easydialog: callback failed", inbound.LogArgs(r.Context(), "dialogUuid", req.DialogUUID, "error", err)...)
 		inbound.CallbackFailed(w)
 		return
 	}

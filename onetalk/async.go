@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/botwire/botwire/internal/inbound"
 )
 
 // job is one acknowledged message waiting for its callback.
@@ -143,7 +145,7 @@ func (p *pool) run(j job) {
 	if err := p.h.call(ctx, j.req, j.fn); err != nil {
 		// The message was acknowledged already: OneTalk will not redeliver.
 		p.h.logger.ErrorContext(ctx, "onetalk: callback failed (async; message not redelivered)",
-			withTenant(ctx, "caseID", j.req.CaseID, "messageID", j.req.Message.ID, "error", err)...)
+			inbound.LogArgs(ctx, "caseID", j.req.CaseID, "messageID", j.req.Message.ID, "error", err)...)
 	}
 }
 

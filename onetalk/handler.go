@@ -281,14 +281,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.dispatch(w, r, req, fn)
 }
 
-// withTenant adds the tenant of ctx, if any, to a log line's attributes.
-func withTenant(ctx context.Context, args ...any) []any {
-	if id, ok := tenant.FromContext(ctx); ok {
-		return append(args, "tenant", id)
-	}
-	return args
-}
-
 // noTenant is compared with the secret of a request whose tenant is
 // unknown, so the answer takes the time of a wrong secret's.
 const noTenant = "botwire: no such tenant"
@@ -335,7 +327,7 @@ func deliveryKey(req *InboundRequest) string {
 func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, req *InboundRequest, fn HandlerFunc) {
 	if h.durable != nil {
 		if err := h.durable.enqueue(r.Context(), req); err != nil {
-			h.logger.ErrorContext(r.Context(), "onetalk: queue failed; answered 503", withTenant(r.Context(), "caseID", req.CaseID, "error", err)...)
+			h.logger.ErrorContext(r.Context(), "onetalk: queue failed; answered 503", inbound.LogArgs(r.Context(), "caseID", req.CaseID, "error", err)...)
 			inbound.Unavailable(w, 1)
 			return
 		}
@@ -351,7 +343,7 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, req *InboundR
 		return
 	}
 	if err := h.call(r.Context(), req, fn); err != nil {
-		h.logger.ErrorContext(r.Context(), "onetalk: callback failed", withTenant(r.Context(), "caseID", req.CaseID, "error", err)...)
+		h.logger.ErrorContext(r.Context(), "onetalk: callback failed", inbound.LogArgs(r.Context(), "caseID", req.CaseID, "error", err)...)
 		inbound.CallbackFailed(w)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/store"
 	"github.com/botwire/botwire/tenant"
 )
@@ -116,7 +117,7 @@ func (d *durable) process(qctx context.Context, m store.Message) error {
 	})()
 	if err := d.h.call(ctx, req, fn); err != nil {
 		d.h.logger.ErrorContext(d.work, "onetalk: callback failed (queued; it will be retried)",
-			withTenant(ctx, "caseID", req.CaseID, "messageID", req.Message.ID, "attempt", m.Attempts, "error", err)...)
+			inbound.LogArgs(ctx, "caseID", req.CaseID, "messageID", req.Message.ID, "attempt", m.Attempts, "error", err)...)
 		return err
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -179,4 +180,23 @@ func TestTenantHandlerStoreIsItsOwn(t *testing.T) {
 	h, err := onetalk.NewTenantHandler(onetalk.Tenants{Resolve: tenant.PathValue("tenant"), Lookup: lookup}, fn)
 	require.NoError(t, err)
 	assert.Equal(t, "onetalk.Handler{tenants, maxBody: 1048576, mode: sync}", fmt.Sprint(h))
+}
+
+// A failing callback's log line names its tenant.
+func TestTenantInTheLog(t *testing.T) {
+	var logs bytes.Buffer
+	h, err := onetalk.NewTenantHandler(onetalk.Tenants{Resolve: tenant.Header("X-Tenant"), Lookup: lookup},
+		func(context.Context, *onetalk.InboundRequest) error { return errors.New("boom") },
+		onetalk.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	require.NoError(t, err)
+	body, err := onetalktest.Encode(message("C1", "m1", "hi"))
+	require.NoError(t, err)
+	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	r.Header.Set(onetalk.SecretHeader, tenantSecret(3))
+	r.Header.Set("X-Tenant", "tenant-003")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.Contains(t, logs.String(), "tenant=tenant-003")
+	assert.NotContains(t, logs.String(), tenantSecret(3))
 }

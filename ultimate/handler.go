@@ -176,7 +176,7 @@ func CredentialIndex(ctx context.Context) (index int, ok bool) {
 }
 
 func (b *base) fail(ctx context.Context, w http.ResponseWriter, what string, err error) {
-	b.logger.ErrorContext(ctx, "ultimate: "+what+" failed", "error", err)
+	b.logger.ErrorContext(ctx, "ultimate: "+what+" failed", inbound.LogArgs(ctx, "error", err)...)
 	code := statusOf(err)
 	inbound.Error(w, code, http.StatusText(code))
 }

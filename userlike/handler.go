@@ -289,7 +289,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 		}
 		reply := NewReply(e.Info.CID)
 		if err := h.call(r.Context(), fn, e, reply); err != nil {
-			h.logger.ErrorContext(r.Context(), "userlike: callback failed", "event", e.Packet.Name, "cid", e.Info.CID, "error", err)
+			h.logger.ErrorContext(r.Context(), "userlike: callback failed", inbound.LogArgs(r.Context(), "event", e.Packet.Name, "cid", e.Info.CID, "error", err)...)
 			inbound.CallbackFailed(w)
 			return
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/subtle"
 	"net/http"
+
+	"github.com/botwire/botwire/tenant"
 )
 
 // Secrets is a credential and the previous ones still accepted during a
@@ -108,4 +110,13 @@ func MatchStrings(got, current string, previous []string) (index int, ok bool) {
 		index = subtle.ConstantTimeSelect(first, i+1, index)
 	}
 	return max(index, 0), index >= 0
+}
+
+// LogArgs returns args with the tenant of ctx (tenant.FromContext), if
+// any, added as the "tenant" attribute of a log line.
+func LogArgs(ctx context.Context, args ...any) []any {
+	if id, ok := tenant.FromContext(ctx); ok {
+		return append(args, "tenant", id)
+	}
+	return args
 }
