@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/botwire/botwire/botcopy"
 	"github.com/botwire/botwire/botcopy/botcopytest"
+	"github.com/botwire/botwire/internal/rotationtest"
 	"github.com/botwire/botwire/store"
 )
 
@@ -63,23 +62,162 @@ var users atomic.Int64
 
 func user() string { return fmt.Sprint("user-", users.Add(1)) }
 
-func assertSame401(t *testing.T, answers []*httptest.ResponseRecorder) {
-	t.Helper()
-	for _, a := range answers {
-		require.Equal(t, http.StatusUnauthorized, a.Code)
+// rotationRequest is a call whose user id is id: a trigger, or for the
+// "bearer" form a user message; the token goes where form says (the
+// Authorization header, as a bearer token, the legacy body field) and the
+// custom value, if any, in the custom header.
+func rotationRequest(form, id, token, custom string) *http.Request {
+	body := botcopytest.TriggerRequest("", id, "b")
+	var header []string
+	switch form {
+	case "body":
+		body.AccessToken = botcopy.Token(token)
+	case "bearer":
+		body = botcopytest.UserMessageRequest("", id, "b", "hi")
+		if token != "" {
+			header = []string{"Authorization", "Bearer " + token}
+		}
+	default:
+		if token != "" {
+			header = []string{"Authorization", token}
+		}
 	}
-	assert.JSONEq(t, `{"error":"unauthorized"}`, answers[0].Body.String())
-	for _, a := range answers[1:] {
-		assert.Equal(t, answers[0].Body.Bytes(), a.Body.Bytes(), "401 body tells nothing of the credential")
-		assert.Equal(t, answers[0].Header(), a.Header(), "401 headers tell nothing of the credential")
+	if custom != "" {
+		header = append(header, customName, custom)
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		panic(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/botcopy", bytes.NewReader(b))
+	r.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	return r
+}
+
+// rotationBuild builds the handler of a rotationtest.Platform: its
+// callback reports the user id of the kind of call the form makes, and
+// pauses the bot for 5 minutes. The deadline is far above a test's run: a
+// call held in its callback is in flight, not late.
+func rotationBuild(t *testing.T, bot rotationtest.Bot, form, token string, opts ...botcopy.Option) http.Handler {
+	kind := map[bool]botcopy.Kind{false: botcopy.KindTrigger, true: botcopy.KindUserMessage}[form == "bearer"]
+	h, err := botcopy.NewHandler(token, func(ctx context.Context, r *botcopy.HandoverRequest) (botcopy.Decision, error) {
+		id := r.UserID
+		if r.Kind() != kind {
+			id = fmt.Sprintf("a %s call, not a %s, for %s", r.Kind(), kind, id)
+		}
+		bot.Callback(ctx, id)
+		return botcopy.PauseFor(5), nil
+	}, append([]botcopy.Option{botcopy.WithLogger(bot.Logger), botcopy.WithResponseDeadline(time.Minute)}, opts...)...)
+	require.NoError(t, err)
+	return h
+}
+
+// paused is what a decision pausing the bot for 5 minutes says, with its
+// keys sorted.
+func paused(string) string { return `{"minutesPaused":5,"paused":true}` }
+
+func decode(body []byte) string {
+	var v map[string]any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return string(body)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// tokenRotation is Botcopy for rotationtest rolling the access token,
+// presented the form's way, deduplicated or not, with a custom header
+// rolling too (the new value presented) or none.
+func tokenRotation(form string, dedup, custom bool) rotationtest.Platform {
+	return rotationtest.Platform{
+		Name:            "botcopy",
+		Credentials:     []string{newToken, oldToken, olderToken},
+		CredentialIndex: botcopy.CredentialIndex,
+		Build: func(t *testing.T, bot rotationtest.Bot, current string, previous ...string) http.Handler {
+			var opts []botcopy.Option
+			for _, p := range previous {
+				opts = append(opts, botcopy.WithPreviousAccessTokens(p))
+			}
+			if dedup {
+				opts = append(opts, botcopy.WithDeduplication(store.NewMemoryDeduplicator(), time.Minute))
+			}
+			if custom {
+				opts = append(opts, botcopy.WithCustomHeader(customName, newCustom), botcopy.WithPreviousCustomHeaderValues(oldCustom))
+			}
+			return rotationBuild(t, bot, form, current, opts...)
+		},
+		Request: func(id, token string) *http.Request {
+			return rotationRequest(form, id, token, map[bool]string{true: newCustom}[custom])
+		},
+		Fake: func(t *testing.T, bot http.Handler, token string) rotationtest.Sender {
+			f := botcopytest.NewServer(botcopytest.Config{AccessToken: token, Bot: bot, Deadline: time.Minute})
+			t.Cleanup(f.Close)
+			return func(ctx context.Context, id string) (rotationtest.Answer, error) {
+				d, err := f.Trigger(ctx, id, "b")
+				if err != nil {
+					return rotationtest.Answer{}, err
+				}
+				return rotationtest.Answer{Status: d.StatusCode, Header: d.Header, Body: d.Body}, nil
+			}
+		},
+		Decode:  decode,
+		Reply:   paused,
+		Secrets: secrets,
+	}
+}
+
+// secrets are every credential of both rotations, for DebugLog.
+func secrets([]byte) []string { return []string{newToken, oldToken, olderToken, newCustom, oldCustom} }
+
+// customRotation is Botcopy for rotationtest rolling the custom header's
+// value, the new token presented (the old ones previous).
+func customRotation() rotationtest.Platform {
+	return rotationtest.Platform{
+		Name:            "botcopy",
+		Credentials:     []string{newCustom, oldCustom},
+		CredentialIndex: botcopy.CredentialIndex,
+		Build: func(t *testing.T, bot rotationtest.Bot, current string, previous ...string) http.Handler {
+			return rotationBuild(t, bot, "header", newToken, botcopy.WithPreviousAccessTokens(oldToken, olderToken),
+				botcopy.WithCustomHeader(customName, current), botcopy.WithPreviousCustomHeaderValues(previous...))
+		},
+		Request: func(id, custom string) *http.Request { return rotationRequest("header", id, newToken, custom) },
+		Decode:  decode,
+		Reply:   paused,
+		Secrets: secrets,
 	}
 }
 
 // Every token of a rotation is accepted wherever Botcopy puts it
-// (Authorization, Bearer, the legacy body field), and every callback learns
+// (Authorization, Bearer, the legacy body field), and the callback learns
 // which one came, deduplicated or not; a wrong token gets one 401
-// whichever token it resembles.
+// whichever token it resembles, wherever it is.
 func TestPreviousAccessTokensAccepted(t *testing.T) {
+	for _, dedup := range []bool{false, true} {
+		t.Run(fmt.Sprint("dedup=", dedup), func(t *testing.T) {
+			var first rotationtest.Answer
+			for _, form := range []string{"header", "bearer", "body"} {
+				p := tokenRotation(form, dedup, false)
+				rotationtest.Accepted(t, p)
+				refused := rotationtest.IdenticalRefusals(t, p, rotationtest.Refusals{
+					"near the new token": p.Presenting(newToken[:len(newToken)-1] + "X"),
+					"near the old token": p.Presenting(oldToken[:len(oldToken)-1] + "X"),
+				})
+				if form == "header" {
+					first = refused
+					continue
+				}
+				assert.Equal(t, first.Body, refused.Body, "%s: the 401 body tells where the token was", form)
+				assert.Equal(t, first.Header, refused.Header, "%s: the 401 headers tell where the token was", form)
+			}
+		})
+	}
+}
+
+// The typing and unknown-event callbacks learn the index too.
+func TestPreviousAccessTokensOnEveryEvent(t *testing.T) {
 	for _, dedup := range []bool{false, true} {
 		t.Run(fmt.Sprint("dedup=", dedup), func(t *testing.T) {
 			got := make(chan string, 8)
@@ -102,55 +240,18 @@ func TestPreviousAccessTokensAccepted(t *testing.T) {
 				return botcopy.PauseFor(5), nil
 			}, opts...)
 			require.NoError(t, err)
-
-			next := func() string {
-				select {
-				case s := <-got:
-					return s
-				case <-time.After(5 * time.Second):
-					t.Fatal("no callback")
-					return ""
-				}
-			}
 			for token, want := range map[string]int{newToken: 0, oldToken: 1, olderToken: 2} {
-				for _, form := range []string{"header", "bearer", "body"} {
-					var body *botcopy.HandoverRequest
-					var header []string
-					switch form {
-					case "header":
-						body, header = botcopytest.TriggerRequest("", user(), "b"), []string{"Authorization", token}
-					case "bearer":
-						body, header = botcopytest.UserMessageRequest("", user(), "b", "hi"), []string{"Authorization", "Bearer " + token}
-					case "body":
-						body = botcopytest.TriggerRequest(token, user(), "b")
-					}
-					rec := call(t, h, body, header...)
-					require.Equal(t, http.StatusOK, rec.Code, "%s %s", token, form)
-					assert.JSONEq(t, `{"paused":true,"minutesPaused":5}`, rec.Body.String())
-					assert.Equal(t, fmt.Sprint(body.Kind(), " ", want), next(), "%s %s", token, form)
-				}
 				for _, event := range []string{botcopy.EventUserTyping, "something_new"} {
 					rec := call(t, h, map[string]string{"userId": user(), "botId": "b", "eventType": event}, "Authorization", token)
 					require.Equal(t, http.StatusOK, rec.Code)
 					kind := map[string]string{botcopy.EventUserTyping: "typing", "something_new": "unknown"}[event]
-					assert.Equal(t, fmt.Sprint(kind, " ", want), next())
+					select {
+					case s := <-got:
+						assert.Equal(t, fmt.Sprint(kind, " ", want), s)
+					case <-time.After(5 * time.Second):
+						t.Fatal("no callback")
+					}
 				}
-			}
-
-			// Wrong tokens: near the new one, near the old one, absent, in
-			// the header and in the body.
-			var answers []*httptest.ResponseRecorder
-			for _, token := range []string{newToken[:len(newToken)-1] + "X", oldToken[:len(oldToken)-1] + "X", oldToken + "x",
-				strings.ToUpper(newToken), ""} {
-				answers = append(answers,
-					call(t, h, botcopytest.TriggerRequest("", user(), "b"), "Authorization", token),
-					call(t, h, botcopytest.TriggerRequest(token, user(), "b")))
-			}
-			assertSame401(t, answers)
-			select {
-			case s := <-got:
-				t.Fatalf("callback ran for a wrong token: %s", s)
-			case <-time.After(50 * time.Millisecond):
 			}
 		})
 	}
@@ -159,13 +260,11 @@ func TestPreviousAccessTokensAccepted(t *testing.T) {
 // The custom header rolls on its own; with both rolling, the index is the
 // larger of the two, and a wrong token or a wrong value gets the same 401.
 func TestPreviousCustomHeaderValuesAccepted(t *testing.T) {
+	p := customRotation()
+	rotationtest.Accepted(t, p)
 	got := make(chan int, 1)
-	h, err := botcopy.NewHandler(newToken, func(ctx context.Context, _ *botcopy.HandoverRequest) (botcopy.Decision, error) {
-		got <- credential(ctx)
-		return botcopy.Continue(), nil
-	}, botcopy.WithLogger(discard()), botcopy.WithCustomHeader(customName, newCustom),
-		botcopy.WithPreviousCustomHeaderValues(oldCustom), botcopy.WithPreviousAccessTokens(oldToken, olderToken))
-	require.NoError(t, err)
+	h := p.Build(t, rotationtest.Bot{Logger: discard(), Callback: func(ctx context.Context, _ string) { got <- credential(ctx) }},
+		newCustom, oldCustom)
 	for _, c := range []struct {
 		token, custom string
 		want          int
@@ -173,19 +272,24 @@ func TestPreviousCustomHeaderValuesAccepted(t *testing.T) {
 		{newToken, newCustom, 0}, {newToken, oldCustom, 1}, {oldToken, newCustom, 1},
 		{oldToken, oldCustom, 1}, {olderToken, newCustom, 2}, {olderToken, oldCustom, 2},
 	} {
-		rec := call(t, h, botcopytest.TriggerRequest("", user(), "b"), "Authorization", c.token, customName, c.custom)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, rotationRequest("header", user(), c.token, c.custom))
 		require.Equal(t, http.StatusOK, rec.Code, "%+v", c)
 		assert.Equal(t, c.want, <-got, "%s / %s", c.token, c.custom)
 	}
-	var answers []*httptest.ResponseRecorder
-	for _, c := range [][2]string{
-		{newToken, newCustom + "x"}, {newToken, oldCustom + "x"}, {newToken, ""}, {oldToken, "nope"},
-		{newToken + "x", newCustom}, {oldToken + "x", oldCustom}, {"", newCustom}, {"nope", "nope"},
-	} {
-		answers = append(answers, call(t, h, botcopytest.TriggerRequest("", user(), "b"), "Authorization", c[0], customName, c[1]))
+
+	both := func(token, custom string) func(string) *http.Request {
+		return func(id string) *http.Request { return rotationRequest("header", id, token, custom) }
 	}
-	assertSame401(t, answers)
-	assert.Empty(t, got, "no callback for a wrong credential")
+	rotationtest.IdenticalRefusals(t, p, rotationtest.Refusals{
+		"the old token, a wrong value": both(oldToken, "nope"),
+		"near the new token":           both(newToken+"x", newCustom),
+		"near the old token":           both(oldToken+"x", oldCustom),
+		"no token, the new value":      both("", newCustom),
+		"a wrong token, a wrong value": both("nope", "nope"),
+		"the older token, no value":    both(olderToken, ""),
+		"the new token less a byte":    both(newToken[:len(newToken)-1], newCustom),
+	})
 }
 
 // Empty previous credentials are refused like empty current ones, and a
@@ -210,153 +314,18 @@ func TestPreviousCredentialsRefusedWhenEmpty(t *testing.T) {
 	require.NoError(t, err, "no previous token is no rotation")
 }
 
-// A rotation with calls in flight: the fakes of the old and the new token
-// call concurrently through a handler swapped mid-run. While both tokens are
-// accepted none is refused, the calls running when the handler is swapped
-// finish with their decision, and after the swap the old token gets 401 and
-// the new one its decision.
+// A rotation with calls in flight, through the fakes of the old and the
+// new token: the calls running when the handler is swapped finish with
+// their decision.
 func TestRotationWithCallsInFlight(t *testing.T) {
-	const perToken = 50
-	var (
-		mu      sync.Mutex
-		wrong   []string
-		ran     = map[string]int{}
-		entered atomic.Int32
-		gate    = make(chan struct{})
-		once    sync.Once
-	)
-	release := func() { once.Do(func() { close(gate) }) }
-	defer release()
-	tokenOf := sync.Map{} // user id -> "old" or "new"
-	check := func(phase string, ctx context.Context, r *botcopy.HandoverRequest) {
-		key, _ := tokenOf.Load(r.UserID)
-		want := map[any]int{"new": 0, "old": 1}[key]
-		mu.Lock()
-		defer mu.Unlock()
-		if got := credential(ctx); got != want {
-			wrong = append(wrong, fmt.Sprintf("%s %s (%v): CredentialIndex %d, want %d", phase, r.UserID, key, got, want))
-		}
-		ran[fmt.Sprint(phase, " ", key)]++
-	}
-	// A deadline far above the test's run: a call held at the gate is
-	// in flight, not late.
-	opts := []botcopy.Option{botcopy.WithLogger(discard()), botcopy.WithResponseDeadline(time.Minute)}
-	both, err := botcopy.NewHandler(newToken, func(ctx context.Context, r *botcopy.HandoverRequest) (botcopy.Decision, error) {
-		entered.Add(1)
-		<-gate
-		check("rotating", ctx, r)
-		return botcopy.PauseFor(7), nil
-	}, append(opts, botcopy.WithPreviousAccessTokens(oldToken))...)
-	require.NoError(t, err)
-	newOnly, err := botcopy.NewHandler(newToken, func(ctx context.Context, r *botcopy.HandoverRequest) (botcopy.Decision, error) {
-		check("rotated", ctx, r)
-		return botcopy.PauseFor(7), nil
-	}, opts...)
-	require.NoError(t, err)
-
-	var current atomic.Pointer[http.Handler]
-	setBot := func(h http.Handler) { current.Store(&h) }
-	setBot(both)
-	front := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*current.Load()).ServeHTTP(w, r) })
-	fakes := map[string]*botcopytest.Server{
-		"old": botcopytest.NewServer(botcopytest.Config{AccessToken: oldToken, Bot: front, Deadline: time.Minute}),
-		"new": botcopytest.NewServer(botcopytest.Config{AccessToken: newToken, Bot: front, Deadline: time.Minute}),
-	}
-	for _, f := range fakes {
-		defer f.Close()
-	}
-
-	type outcome struct {
-		status int
-		paused bool
-	}
-	send := func(phase string) (map[string][]outcome, func()) {
-		out := map[string][]outcome{}
-		var omu sync.Mutex
-		var wg sync.WaitGroup
-		for i := range 2 * perToken {
-			key := []string{"old", "new"}[i%2]
-			uid := fmt.Sprintf("%s-%s-%d", phase, key, i)
-			tokenOf.Store(uid, key)
-			wg.Go(func() {
-				o := outcome{status: -1}
-				if d, err := fakes[key].Trigger(context.Background(), uid, "b"); err == nil {
-					o = outcome{d.StatusCode, d.Paused}
-				}
-				omu.Lock()
-				out[key] = append(out[key], o)
-				omu.Unlock()
-			})
-		}
-		return out, wg.Wait
-	}
-	all := func(o outcome) []outcome {
-		s := make([]outcome, perToken)
-		for i := range s {
-			s[i] = o
-		}
-		return s
-	}
-
-	rotating, waitRotating := send("rotating")
-	require.Eventually(t, func() bool { return entered.Load() == 2*perToken }, 10*time.Second, time.Millisecond,
-		"every call reaches the callback before the swap")
-	setBot(newOnly)
-	rotated, waitRotated := send("rotated")
-	waitRotated()
-	release()
-	waitRotating()
-
-	paused, refused := outcome{200, true}, outcome{401, false}
-	assert.Equal(t, all(paused), rotating["old"], "old token during the rotation")
-	assert.Equal(t, all(paused), rotating["new"], "new token during the rotation")
-	assert.Equal(t, all(refused), rotated["old"], "old token after the rotation")
-	assert.Equal(t, all(paused), rotated["new"], "new token after the rotation")
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Empty(t, wrong)
-	assert.Equal(t, map[string]int{"rotating old": perToken, "rotating new": perToken, "rotated new": perToken}, ran)
+	rotationtest.InFlight(t, tokenRotation("header", false, false))
 }
 
-// A call with a previous credential is logged at debug, without any
-// credential; above debug nothing tells a previous credential from the
-// current one or one wrong credential from another.
+// A call with a previous credential, the token's or the custom value's, is
+// logged at debug, without any credential; above debug nothing tells a
+// previous credential from the current one or one wrong credential from
+// another.
 func TestRotationDebugLog(t *testing.T) {
-	var debug, info bytes.Buffer
-	fn := func(context.Context, *botcopy.HandoverRequest) (botcopy.Decision, error) {
-		return botcopy.Continue(), nil
-	}
-	rotation := []botcopy.Option{botcopy.WithPreviousAccessTokens(oldToken),
-		botcopy.WithCustomHeader(customName, newCustom), botcopy.WithPreviousCustomHeaderValues(oldCustom)}
-	hd, err := botcopy.NewHandler(newToken, fn, append(rotation,
-		botcopy.WithLogger(slog.New(slog.NewTextHandler(&debug, &slog.HandlerOptions{Level: slog.LevelDebug}))))...)
-	require.NoError(t, err)
-	hi, err := botcopy.NewHandler(newToken, fn, append(rotation,
-		botcopy.WithLogger(slog.New(slog.NewTextHandler(&info, &slog.HandlerOptions{Level: slog.LevelInfo}))))...)
-	require.NoError(t, err)
-
-	trigger := func(h http.Handler, token, custom string) int {
-		return call(t, h, botcopytest.TriggerRequest("", user(), "b"), "Authorization", token, customName, custom).Code
-	}
-	require.Equal(t, http.StatusOK, trigger(hd, newToken, newCustom))
-	assert.Empty(t, debug.String(), "the current credentials are not news")
-	for _, c := range [][2]string{{oldToken, newCustom}, {newToken, oldCustom}} {
-		debug.Reset()
-		require.Equal(t, http.StatusOK, trigger(hd, c[0], c[1]))
-		line := debug.String()
-		assert.Contains(t, line, "level=DEBUG")
-		assert.Contains(t, line, "previous credential")
-		assert.Contains(t, line, "credential=1")
-		assert.Equal(t, 1, strings.Count(line, "\n"), "one line per call")
-		for _, s := range []string{newToken, oldToken, newCustom, oldCustom} {
-			assert.NotContains(t, line, s)
-			assert.NotContains(t, line, s[3:], "not even part of a credential")
-		}
-	}
-
-	for _, c := range [][2]string{{newToken, newCustom}, {oldToken, oldCustom}, {oldToken + "x", newCustom},
-		{newToken, oldCustom + "x"}, {"", ""}} {
-		trigger(hi, c[0], c[1])
-	}
-	assert.Empty(t, info.String(), "above debug, neither a rotation nor a wrong credential is logged")
+	t.Run("token", func(t *testing.T) { rotationtest.DebugLog(t, tokenRotation("header", false, true)) })
+	t.Run("custom header", func(t *testing.T) { rotationtest.DebugLog(t, customRotation()) })
 }

@@ -1,7 +1,6 @@
 package ultimate_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -11,13 +10,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/botwire/botwire/internal/rotationtest"
 	"github.com/botwire/botwire/store"
 	"github.com/botwire/botwire/ultimate"
 	"github.com/botwire/botwire/ultimate/ultimatetest"
@@ -98,95 +96,128 @@ func header(value string) func(*http.Request) {
 	return func(r *http.Request) { r.Header.Set(rotHeader, value) }
 }
 
-// rotations are the two credentials a handler can roll, each with its
-// options and how a caller presents a value.
-var rotations = []struct {
-	name    string
-	opts    []ultimate.Option
-	present func(string) func(*http.Request)
-	// refused are wrong presentations beyond the ones derived from values.
-	refused map[string]func(*http.Request)
-}{
-	{
-		name: "basic auth",
-		opts: []ultimate.Option{ultimate.WithBasicAuth(rotUser, rotNew),
-			ultimate.WithPreviousBasicAuthPasswords(rotOld), ultimate.WithPreviousBasicAuthPasswords(rotOlder)},
-		present: func(v string) func(*http.Request) { return basic(rotUser, v) },
-		refused: map[string]func(*http.Request){
-			"another user with the old password": basic("other", rotOld),
-			"another user with the new password": basic("other", rotNew),
-			"a bearer token":                     func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+rotNew) },
-			"not base64":                         func(r *http.Request) { r.Header.Set("Authorization", "Basic !!") },
-			"the old password as the user": func(r *http.Request) {
-				r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(rotOld+":"+rotNew)))
-			},
+// rotation is Ultimate for rotationtest, rolling the basic auth password
+// or the webhook header's value (every other previous value configured
+// with the header name in lower case: names are case-insensitive), on the
+// chat webhook (a message whose text is the delivery's id) or the actions
+// one (an action named by it).
+func rotation(credential, webhook string) rotationtest.Platform {
+	present := func(v string) func(*http.Request) { return basic(rotUser, v) }
+	if credential == "header" {
+		present = header
+	}
+	body := map[string]func(string) string{"chat": chatBody, "actions": actionBody}[webhook]
+	return rotationtest.Platform{
+		Name:            "ultimate",
+		Credentials:     []string{rotNew, rotOld, rotOlder},
+		CredentialIndex: ultimate.CredentialIndex,
+		Build: func(t *testing.T, bot rotationtest.Bot, current string, previous ...string) http.Handler {
+			opts := []ultimate.Option{ultimate.WithLogger(bot.Logger)}
+			if credential == "header" {
+				opts = append(opts, ultimate.WithWebhookHeader(rotHeader, current))
+			} else {
+				opts = append(opts, ultimate.WithBasicAuth(rotUser, current))
+			}
+			for i, p := range previous {
+				switch {
+				case credential != "header":
+					opts = append(opts, ultimate.WithPreviousBasicAuthPasswords(p))
+				case i%2 == 1:
+					opts = append(opts, ultimate.WithPreviousWebhookHeader(strings.ToLower(rotHeader), p))
+				default:
+					opts = append(opts, ultimate.WithPreviousWebhookHeader(rotHeader, p))
+				}
+			}
+			var h http.Handler
+			var err error
+			if webhook == "chat" {
+				h, err = ultimate.NewChatHandler(ultimate.ChatCallbacks{OnMessage: func(ctx context.Context, _ *ultimate.ChatEvent, m *ultimate.Message) error {
+					bot.Callback(ctx, m.Text)
+					return nil
+				}}, opts...)
+			} else {
+				h, err = ultimate.NewActionHandler(func(ctx context.Context, r *ultimate.ActionRequest) ([]ultimate.ActionResult, error) {
+					bot.Callback(ctx, r.Name)
+					return []ultimate.ActionResult{{Key: "done", Value: r.Name}}, nil
+				}, opts...)
+			}
+			require.NoError(t, err)
+			return h
+		},
+		Request: func(id, value string) *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/ultimate", strings.NewReader(body(id)))
+			if value != "" {
+				present(value)(r)
+			}
+			return r
+		},
+		Fake: func(t *testing.T, bot http.Handler, password string) rotationtest.Sender {
+			if credential != "basic auth" || webhook != "chat" {
+				t.Fatal("the fake delivers chat events with basic auth")
+			}
+			srv := httptest.NewServer(bot)
+			t.Cleanup(srv.Close)
+			f := ultimatetest.NewServer(ultimatetest.Config{APIKey: "key", BotID: rotBotID, BotURL: srv.URL,
+				WebhookUser: rotUser, WebhookPassword: password})
+			t.Cleanup(f.Close)
+			return func(ctx context.Context, id string) (rotationtest.Answer, error) {
+				d, err := f.Deliver(ctx, map[string]any{"eventType": ultimate.EventSendMessage,
+					"platformConversationId": "conv-" + id, "type": ultimate.MessageText, "text": id})
+				if d == nil {
+					return rotationtest.Answer{}, err
+				}
+				return rotationtest.Answer{Status: d.StatusCode, Header: d.Header, Body: d.Body}, err
+			}
+		},
+		Held: 5,
+	}
+}
+
+// refusals are the wrong presentations of each credential beyond the ones
+// rotationtest derives from the values.
+var refusals = map[string]map[string]func(*http.Request){
+	"basic auth": {
+		"an empty password":                  basic(rotUser, ""),
+		"another user with the old password": basic("other", rotOld),
+		"another user with the new password": basic("other", rotNew),
+		"a bearer token":                     func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+rotNew) },
+		"not base64":                         func(r *http.Request) { r.Header.Set("Authorization", "Basic !!") },
+		"the old password as the user": func(r *http.Request) {
+			r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(rotOld+":"+rotNew)))
 		},
 	},
-	{
-		name: "header",
-		opts: []ultimate.Option{ultimate.WithWebhookHeader(rotHeader, rotNew),
-			ultimate.WithPreviousWebhookHeader(rotHeader, rotOld), ultimate.WithPreviousWebhookHeader(strings.ToLower(rotHeader), rotOlder)},
-		present: header,
-		refused: map[string]func(*http.Request){
-			"both values joined": header(rotNew + "," + rotOld),
-			"another header":     func(r *http.Request) { r.Header.Set("X-Other", rotNew) },
-		},
+	"header": {
+		"an empty value": header(""),
+		"another header": func(r *http.Request) { r.Header.Set("X-Other", rotNew) },
 	},
 }
 
 // The current credential and the previous ones are all accepted by both
 // webhooks and the callback learns which one it was; anything else is one
-// and the same 401, whichever credential it came close to.
+// and the same 401, whichever credential it came close to, whichever
+// webhook.
 func TestRotationAcceptsCurrentAndPrevious(t *testing.T) {
-	flip := func(s string) string { return s[:len(s)-1] + string(s[len(s)-1]^1) }
-	for _, rot := range rotations {
-		t.Run(rot.name, func(t *testing.T) {
-			rec := newRecorder()
-			opts := append([]ultimate.Option{ultimate.WithLogger(quiet())}, rot.opts...)
-			chat, err := ultimate.NewChatHandler(rec.chat(), opts...)
-			require.NoError(t, err)
-			actions, err := ultimate.NewActionHandler(rec.action, opts...)
-			require.NoError(t, err)
-			webhooks := map[string]struct {
-				h    http.Handler
-				body func(string) string
-			}{"chat": {chat, chatBody}, "actions": {actions, actionBody}}
-
-			var first *httptest.ResponseRecorder
-			for wname, wh := range webhooks {
-				for i, v := range []string{rotNew, rotOld, rotOlder} {
-					key := fmt.Sprintf("%s-cred-%d", wname, i)
-					res := rotPost(wh.h, wh.body(key), rot.present(v))
-					require.Equal(t, http.StatusOK, res.Code, "%s: credential %d", wname, i)
-					got, ran := rec.index(key)
-					require.True(t, ran, "%s: credential %d: the callback ran", wname, i)
-					assert.Equal(t, i, got, "%s: CredentialIndex of credential %d", wname, i)
-				}
-				refused := map[string]func(*http.Request){
-					"close to the new value": rot.present(flip(rotNew)),
-					"close to the old value": rot.present(flip(rotOld)),
-					"prefix of the new":      rot.present(rotNew[:len(rotNew)-1]),
-					"old with a suffix":      rot.present(rotOld + "x"),
-					"empty":                  rot.present(""),
-					"missing":                nil,
-				}
-				for name, auth := range rot.refused {
-					refused[name] = auth
-				}
-				for name, auth := range refused {
-					key := wname + " refused " + name
-					res := rotPost(wh.h, wh.body(key), auth)
-					assert.Equal(t, http.StatusUnauthorized, res.Code, key)
-					assert.Equal(t, "{\"error\":\"unauthorized\"}\n", res.Body.String(), key)
-					_, ran := rec.index(key)
-					assert.False(t, ran, "%s: the callback ran", key)
-					if first == nil {
-						first = res
-						continue
+	for _, credential := range []string{"basic auth", "header"} {
+		t.Run(credential, func(t *testing.T) {
+			var first rotationtest.Answer
+			for _, webhook := range []string{"chat", "actions"} {
+				p := rotation(credential, webhook)
+				rotationtest.Accepted(t, p)
+				extra := rotationtest.Refusals{}
+				for name, present := range refusals[credential] {
+					extra[name] = func(id string) *http.Request {
+						r := p.Request(id, "")
+						present(r)
+						return r
 					}
-					assert.Equal(t, first.Body.Bytes(), res.Body.Bytes(), "%s: the 401 body tells the cases apart", key)
-					assert.Equal(t, first.Header(), res.Header(), "%s: the 401 headers tell the cases apart", key)
 				}
+				refused := rotationtest.IdenticalRefusals(t, p, extra)
+				if webhook == "chat" {
+					first = refused
+					continue
+				}
+				assert.Equal(t, first.Body, refused.Body, "the 401 body tells the webhooks apart")
+				assert.Equal(t, first.Header, refused.Header, "the 401 headers tell the webhooks apart")
 			}
 		})
 	}
@@ -317,163 +348,16 @@ func TestRotationKeepsTheStoreBinding(t *testing.T) {
 // is swapped for one that takes the new password only; after the swap the
 // old password is refused and the new one accepted.
 func TestRotationWithDeliveriesInFlight(t *testing.T) {
-	const n, heldPerKind = 50, 5
-	rec := newRecorder()
-	held, release := make(chan string, 2*heldPerKind), make(chan struct{})
-	cb := ultimate.ChatCallbacks{OnMessage: func(ctx context.Context, _ *ultimate.ChatEvent, m *ultimate.Message) error {
-		rec.note(ctx, m.Text)
-		if strings.HasPrefix(m.Text, "hold") {
-			held <- m.Text
-			<-release
-		}
-		return nil
-	}}
-	both, err := ultimate.NewChatHandler(cb, ultimate.WithLogger(quiet()),
-		ultimate.WithBasicAuth(rotUser, rotNew), ultimate.WithPreviousBasicAuthPasswords(rotOld))
-	require.NoError(t, err)
-	newOnly, err := ultimate.NewChatHandler(cb, ultimate.WithLogger(quiet()), ultimate.WithBasicAuth(rotUser, rotNew))
-	require.NoError(t, err)
-
-	var current atomic.Pointer[http.Handler]
-	swap := func(h http.Handler) { current.Store(&h) }
-	swap(both)
-	bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*current.Load()).ServeHTTP(w, r) }))
-	defer bot.Close()
-	fakes := map[string]*ultimatetest.Server{}
-	for kind, pass := range map[string]string{"old": rotOld, "new": rotNew} {
-		fakes[kind] = ultimatetest.NewServer(ultimatetest.Config{APIKey: "key", BotID: rotBotID, BotURL: bot.URL,
-			WebhookUser: rotUser, WebhookPassword: pass})
-		defer fakes[kind].Close()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	type result struct {
-		kind, text string
-		status     int
-		err        error
-	}
-	deliverAll := func(phase string, hold int, running *sync.WaitGroup) chan result {
-		out := make(chan result, 2*n)
-		for i := range n {
-			for _, kind := range []string{"old", "new"} { // interleaved
-				text := fmt.Sprintf("%s-%s-%d", phase, kind, i)
-				if i < hold {
-					text = "hold-" + text
-				}
-				running.Add(1)
-				go func() {
-					defer running.Done()
-					d, err := fakes[kind].Deliver(ctx, map[string]any{"eventType": ultimate.EventSendMessage,
-						"platformConversationId": "conv-" + text, "type": ultimate.MessageText, "text": text})
-					r := result{kind: kind, text: text, err: err}
-					if d != nil {
-						r.status = d.StatusCode
-					}
-					out <- r
-				}()
-			}
-		}
-		return out
-	}
-
-	// Phase 1: both passwords accepted; 2*heldPerKind deliveries are still
-	// in their callback when the handler is swapped.
-	var phase1 sync.WaitGroup
-	results := deliverAll("p1", heldPerKind, &phase1)
-	var got []result
-	for len(got) < 2*(n-heldPerKind) {
-		select {
-		case r := <-results:
-			require.False(t, strings.HasPrefix(r.text, "hold"), "a held delivery returned before its release")
-			got = append(got, r)
-		case <-ctx.Done():
-			t.Fatal("phase 1 did not finish")
-		}
-	}
-	for range 2 * heldPerKind {
-		select {
-		case <-held:
-		case <-ctx.Done():
-			t.Fatal("the held deliveries did not reach their callback")
-		}
-	}
-	swap(newOnly)
-	close(release)
-	phase1.Wait()
-	close(results)
-	for r := range results {
-		got = append(got, r)
-	}
-	require.Len(t, got, 2*n)
-	for _, r := range got {
-		require.NoError(t, r.err, r.text)
-		assert.Equal(t, http.StatusOK, r.status, "phase 1: %s refused", r.text)
-		want := map[string]int{"old": 1, "new": 0}[r.kind]
-		idx, ran := rec.index(r.text)
-		assert.True(t, ran, r.text)
-		assert.Equal(t, want, idx, "CredentialIndex of %s", r.text)
-	}
-
-	// Phase 2: the new password only.
-	var phase2 sync.WaitGroup
-	results = deliverAll("p2", 0, &phase2)
-	phase2.Wait()
-	close(results)
-	count := 0
-	for r := range results {
-		count++
-		require.NoError(t, r.err, r.text)
-		idx, ran := rec.index(r.text)
-		if r.kind == "old" {
-			assert.Equal(t, http.StatusUnauthorized, r.status, "phase 2: %s", r.text)
-			assert.False(t, ran, "phase 2: the callback ran for %s", r.text)
-			continue
-		}
-		assert.Equal(t, http.StatusOK, r.status, "phase 2: %s", r.text)
-		assert.True(t, ran, r.text)
-		assert.Equal(t, 0, idx, r.text)
-	}
-	assert.Equal(t, 2*n, count)
+	rotationtest.InFlight(t, rotation("basic auth", "chat"))
 }
 
 // A call with a previous credential writes one debug line, without a
 // secret; with the current one, nothing; a refused one logs nothing at any
 // level, so the log does not tell which credential a caller came close to.
 func TestPreviousCredentialLogsAtDebug(t *testing.T) {
-	for _, rot := range rotations {
-		t.Run(rot.name, func(t *testing.T) {
-			var logs bytes.Buffer
-			rec := newRecorder()
-			opts := append([]ultimate.Option{ultimate.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))},
-				rot.opts...)
-			chat, err := ultimate.NewChatHandler(rec.chat(), opts...)
-			require.NoError(t, err)
-			actions, err := ultimate.NewActionHandler(rec.action, opts...)
-			require.NoError(t, err)
-
-			require.Equal(t, http.StatusOK, rotPost(chat, chatBody("new"), rot.present(rotNew)).Code)
-			require.Equal(t, http.StatusOK, rotPost(actions, actionBody("new"), rot.present(rotNew)).Code)
-			require.Equal(t, http.StatusUnauthorized, rotPost(chat, chatBody("bad"), rot.present(rotOld+"x")).Code)
-			assert.Empty(t, logs.String(), "the current credential or a refused call is logged")
-
-			for _, call := range []func() int{
-				func() int { return rotPost(chat, chatBody("old"), rot.present(rotOld)).Code },
-				func() int { return rotPost(actions, actionBody("older"), rot.present(rotOlder)).Code },
-			} {
-				require.Equal(t, http.StatusOK, call())
-			}
-			lines := strings.Split(strings.TrimSuffix(logs.String(), "\n"), "\n")
-			require.Len(t, lines, 2, logs.String())
-			for i, line := range lines {
-				assert.Contains(t, line, "level=DEBUG")
-				assert.Contains(t, line, "ultimate: authenticated with a previous credential")
-				assert.Contains(t, line, fmt.Sprintf("credential=%d", i+1))
-			}
-			for _, secret := range []string{rotNew, rotOld, rotOlder} {
-				assert.NotContains(t, logs.String(), secret)
-				assert.NotContains(t, logs.String(), secret[len(secret)-8:], "a piece of a secret")
-			}
-		})
+	for _, credential := range []string{"basic auth", "header"} {
+		for _, webhook := range []string{"chat", "actions"} {
+			t.Run(credential+"/"+webhook, func(t *testing.T) { rotationtest.DebugLog(t, rotation(credential, webhook)) })
+		}
 	}
 }
