@@ -286,17 +286,11 @@ const noTenant = "botwire: no such tenant"
 // tenant resolves r's tenant and looks up its credentials.
 func (h *Handler) tenant(r *http.Request, body []byte) (Credentials, string, error) {
 	none := Credentials{AccessToken: noTenant}
-	id := h.tenants.Resolve.Resolve(r, body)
-	if id == "" {
-		return none, "", nil
-	}
-	c, err := h.tenants.Lookup(r.Context(), id)
+	c, id, found, err := inbound.LookupTenant(r, body, h.tenants.Resolve, h.tenants.Lookup)
 	switch {
-	case errors.Is(err, tenant.ErrUnknown):
-		return none, id, nil
 	case err != nil:
 		return none, id, fmt.Errorf("%w: %w", errLookup, err)
-	case c.AccessToken == "":
+	case !found || c.AccessToken == "":
 		return none, id, nil
 	}
 	return c, id, nil

@@ -410,16 +410,12 @@ func (h *Handler) authenticate(r *http.Request, body []byte) (index int, id stri
 		index, err = h.keys.match(body, sig)
 		return index, "", err
 	}
-	c := Credentials{Key: noTenant}
-	if id = h.tenants.Resolve.Resolve(r, body); id != "" {
-		found, err := h.tenants.Lookup(r.Context(), id)
-		switch {
-		case errors.Is(err, tenant.ErrUnknown):
-		case err != nil:
-			return 0, id, fmt.Errorf("%w: %w", errLookup, err)
-		case found.Key != "":
-			c = found
-		}
+	c, id, found, err := inbound.LookupTenant(r, body, h.tenants.Resolve, h.tenants.Lookup)
+	if err != nil {
+		return 0, id, fmt.Errorf("%w: %w", errLookup, err)
+	}
+	if !found || c.Key == "" {
+		c = Credentials{Key: noTenant}
 	}
 	keys := []string{c.Key}
 	for _, p := range c.Previous {

@@ -294,16 +294,12 @@ func (h *Handler) authenticate(r *http.Request, body []byte) (index int, id stri
 		index, ok = h.secrets.Match(got)
 		return index, "", ok, nil
 	}
-	c := Credentials{Secret: noTenant}
-	if id = h.tenants.Resolve.Resolve(r, body); id != "" {
-		found, err := h.tenants.Lookup(r.Context(), id)
-		switch {
-		case errors.Is(err, tenant.ErrUnknown):
-		case err != nil:
-			return 0, id, false, err
-		case found.Secret != "":
-			c = found
-		}
+	c, id, found, err := inbound.LookupTenant(r, body, h.tenants.Resolve, h.tenants.Lookup)
+	if err != nil {
+		return 0, id, false, err
+	}
+	if !found || c.Secret == "" {
+		c = Credentials{Secret: noTenant}
 	}
 	index, ok = inbound.MatchStrings(got, c.Secret, c.Previous)
 	if c.Secret == noTenant {

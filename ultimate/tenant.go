@@ -130,19 +130,21 @@ func (b *base) authenticate(r *http.Request, body []byte) (index int, id string,
 		index, ok = b.auth.Match(r)
 		return index, "", ok, nil
 	}
-	a, found := &b.none, false
-	if id = b.tenants.Resolve.Resolve(r, body); id != "" {
-		c, err := b.tenants.Lookup(r.Context(), id)
+	c, id, found, err := inbound.LookupTenant(r, body, b.tenants.Resolve, b.tenants.Lookup)
+	if err != nil {
+		return 0, id, false, fmt.Errorf("%w: %w", errLookup, err)
+	}
+	a := &b.none
+	if found {
+		ta, err := tenantAuth(c)
 		switch {
-		case errors.Is(err, tenant.ErrUnknown):
-		case err != nil:
-			return 0, id, false, fmt.Errorf("%w: %w", errLookup, err)
+		case err == nil:
+			a = &ta
+		case !errors.Is(err, inbound.ErrNoAuth):
+			b.logger.WarnContext(r.Context(), "ultimate: tenant credentials are incomplete; answered 401", "tenant", id, "error", err)
+			found = false
 		default:
-			if ta, err := tenantAuth(c); err == nil {
-				a, found = &ta, true
-			} else if !errors.Is(err, inbound.ErrNoAuth) {
-				b.logger.WarnContext(r.Context(), "ultimate: tenant credentials are incomplete; answered 401", "tenant", id, "error", err)
-			}
+			found = false
 		}
 	}
 	index, ok = a.Match(r)

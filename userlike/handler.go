@@ -243,16 +243,12 @@ func (h *Handler) authenticate(r *http.Request, body []byte) (index int, id stri
 		index, ok = h.auth.Match(r)
 		return index, "", ok, nil
 	}
-	c := Credentials{Header: "X-Botwire-No-Tenant", Value: noTenant}
-	if id = h.tenants.Resolve.Resolve(r, body); id != "" {
-		found, err := h.tenants.Lookup(r.Context(), id)
-		switch {
-		case errors.Is(err, tenant.ErrUnknown):
-		case err != nil:
-			return 0, id, false, err
-		case found.Header != "" && found.Value != "":
-			c = found
-		}
+	c, id, found, err := inbound.LookupTenant(r, body, h.tenants.Resolve, h.tenants.Lookup)
+	if err != nil {
+		return 0, id, false, err
+	}
+	if !found || c.Header == "" || c.Value == "" {
+		c = Credentials{Header: "X-Botwire-No-Tenant", Value: noTenant}
 	}
 	index, ok = inbound.MatchStrings(r.Header.Get(c.Header), c.Value, c.Previous)
 	return index, id, ok && c.Value != noTenant, nil

@@ -3,6 +3,7 @@ package inbound
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 
 	"github.com/botwire/botwire/tenant"
@@ -119,4 +120,26 @@ func LogArgs(ctx context.Context, args ...any) []any {
 		return append(args, "tenant", id)
 	}
 	return args
+}
+
+// LookupTenant resolves r's tenant (body is r's body when the resolver
+// needs it) and looks up its credentials. found is false for a request
+// that names no tenant and for a tenant the lookup does not know
+// (tenant.ErrUnknown): the caller then compares the request with a
+// credential nothing matches, so the answer costs what a wrong
+// credential's does. err is any other failure of the lookup.
+func LookupTenant[C any](r *http.Request, body []byte, resolve tenant.Resolver, lookup func(context.Context, string) (C, error)) (c C, id string, found bool, err error) {
+	if id = resolve.Resolve(r, body); id == "" {
+		return c, "", false, nil
+	}
+	c, err = lookup(r.Context(), id)
+	switch {
+	case errors.Is(err, tenant.ErrUnknown):
+		var zero C
+		return zero, id, false, nil
+	case err != nil:
+		var zero C
+		return zero, id, false, err
+	}
+	return c, id, true, nil
 }
