@@ -14,6 +14,7 @@ import (
 	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/internal/transport"
 	"github.com/botwire/botwire/internal/version"
+	"github.com/botwire/botwire/observe"
 )
 
 // Version is the botwire release, sent in the default User-Agent.
@@ -61,6 +62,10 @@ type Target struct {
 
 // Client pushes live-agent events to Botcopy. It is immutable and safe for
 // concurrent use.
+//
+// An observer (WithObserver) sees each push as the method the caller called
+// ("SendMessage", "Pause", "Resume", "Typing", "KeepTyping", "Push") with
+// the URL template PushPath.
 type Client struct {
 	url     string
 	minutes int
@@ -92,6 +97,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		minutes = DefaultMinutesPaused
 	}
 	cfg.Transport.Header = http.Header{"Authorization": {apiKey}}
+	cfg.Transport.Platform = observe.Botcopy
 	return &Client{
 		url:     strings.TrimRight(base, "/") + PushPath,
 		minutes: minutes,
@@ -116,7 +122,7 @@ func (c Client) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, c.Strin
 // SendMessage sends the live agent's text to the user, keeping the bot
 // paused.
 func (c *Client) SendMessage(ctx context.Context, to Target, text string) error {
-	return c.Push(ctx, &PushEvent{EventType: PushMessage, UserID: to.UserID, BotID: to.BotID, Paused: true, MinutesPaused: c.minutes, Text: text})
+	return c.push(ctx, "SendMessage", &PushEvent{EventType: PushMessage, UserID: to.UserID, BotID: to.BotID, Paused: true, MinutesPaused: c.minutes, Text: text})
 }
 
 // Pause shows the user they are chatting with agent ("You are now chatting
@@ -126,7 +132,7 @@ func (c *Client) Pause(ctx context.Context, to Target, agent AgentProfile) error
 	if agent != (AgentProfile{}) {
 		e.AgentProfile = &agent
 	}
-	return c.Push(ctx, e)
+	return c.push(ctx, "Pause", e)
 }
 
 // Resume gives the conversation back to the bot. unpause is UnpauseDefault
@@ -134,12 +140,15 @@ func (c *Client) Pause(ctx context.Context, to Target, agent AgentProfile) error
 // silently, or a Dialogflow event name to fire. Only a silent resume is
 // retried after an ambiguous failure (see Push).
 func (c *Client) Resume(ctx context.Context, to Target, unpause string) error {
-	return c.Push(ctx, &PushEvent{EventType: PushChannelUpdate, UserID: to.UserID, BotID: to.BotID, UnpauseChatEvent: unpause})
+	return c.push(ctx, "Resume", &PushEvent{EventType: PushChannelUpdate, UserID: to.UserID, BotID: to.BotID, UnpauseChatEvent: unpause})
 }
 
 // Typing shows the agent's typing indicator for 10 s.
-func (c *Client) Typing(ctx context.Context, to Target) error {
-	return c.Push(ctx, &PushEvent{EventType: PushTyping, UserID: to.UserID, BotID: to.BotID, Paused: true, MinutesPaused: c.minutes})
+func (c *Client) Typing(ctx context.Context, to Target) error { return c.typing(ctx, "Typing", to) }
+
+// typing is Typing, reported to the observer as operation op.
+func (c *Client) typing(ctx context.Context, op string, to Target) error {
+	return c.push(ctx, op, &PushEvent{EventType: PushTyping, UserID: to.UserID, BotID: to.BotID, Paused: true, MinutesPaused: c.minutes})
 }
 
 // KeepTyping shows the typing indicator now and every 9 s until stop is
@@ -157,7 +166,7 @@ func (c *Client) KeepTyping(ctx context.Context, to Target) (stop func()) {
 		t := time.NewTicker(c.every)
 		defer t.Stop()
 		for {
-			if err := c.Typing(ctx, to); err != nil && ctx.Err() == nil && c.logger != nil {
+			if err := c.typing(ctx, "KeepTyping", to); err != nil && ctx.Err() == nil && c.logger != nil {
 				c.logger.WarnContext(ctx, "botcopy: typing indicator failed", "userId", to.UserID, "error", err)
 			}
 			select {
@@ -184,14 +193,19 @@ func (c *Client) KeepTyping(ctx context.Context, to Target) (stop func()) {
 // have been received: a message, and a resume that shows "... has left the
 // conversation" (UnpauseDefault or "") or fires a Dialogflow event (the
 // bot answers).
-func (c *Client) Push(ctx context.Context, e *PushEvent) error {
+func (c *Client) Push(ctx context.Context, e *PushEvent) error { return c.push(ctx, "Push", e) }
+
+// push is Push, reported to the observer as operation op (the exported
+// method the caller called).
+func (c *Client) push(ctx context.Context, op string, e *PushEvent) error {
 	if e == nil {
 		return fmt.Errorf("%w: nil push", ErrInvalidPush)
 	}
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	_, err := c.http.PostJSON(ctx, transport.Request{URL: c.url, Body: e, Idempotent: e.idempotent()})
+	_, err := c.http.PostJSON(ctx, transport.Request{URL: c.url, Body: e, Idempotent: e.idempotent(),
+		Operation: op, URLTemplate: PushPath})
 	if err != nil {
 		return fmt.Errorf("botcopy: push %s: %w", e.EventType, err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/safefmt"
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/tenant"
 )
 
@@ -75,6 +75,7 @@ type Handler struct {
 	maxBody     int64
 	logger      *slog.Logger
 	dedup       *inbound.Dedup
+	probe       inbound.Probe
 	watchdogs   *sync.Pool // of *watchdog, each with its timer, reused when stopped in time
 }
 
@@ -185,6 +186,7 @@ func newHandler(cfg *config, fn HandlerFunc, tokens inbound.Secrets, t *Tenants,
 		customName: cfg.customName, customValue: inbound.NewSecrets(cfg.customValue, cfg.prevCustom...),
 		fn: fn, deadline: cfg.deadline, fallback: PauseFor(DefaultMinutesPaused),
 		onTyping: cfg.onUserTyping, onUnknown: cfg.onUnknown, maxBody: cfg.MaxBody, logger: cfg.Logger,
+		probe:     inbound.Probe{Observer: cfg.Observer, Platform: observe.Botcopy, Endpoint: "handover"},
 		watchdogs: new(sync.Pool),
 	}
 	if cfg.fallback != nil {
@@ -203,7 +205,7 @@ func newHandler(cfg *config, fn HandlerFunc, tokens inbound.Secrets, t *Tenants,
 		if err := bot.Bind("WithDeduplication", d.Store); err != nil {
 			return nil, err
 		}
-		d.Logger, d.Vendor, d.Deadline = h.logger, "botcopy", h.deadline
+		d.Logger, d.Vendor, d.Deadline, d.Probe = h.logger, "botcopy", h.deadline, &h.probe
 		h.dedup = d
 	}
 	return h, nil
@@ -311,6 +313,10 @@ var emptyObject = []byte(`{}`)
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.probe.Serve(w, r, h.handle)
+}
+
+func (h *Handler) handle(w http.ResponseWriter, r *http.Request) {
 	body, ok := inbound.Begin(w, r, h.maxBody)
 	if !ok {
 		return
@@ -320,6 +326,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errLookup):
 		h.logger.ErrorContext(r.Context(), "botcopy: tenant lookup failed; answered 503", "tenant", id, "error", err)
+		h.probe.Tenant(r.Context(), id)
+		h.probe.Busy(r.Context(), observe.ReasonTenantLookup, err)
 		inbound.Unavailable(w, 1)
 		return
 	case err != nil:
@@ -332,6 +340,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.tenants != nil {
 		r = r.WithContext(tenant.NewContext(r.Context(), id))
 	}
+	h.probe.Authenticated(r.Context(), index)
 	if h.dedup != nil {
 		// Botcopy's calls carry no id of their own: the body is the key.
 		key := inbound.BodyKey(body)
@@ -350,15 +359,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 		inbound.BadRequest(w, inbound.SyntaxReason(err))
 		return
 	}
+	h.probe.Note(r.Context(), req.UserID, "", string(req.Kind()))
 	switch req.Kind() {
 	case KindUserTyping, KindUnknown:
 		fn := h.onTyping
 		if req.Kind() == KindUnknown {
 			fn = h.onUnknown
+			h.probe.Unknown(r.Context(), req.EventType, fn == nil)
 		}
 		if fn != nil {
-			if err := recovered(func() error { return fn(r.Context(), req) }); err != nil {
+			cb := h.probe.NewCallback(r.Context())
+			if err := h.probe.Callback(r.Context(), cb, func(ctx context.Context) error { return fn(ctx, req) }); err != nil {
 				h.logger.ErrorContext(r.Context(), "botcopy: event callback failed", inbound.LogArgs(r.Context(), "eventType", req.EventType, "error", err)...)
+				h.probe.Failed(r.Context(), err)
 				inbound.CallbackFailed(w)
 				return
 			}
@@ -380,6 +393,7 @@ type watchdog struct {
 	w      http.ResponseWriter
 	req    *HandoverRequest
 	ctx    context.Context
+	parent context.Context // the delivery's, for the observer
 	cancel context.CancelFunc
 }
 
@@ -401,6 +415,7 @@ func (wd *watchdog) fire() {
 		return
 	}
 	defer close(wd.done)
+	wd.h.probe.Fallback(wd.parent, observe.ReasonDeadline, nil)
 	b, _ := json.Marshal(wd.h.late(wd.ctx, wd.req)) // a Decision always marshals
 	inbound.JSONNow(wd.w, http.StatusOK, b)
 }
@@ -417,27 +432,31 @@ func (h *Handler) decide(w http.ResponseWriter, parent context.Context, req *Han
 		wd = &watchdog{h: h, done: make(chan struct{})}
 	}
 	wd.state.Store(pending)
-	wd.w, wd.req, wd.ctx, wd.cancel = w, req, ctx, cancel
+	wd.w, wd.req, wd.ctx, wd.parent, wd.cancel = w, req, ctx, parent, cancel
 	if wd.timer == nil {
 		wd.timer = time.AfterFunc(h.deadline, wd.fire)
 	} else {
 		wd.timer.Reset(h.deadline)
 	}
+	start := time.Now()
 	d, err := h.call(ctx, req)
 	inTime := wd.timer.Stop()
 	if inTime {
 		// fire will not run for this arming: the watchdog can serve again.
 		defer func() {
-			wd.w, wd.req, wd.ctx, wd.cancel = nil, nil, nil, nil
+			wd.w, wd.req, wd.ctx, wd.parent, wd.cancel = nil, nil, nil, nil, nil
 			h.watchdogs.Put(wd)
 		}()
 	}
 	if !wd.state.CompareAndSwap(pending, answered) {
 		<-wd.done // the fallback is being written: w must not outlive ServeHTTP
+		h.probe.Event(parent, observe.Event{Kind: observe.KindLateCallback, Duration: time.Since(start), Err: err})
 		return
 	}
 	switch {
 	case !inTime:
+		h.probe.Fallback(parent, observe.ReasonDeadline, nil)
+		h.probe.Event(parent, observe.Event{Kind: observe.KindLateCallback, Duration: time.Since(start), Err: err})
 		h.writeDecision(w, h.late(ctx, req))
 	case err != nil && req.Kind() == KindUserMessage:
 		// A 500 is no decision: "If Botcopy receives { paused: false } or a
@@ -446,12 +465,14 @@ func (h *Handler) decide(w http.ResponseWriter, parent context.Context, req *Han
 		// conversation. Answer what the deadline answers.
 		h.logger.ErrorContext(parent, "botcopy: callback failed; answered the fallback", inbound.LogArgs(parent, "kind", req.Kind(),
 			"userId", req.UserID, "fallback", h.fallback.String(), "error", err)...)
+		h.probe.Fallback(parent, inbound.ReasonOf(err), err)
 		h.writeDecision(w, h.fallback)
 	case err != nil:
 		// A trigger that fails is not paused ("otherwise the bot will not
 		// pause the conversation"): with the desk down no human would take
 		// over, so the bot keeps the conversation.
 		h.logger.ErrorContext(parent, "botcopy: callback failed", inbound.LogArgs(parent, "kind", req.Kind(), "userId", req.UserID, "error", err)...)
+		h.probe.Failed(parent, err)
 		inbound.CallbackFailed(w)
 	default:
 		h.writeDecision(w, d)
@@ -460,12 +481,12 @@ func (h *Handler) decide(w http.ResponseWriter, parent context.Context, req *Han
 
 // call runs the callback, turning a panic into an error.
 func (h *Handler) call(ctx context.Context, req *HandoverRequest) (d Decision, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("botcopy: callback panicked: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return h.fn(ctx, req)
+	err = h.probe.Callback(ctx, h.probe.NewCallback(ctx), func(ctx context.Context) error {
+		var err error
+		d, err = h.fn(ctx, req)
+		return err
+	})
+	return d, err
 }
 
 func (h *Handler) writeDecision(w http.ResponseWriter, d Decision) {
@@ -477,13 +498,4 @@ func (h *Handler) late(ctx context.Context, req *HandoverRequest) Decision {
 	h.logger.WarnContext(ctx, "botcopy: callback missed the response deadline; answered the fallback",
 		"deadline", h.deadline, "fallback", h.fallback.String(), "userId", req.UserID)
 	return h.fallback
-}
-
-func recovered(fn func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("botcopy: callback panicked: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return fn()
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/botwire/botwire/internal/optkit"
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
 )
 
@@ -37,6 +38,13 @@ type config struct {
 func newConfig(forClient bool, opts []Option) (*config, error) {
 	return optkit.Apply[config]("botcopy", forClient, opts)
 }
+
+// WithObserver reports to o what the handler or the client does (observe.Observer; the otel
+// module implements it with OpenTelemetry). Handler: every delivery, its
+// rejection reason, the callback, deduplication and the fallback. Client: every call, each
+// HTTP attempt, retries and waits. With none (the default) the cost is a nil
+// check. Handler and Client.
+func WithObserver(o observe.Observer) Option { return optkit.Observer[*config](o) }
 
 // WithLogger sends diagnostics to l. Handler: callback errors, panics and
 // late callbacks (default slog.Default()). Client: retries and KeepTyping

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"time"
 
 	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/jsonx"
 	"github.com/botwire/botwire/internal/safefmt"
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
 	"github.com/botwire/botwire/tenant"
 )
@@ -26,6 +26,7 @@ type HandlerFunc func(ctx context.Context, req *Request) (*Response, error)
 type Option func(*config)
 
 type config struct {
+	observer  observe.Observer
 	previous  []string
 	dedup     *inbound.Dedup
 	maxBody   int64
@@ -74,6 +75,12 @@ func CredentialIndex(ctx context.Context) (index int, ok bool) {
 // WithMaxBodyBytes limits the inbound body (default 1 MiB); a larger body
 // gets 413.
 func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
+
+// WithObserver reports to o what the handler does (observe.Observer; the
+// otel module implements it with OpenTelemetry): every delivery, its
+// rejection reason, the callback and deduplication. With none (the
+// default) the cost is a nil check.
+func WithObserver(o observe.Observer) Option { return func(c *config) { c.observer = o } }
 
 // WithLogger sends callback errors and panics to l (default slog.Default()).
 // Nothing logged contains the key, the signature or a whole body.
@@ -216,6 +223,7 @@ type Handler struct {
 	onUnknown HandlerFunc
 	maxBody   int64
 	logger    *slog.Logger
+	probe     inbound.Probe
 	dedup     *inbound.Dedup
 	maxAge    time.Duration // 0: no check
 	now       func() time.Time
@@ -306,7 +314,8 @@ func newHandler(cfg *config, fn HandlerFunc, keys *keyring, t *Tenants, bot inbo
 		cfg.logger = slog.Default()
 	}
 	h := &Handler{keys: keys, tenants: t, fn: fn, onUnknown: cfg.onUnknown,
-		maxBody: cfg.maxBody, logger: cfg.logger, maxAge: cfg.maxAge, now: time.Now}
+		maxBody: cfg.maxBody, logger: cfg.logger, maxAge: cfg.maxAge, now: time.Now,
+		probe: inbound.Probe{Observer: cfg.observer, Platform: observe.EasyDialog, Endpoint: "webhook"}}
 	if h.maxAge == 0 {
 		h.maxAge = DefaultMaxAge
 	}
@@ -314,7 +323,7 @@ func newHandler(cfg *config, fn HandlerFunc, keys *keyring, t *Tenants, bot inbo
 		if err := bot.Bind("WithDeduplication", d.Store); err != nil {
 			return nil, err
 		}
-		d.Logger, d.Vendor = h.logger, "easydialog"
+		d.Logger, d.Vendor, d.Probe = h.logger, "easydialog", &h.probe
 		h.dedup = d
 		ttl := d.TTL
 		if ttl <= 0 {
@@ -352,6 +361,10 @@ var emptyReply = []byte(`{"messages":[]}`)
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.probe.Serve(w, r, h.handle)
+}
+
+func (h *Handler) handle(w http.ResponseWriter, r *http.Request) {
 	body, ok := inbound.Begin(w, r, h.maxBody)
 	if !ok {
 		return
@@ -362,6 +375,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errLookup):
 		h.logger.ErrorContext(r.Context(), "easydialog: tenant lookup failed; answered 503", "tenant", id, "error", err)
+		h.probe.Tenant(r.Context(), id)
+		h.probe.Busy(r.Context(), observe.ReasonTenantLookup, err)
 		inbound.Unavailable(w, 1)
 		return
 	case err != nil:
@@ -374,12 +389,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.tenants != nil {
 		r = r.WithContext(tenant.NewContext(r.Context(), id))
 	}
+	h.probe.Authenticated(r.Context(), index)
 	// Decoded before deduplication: the timestamp is checked before any
 	// store is touched, and a body that can never succeed costs no claim.
 	req, err := ParseRequest(body)
 	if err != nil {
 		inbound.BadRequest(w, inbound.SyntaxReason(err))
 		return
+	}
+	if d := h.probe.Delivery(r.Context()); d != nil {
+		d.Conversation, d.MessageID, d.Type = req.DialogUUID, req.Message.ProviderMsgID.String(), bodyType(&req.Message.Body)
 	}
 	if !h.fresh(w, r, req) {
 		return
@@ -476,6 +495,7 @@ func unquote(raw []byte) string {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 	fn := h.fn
 	if !req.Message.Body.Known() {
+		h.probe.Unknown(r.Context(), "unknown", h.onUnknown == nil)
 		if h.onUnknown == nil {
 			inbound.JSONBytes(w, http.StatusOK, emptyReply)
 			return
@@ -488,6 +508,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 	}
 	if err != nil {
 		h.logger.ErrorContext(r.Context(), "easydialog: callback failed", inbound.LogArgs(r.Context(), "dialogUuid", req.DialogUUID, "error", err)...)
+		h.probe.Failed(r.Context(), err)
 		inbound.CallbackFailed(w)
 		return
 	}
@@ -505,10 +526,40 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 }
 
 func (h *Handler) call(ctx context.Context, req *Request, fn HandlerFunc) (resp *Response, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("easydialog: callback panicked: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return fn(ctx, req)
+	err = h.probe.Callback(ctx, h.probe.NewCallback(ctx), func(ctx context.Context) error {
+		var err error
+		resp, err = fn(ctx, req)
+		return err
+	})
+	return resp, err
+}
+
+// bodyType names the kind of a message body for the observer: the body's
+// key ("textMessage", ...), or "unknown".
+func bodyType(b *Body) string {
+	switch {
+	case b.Text != nil:
+		return "textMessage"
+	case b.Picture != nil:
+		return "pictureMessage"
+	case b.Video != nil:
+		return "videoMessage"
+	case b.Audio != nil:
+		return "audioMessage"
+	case b.File != nil:
+		return "fileMessage"
+	case b.FileList != nil:
+		return "fileListMessage"
+	case b.Location != nil:
+		return "locationMessage"
+	case b.Contact != nil:
+		return "contactMessage"
+	case b.Suggestions != nil:
+		return "suggestionsMessage"
+	case b.Card != nil:
+		return "cardMessage"
+	case b.CardCarousel != nil:
+		return "cardCarouselMessage"
+	}
+	return "unknown"
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/botwire/botwire/internal/inbound"
+	"github.com/botwire/botwire/observe"
 )
 
 // job is one acknowledged message waiting for its callback.
@@ -13,6 +14,7 @@ type job struct {
 	ctx context.Context // the request's values, without its cancellation
 	req *InboundRequest
 	fn  HandlerFunc
+	cb  *observe.Callback // what the observer is told of the run (nil: none)
 }
 
 // caseQueue holds the waiting messages of one case. A case is handed to at
@@ -62,12 +64,20 @@ func newPool(h *Handler, workers, queue int, timeout time.Duration) *pool {
 	return p
 }
 
-// enqueue accepts the message unless the pool is full or shutting down.
-func (p *pool) enqueue(ctx context.Context, req *InboundRequest, fn HandlerFunc) bool {
+// enqueue accepts the message unless the pool is full or shutting down
+// (closed).
+func (p *pool) enqueue(ctx context.Context, req *InboundRequest, fn HandlerFunc) (ok, closed bool) {
+	cb := p.h.probe.NewCallback(ctx)
+	if cb != nil {
+		cb.Queued = true
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.waiting >= p.queue+p.idle {
-		return false
+	if p.closed {
+		return false, true
+	}
+	if p.waiting >= p.queue+p.idle {
+		return false, false
 	}
 	p.waiting++
 	cq := p.cases[req.CaseID]
@@ -75,9 +85,9 @@ func (p *pool) enqueue(ctx context.Context, req *InboundRequest, fn HandlerFunc)
 		cq = &caseQueue{id: req.CaseID}
 		p.cases[req.CaseID] = cq
 	}
-	cq.jobs = append(cq.jobs, job{ctx: context.WithoutCancel(ctx), req: req, fn: fn})
+	cq.jobs = append(cq.jobs, job{ctx: context.WithoutCancel(ctx), req: req, fn: fn, cb: cb})
 	p.schedule(cq)
-	return true
+	return true, false
 }
 
 // schedule puts cq in ready when it has a message to run and no worker has
@@ -142,7 +152,7 @@ func (p *pool) run(j job) {
 		ctx, c2 = context.WithTimeout(ctx, p.timeout)
 		defer c2()
 	}
-	if err := p.h.call(ctx, j.req, j.fn); err != nil {
+	if err := p.h.call(ctx, j.cb, j.req, j.fn); err != nil {
 		// The message was acknowledged already: OneTalk will not redeliver.
 		p.h.logger.ErrorContext(ctx, "onetalk: callback failed (async; message not redelivered)",
 			inbound.LogArgs(ctx, "caseID", j.req.CaseID, "messageID", j.req.Message.ID, "error", err)...)

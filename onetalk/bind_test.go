@@ -95,8 +95,8 @@ type memoryStore struct {
 	q *store.MemoryQueue
 }
 
-func (m *memoryStore) Enqueue(ctx context.Context, key string, payload []byte) error {
-	return m.q.Enqueue(ctx, key, payload)
+func (m *memoryStore) Enqueue(ctx context.Context, msg store.Message) (string, error) {
+	return m.q.Enqueue(ctx, msg)
 }
 
 func (m *memoryStore) Consume(ctx context.Context, consumer string, h store.Handler) error {

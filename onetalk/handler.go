@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 
 	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/safefmt"
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/tenant"
 )
 
@@ -55,6 +55,7 @@ type Handler struct {
 	dedup     *inbound.Dedup
 	pool      *pool    // WithAsync, else nil
 	durable   *durable // WithQueue, else nil
+	probe     inbound.Probe
 }
 
 // NewHandler returns a Handler that verifies X-Secret-Key against secret (and
@@ -149,6 +150,7 @@ func newHandler(cfg *config, fn HandlerFunc, secrets inbound.Secrets, t *Tenants
 		onUnknown: cfg.onUnknown,
 		maxBody:   cfg.MaxBody,
 		logger:    cfg.Logger,
+		probe:     inbound.Probe{Observer: cfg.Observer, Platform: observe.OneTalk, Endpoint: "webhook"},
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = inbound.DefaultMaxBody
@@ -160,7 +162,7 @@ func newHandler(cfg *config, fn HandlerFunc, secrets inbound.Secrets, t *Tenants
 		if err := bot.Bind("WithDeduplication", d.Store); err != nil {
 			return nil, err
 		}
-		d.Logger, d.Vendor = h.logger, "onetalk"
+		d.Logger, d.Vendor, d.Probe = h.logger, "onetalk", &h.probe
 		h.dedup = d
 	}
 	switch {
@@ -215,6 +217,10 @@ func CredentialIndex(ctx context.Context) (index int, ok bool) {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.probe.Serve(w, r, h.serve)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	if !inbound.AllowPost(w, r) {
 		return
 	}
@@ -231,6 +237,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	index, id, ok, err := h.authenticate(r, body)
 	if err != nil {
 		h.logger.ErrorContext(r.Context(), "onetalk: tenant lookup failed; answered 503", "tenant", id, "error", err)
+		h.probe.Tenant(r.Context(), id)
+		h.probe.Busy(r.Context(), observe.ReasonTenantLookup, err)
 		inbound.Unavailable(w, 1)
 		return
 	}
@@ -245,6 +253,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.tenants != nil {
 		r = r.WithContext(tenant.NewContext(r.Context(), id))
 	}
+	h.probe.Authenticated(r.Context(), index)
 	if body == nil {
 		if body, ok = inbound.Read(w, r, h.maxBody); !ok {
 			return
@@ -260,8 +269,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		inbound.BadRequest(w, inbound.SyntaxReason(err))
 		return
 	}
+	h.probe.Note(r.Context(), req.CaseID, req.Message.ID, req.Message.Type)
 	fn := h.fn
 	if !req.Message.Known() {
+		h.probe.Unknown(r.Context(), req.Message.Type, h.onUnknown == nil)
 		if h.onUnknown == nil {
 			h.logger.DebugContext(r.Context(), "onetalk: ignored message of unknown type",
 				"caseID", req.CaseID, "type", req.Message.Type)
@@ -324,37 +335,46 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, req *InboundR
 	if h.durable != nil {
 		if err := h.durable.enqueue(r.Context(), req); err != nil {
 			h.logger.ErrorContext(r.Context(), "onetalk: queue failed; answered 503", inbound.LogArgs(r.Context(), "caseID", req.CaseID, "error", err)...)
+			if errors.Is(err, errShutDown) {
+				h.probe.Busy(r.Context(), observe.ReasonShuttingDown, err)
+			} else {
+				h.probe.StoreError(r.Context(), observe.StoreQueue, "enqueue", err)
+				h.probe.Busy(r.Context(), observe.ReasonStoreUnavailable, err)
+			}
 			inbound.Unavailable(w, 1)
 			return
 		}
+		h.probe.Outcome(r.Context(), observe.OutcomeQueued, "")
 		inbound.OK(w)
 		return
 	}
 	if h.pool != nil {
-		if !h.pool.enqueue(r.Context(), req, fn) {
+		if ok, closed := h.pool.enqueue(r.Context(), req, fn); !ok {
+			reason := observe.ReasonQueueFull
+			if closed {
+				reason = observe.ReasonShuttingDown
+			}
+			h.probe.Busy(r.Context(), reason, nil)
 			inbound.Unavailable(w, 1)
 			return
 		}
+		h.probe.Outcome(r.Context(), observe.OutcomeQueued, "")
 		inbound.OK(w)
 		return
 	}
-	if err := h.call(r.Context(), req, fn); err != nil {
+	if err := h.call(r.Context(), h.probe.NewCallback(r.Context()), req, fn); err != nil {
 		h.logger.ErrorContext(r.Context(), "onetalk: callback failed", inbound.LogArgs(r.Context(), "caseID", req.CaseID, "error", err)...)
+		h.probe.Failed(r.Context(), err)
 		inbound.CallbackFailed(w)
 		return
 	}
 	inbound.OK(w)
 }
 
-// call runs fn, turning a panic into an error so one bad message cannot take
-// the bot down.
-func (h *Handler) call(ctx context.Context, req *InboundRequest, fn HandlerFunc) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("onetalk: callback panicked: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return fn(ctx, req)
+// call runs fn as c, turning a panic into an error so one bad message
+// cannot take the bot down.
+func (h *Handler) call(ctx context.Context, c *observe.Callback, req *InboundRequest, fn HandlerFunc) error {
+	return h.probe.Callback(ctx, c, func(ctx context.Context) error { return fn(ctx, req) })
 }
 
 // Shutdown stops an async handler from accepting messages (it answers 503,

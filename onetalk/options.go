@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/botwire/botwire/internal/optkit"
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
 )
 
@@ -30,6 +31,13 @@ type config struct {
 func newConfig(forClient bool, opts []Option) (*config, error) {
 	return optkit.Apply[config]("onetalk", forClient, opts)
 }
+
+// WithObserver reports to o what the handler or the client does (observe.Observer; the otel
+// module implements it with OpenTelemetry). Handler: every delivery, its
+// rejection reason, the callback, deduplication and the queue (WithQueue). Client: every call, each
+// HTTP attempt, retries and waits. With none (the default) the cost is a nil
+// check. Handler and Client.
+func WithObserver(o observe.Observer) Option { return optkit.Observer[*config](o) }
 
 // WithLogger sends diagnostics to l. Handler: callback errors and panics
 // (default slog.Default()). Client: retries (default: no logging). Neither

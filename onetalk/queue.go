@@ -7,8 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/botwire/botwire/internal/inbound"
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
 	"github.com/botwire/botwire/tenant"
 )
@@ -45,6 +47,7 @@ func newDurable(h *Handler, q store.Queue, consumers int) *durable {
 			for consume.Err() == nil {
 				if err := q.Consume(consume, name, d.process); err != nil && consume.Err() == nil {
 					h.logger.Error("onetalk: queue consumer failed; retrying", "consumer", name, "error", err)
+					h.probe.Event(consume, observe.Event{Kind: observe.KindConsumerRestarted, Queue: queueName, Err: err})
 					sleep(consume, queueRetryWait)
 				}
 			}
@@ -53,21 +56,46 @@ func newDurable(h *Handler, q store.Queue, consumers int) *durable {
 	return d
 }
 
+// queueName is the queue's name for the observer.
+const queueName = "onetalk.queue"
+
+var errShutDown = errors.New("onetalk: handler shut down")
+
 // enqueue stores the message durably; only then may the webhook answer
-// 200.
+// 200. With an observer that propagates trace context, the message's
+// header carries the delivery's.
 func (d *durable) enqueue(ctx context.Context, req *InboundRequest) error {
 	d.mu.Lock()
 	closed := d.closed
 	d.mu.Unlock()
 	if closed {
-		return errors.New("onetalk: handler shut down")
+		return errShutDown
 	}
-	key := req.CaseID
+	m := store.Message{Key: req.CaseID, Payload: req.Raw}
+	id, isTenant := tenant.FromContext(ctx)
 	if d.h.tenants != nil {
-		id, _ := tenant.FromContext(ctx)
-		key = tenantKey(id, req.CaseID)
+		m.Key = tenantKey(id, req.CaseID)
 	}
-	return d.q.Enqueue(ctx, key, req.Raw)
+	obs := d.h.probe.Observer
+	if obs == nil {
+		_, err := d.q.Enqueue(ctx, m)
+		return err
+	}
+	e := &observe.Enqueue{Platform: observe.OneTalk, Queue: queueName, Conversation: req.CaseID,
+		MessageID: req.Message.ID, Start: time.Now()}
+	if isTenant {
+		e.Tenant = id
+	}
+	ctx = obs.EnqueueStart(ctx, e)
+	if p, ok := obs.(observe.Propagator); ok {
+		m.Header = map[string]string{}
+		p.Inject(ctx, m.Header)
+		e.Header = m.Header
+	}
+	qid, err := d.q.Enqueue(ctx, m)
+	e.QueueMessageID, e.Err, e.Duration = qid, err, time.Since(e.Start)
+	obs.EnqueueEnd(ctx, e)
+	return err
 }
 
 // tenantKey is the queue key of a tenant's case: messages are in order per
@@ -99,12 +127,21 @@ func (d *durable) process(qctx context.Context, m store.Message) error {
 		fn = d.h.onUnknown
 	}
 	base := d.work
+	var tenantID string
 	if d.h.tenants != nil {
 		id, ok := splitTenantKey(m.Key)
 		if !ok {
 			return fmt.Errorf("onetalk: queued message %s has no tenant in its key", m.ID)
 		}
-		base = tenant.NewContext(base, id)
+		base, tenantID = tenant.NewContext(base, id), id
+	}
+	var cb *observe.Callback
+	if obs := d.h.probe.Observer; obs != nil {
+		if p, ok := obs.(observe.Propagator); ok && len(m.Header) > 0 {
+			base = p.Extract(base, m.Header)
+		}
+		cb = &observe.Callback{Tenant: tenantID, Conversation: req.CaseID, MessageID: req.Message.ID,
+			Type: req.Message.Type, Queued: true, Queue: queueName, QueueMessageID: m.ID, Attempt: m.Attempts}
 	}
 	ctx, cancel := context.WithCancel(base)
 	defer cancel()
@@ -115,7 +152,7 @@ func (d *durable) process(qctx context.Context, m store.Message) error {
 			cancel()
 		}
 	})()
-	if err := d.h.call(ctx, req, fn); err != nil {
+	if err := d.h.call(ctx, cb, req, fn); err != nil {
 		d.h.logger.ErrorContext(d.work, "onetalk: callback failed (queued; it will be retried)",
 			inbound.LogArgs(ctx, "caseID", req.CaseID, "messageID", req.Message.ID, "attempt", m.Attempts, "error", err)...)
 		return err

@@ -17,7 +17,9 @@ import (
 
 type brokenQueue struct{ store.Queue }
 
-func (brokenQueue) Enqueue(context.Context, string, []byte) error { return errors.New("READONLY") }
+func (brokenQueue) Enqueue(context.Context, store.Message) (string, error) {
+	return "", errors.New("READONLY")
+}
 
 func TestQueueAcknowledgesOnlyWhatItStored(t *testing.T) {
 	q := store.NewMemoryQueue(store.QueueOptions{MaxAttempts: 2, RetryDelay: 10 * time.Millisecond})

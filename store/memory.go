@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/botwire/botwire/observe"
 )
 
 // MemoryDeduplicator is the in-process Deduplicator, the default. It
@@ -186,6 +189,17 @@ type QueueOptions struct {
 	// take it over (default 30 s). The in-memory queue has no other
 	// process to hand over to and ignores it.
 	Lease time.Duration
+	// Observer receives the queue's events (observe.Event with Queue
+	// naming the queue, Key and MessageID the message): a message that
+	// failed and will run again (KindQueueRetry; Attempt is the failed
+	// attempt, 1 for the first run, and Err its error), went to the dead
+	// letters (KindDeadLettered; Attempt its last) or was replayed
+	// (KindReplayed; Attempt the attempts it had), and, for a queue on a
+	// server, the failures of the calls its consumers make on their own
+	// (KindStoreError). The memory queue names itself "memory". Nil (the
+	// default): the cost is a nil check. redisstore.Options.Observer, when
+	// set, takes its place.
+	Observer observe.Observer
 }
 
 func (o QueueOptions) withDefaults() QueueOptions {
@@ -220,9 +234,15 @@ type MemoryQueue struct {
 }
 
 type keyQueue struct {
-	msgs      []Message
+	msgs      []queued
 	running   bool
 	notBefore time.Time
+}
+
+// queued is a message in a key's queue.
+type queued struct {
+	Message
+	at time.Time // when it was put on the queue: its Enqueue, or its Replay
 }
 
 // NewMemoryQueue returns an empty in-memory Queue.
@@ -235,23 +255,25 @@ func (q *MemoryQueue) changed() {
 	q.wake = make(chan struct{})
 }
 
-// Enqueue implements Queue.
-func (q *MemoryQueue) Enqueue(_ context.Context, key string, payload []byte) error {
+// Enqueue implements Queue. It keeps copies of m's payload and header.
+func (q *MemoryQueue) Enqueue(_ context.Context, m Message) (string, error) {
+	now := time.Now()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.seq++
-	q.push(Message{ID: strconv.Itoa(q.seq), Key: key, Payload: slices.Clone(payload)})
-	return nil
+	id := strconv.Itoa(q.seq)
+	q.push(Message{ID: id, Key: m.Key, Payload: slices.Clone(m.Payload), Header: maps.Clone(m.Header), Enqueued: now}, now)
+	return id, nil
 }
 
-func (q *MemoryQueue) push(m Message) {
+func (q *MemoryQueue) push(m Message, at time.Time) {
 	kq := q.pending[m.Key]
 	if kq == nil {
 		kq = &keyQueue{}
 		q.pending[m.Key] = kq
 		q.keys = append(q.keys, m.Key)
 	}
-	kq.msgs = append(kq.msgs, m)
+	kq.msgs = append(kq.msgs, queued{m, at})
 	q.changed()
 }
 
@@ -272,21 +294,33 @@ func (q *MemoryQueue) next(now time.Time) (Message, bool, time.Duration, <-chan 
 			continue
 		}
 		kq.running = true
-		m := kq.msgs[0]
-		m.Attempts++
-		kq.msgs[0] = m
-		return m, true, 0, nil
+		kq.msgs[0].Attempts++
+		return kq.msgs[0].Message, true, 0, nil
 	}
 	return Message{}, false, wait, q.wake
 }
 
 // done records the outcome of m: acknowledged, retried later, dead, or
-// handed back untouched when the consumer stopped.
-func (q *MemoryQueue) done(m Message, err error, stopped bool) {
+// handed back untouched when the consumer stopped; then it tells the
+// observer, if any, of a retry or a dead letter.
+func (q *MemoryQueue) done(ctx context.Context, m Message, err error, stopped bool) {
+	kind := q.record(m, err, stopped)
+	if o := q.opts.Observer; o != nil && kind != 0 {
+		o.Event(ctx, observe.Event{Kind: kind, Queue: memoryQueueName, Key: m.Key, MessageID: m.ID, Attempt: m.Attempts, Err: err})
+	}
+}
+
+// memoryQueueName names a MemoryQueue in its events.
+const memoryQueueName = "memory"
+
+// record is done under the lock; it returns the kind of event to report
+// (KindQueueRetry, KindDeadLettered), or 0.
+func (q *MemoryQueue) record(m Message, err error, stopped bool) observe.Kind {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	kq := q.pending[m.Key]
 	kq.running = false
+	var kind observe.Kind
 	switch {
 	case stopped:
 		kq.msgs[0].Attempts--
@@ -296,14 +330,17 @@ func (q *MemoryQueue) done(m Message, err error, stopped bool) {
 		m.Err = err.Error()
 		q.dead = append(q.dead, m)
 		kq.msgs = kq.msgs[1:]
+		kind = observe.KindDeadLettered
 	default:
 		kq.notBefore = time.Now().Add(q.opts.RetryDelay)
+		kind = observe.KindQueueRetry
 	}
 	if len(kq.msgs) == 0 {
 		delete(q.pending, m.Key)
 		q.keys = slices.DeleteFunc(q.keys, func(k string) bool { return k == m.Key })
 	}
 	q.changed()
+	return kind
 }
 
 // Consume implements Queue. Several Consume calls share the messages, one
@@ -319,7 +356,7 @@ func (q *MemoryQueue) Consume(ctx context.Context, _ string, h Handler) error {
 		m, ok, wait, wake := q.next(time.Now())
 		if ok {
 			err := h(ctx, m)
-			q.done(m, err, err != nil && ctx.Err() != nil)
+			q.done(ctx, m, err, err != nil && ctx.Err() != nil)
 			continue
 		}
 		var timer *time.Timer
@@ -347,19 +384,69 @@ func (q *MemoryQueue) DeadLetters(context.Context) ([]Message, error) {
 }
 
 // Replay implements Queue: the dead letter goes back to the end of its
-// key's messages with its attempts reset.
-func (q *MemoryQueue) Replay(_ context.Context, id string) error {
+// key's messages with its attempts reset, its id, header and enqueue time
+// kept.
+func (q *MemoryQueue) Replay(ctx context.Context, id string) error {
+	m, ok := q.replay(id)
+	if !ok {
+		return ErrNotFound
+	}
+	if o := q.opts.Observer; o != nil {
+		o.Event(ctx, observe.Event{Kind: observe.KindReplayed, Queue: memoryQueueName, Key: m.Key, MessageID: id, Attempt: m.Attempts})
+	}
+	return nil
+}
+
+// replay moves the dead letter id back to the queue; it returns the dead
+// letter as it was.
+func (q *MemoryQueue) replay(id string) (Message, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i, m := range q.dead {
 		if m.ID == id {
 			q.dead = slices.Delete(q.dead, i, i+1)
-			m.Attempts, m.Err = 0, ""
-			q.push(m)
-			return nil
+			again := m
+			again.Attempts, again.Err = 0, ""
+			q.push(again, time.Now())
+			return m, true
 		}
 	}
-	return ErrNotFound
+	return Message{}, false
+}
+
+// Stats implements QueueInspector. A key's first message is Running while
+// a consumer runs it, or Retrying while it waits for its retry delay; the
+// key's later messages, and every message of the other keys, are Pending.
+// OldestPending counts from a message's Enqueue, or its Replay for a
+// replayed dead letter. It walks the keys that have messages (not the
+// messages) under the queue's lock.
+func (q *MemoryQueue) Stats(context.Context) (QueueStats, error) {
+	now := time.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var st QueueStats
+	var oldest time.Time
+	for _, k := range q.keys {
+		kq := q.pending[k]
+		n := len(kq.msgs)
+		switch {
+		case kq.running:
+			st.Running++
+			n--
+		case kq.notBefore.After(now):
+			st.Retrying++
+			n--
+		}
+		st.Pending += n
+		if at := kq.msgs[0].at; oldest.IsZero() || at.Before(oldest) {
+			oldest = at
+		}
+	}
+	st.Dead = len(q.dead)
+	if !oldest.IsZero() {
+		st.OldestPending = max(now.Sub(oldest), 1)
+	}
+	return st, nil
 }
 
 // binding is the bot a memory store serves, for Bind.
@@ -394,6 +481,7 @@ func (d *MemoryDeduplicator) Bind(bot string) error { return d.bound.bind(bot) }
 func (q *MemoryQueue) Bind(bot string) error { return q.bound.bind(bot) }
 
 var (
-	_ Binder = (*MemoryDeduplicator)(nil)
-	_ Binder = (*MemoryQueue)(nil)
+	_ Binder         = (*MemoryDeduplicator)(nil)
+	_ Binder         = (*MemoryQueue)(nil)
+	_ QueueInspector = (*MemoryQueue)(nil)
 )

@@ -128,12 +128,21 @@ type RateLimiter interface {
 	Take(ctx context.Context, key string, limit int, period time.Duration) (ok bool, wait time.Duration, err error)
 }
 
-// Message is one queued message.
+// Message is one queued message. Enqueue stores its Key, Payload and
+// Header; the queue sets the rest.
 type Message struct {
-	ID       string // the queue's id of the message
-	Key      string // messages of one key are processed in order
-	Payload  []byte
+	ID      string // the queue's id of the message
+	Key     string // messages of one key are processed in order
+	Payload []byte
+	// Header travels with the message: the trace context of the delivery
+	// that queued it (observe.Propagator), so the webhook and the queued
+	// callback are one trace. Names and values are short strings; nil is
+	// no header.
+	Header   map[string]string
 	Attempts int // processing attempts so far, this one included
+	// Enqueued is when the message was first queued (set by the queue,
+	// kept through retries, the dead letters and Replay).
+	Enqueued time.Time
 	// Err is the last processing error of a dead letter.
 	Err string
 }
@@ -158,10 +167,36 @@ type Handler func(ctx context.Context, m Message) error
 // that failed MaxAttempts times goes to the dead letters, which
 // DeadLetters lists and Replay puts back.
 type Queue interface {
-	Enqueue(ctx context.Context, key string, payload []byte) error
+	// Enqueue stores m's Key, Payload and Header and returns the queue's
+	// id of the message once it is durable.
+	Enqueue(ctx context.Context, m Message) (id string, err error)
 	Consume(ctx context.Context, consumer string, h Handler) error
 	DeadLetters(ctx context.Context) ([]Message, error)
 	Replay(ctx context.Context, id string) error
+}
+
+// QueueStats is a queue's state at one moment, the same whichever
+// replica reads it.
+type QueueStats struct {
+	// Pending messages wait for a consumer (retrying ones excluded);
+	// Running ones are held by a consumer now; Retrying ones failed and
+	// wait for their retry delay; Dead ones are dead letters. What a
+	// consumer holds depends on the queue: the memory queue's hold the
+	// message they run, the Redis queue's also the messages they read
+	// ahead (see redisstore.Store.Stats).
+	Pending, Running, Retrying, Dead int
+	// OldestPending is the age of the oldest message not yet acknowledged
+	// (pending, running or retrying), counted from its Enqueue (its
+	// Replay, for a replayed dead letter); 0 when there is none.
+	OldestPending time.Duration
+}
+
+// QueueInspector is implemented by a Queue that reports its state, as the
+// memory and Redis queues do: the observability gauges (the otel module's
+// queue depth and age) and the operations tools read it, every few
+// seconds, so it must not cost a walk of every message.
+type QueueInspector interface {
+	Stats(ctx context.Context) (QueueStats, error)
 }
 
 // ErrNotFound is returned by Replay for an id that is not a dead letter.

@@ -11,6 +11,7 @@ import (
 	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/internal/transport"
 	"github.com/botwire/botwire/internal/version"
+	"github.com/botwire/botwire/observe"
 )
 
 // Version is the botwire release, sent in the default User-Agent.
@@ -64,10 +65,16 @@ const (
 
 // Client sends visitor events to Ultimate's virtual agent. It is immutable
 // and safe for concurrent use.
+//
+// An observer (WithObserver) sees each call as the method the caller called
+// ("SendText", ..., "Converse", "SendToWidget") with the path as its URL
+// template (ConversePath, WidgetMessagePath).
 type Client struct {
 	base  string
 	botID string
-	http  *transport.Client // holds the Authorization and botid headers
+	// The two URLs, built once: base + ConversePath, base + WidgetMessagePath.
+	converseURL, widgetURL string
+	http                   *transport.Client // holds the Authorization and botid headers
 }
 
 // NewClient returns a client for the bot botID (24 hex characters, from the
@@ -107,10 +114,14 @@ func NewClient(apiKey, botID string, opts ...Option) (*Client, error) {
 	header.Set(authorizationField, apiKey)
 	header.Set(botIDHeader, botID)
 	cfg.Transport.Header = header
+	cfg.Transport.Platform = observe.Ultimate
+	base = strings.TrimRight(base, "/")
 	return &Client{
-		base:  strings.TrimRight(base, "/"),
-		botID: botID,
-		http:  transport.New(cfg.Transport, version.UserAgent("ultimate")),
+		base:        base,
+		botID:       botID,
+		converseURL: base + ConversePath,
+		widgetURL:   base + WidgetMessagePath,
+		http:        transport.New(cfg.Transport, version.UserAgent("ultimate")),
 	}, nil
 }
 
@@ -129,41 +140,47 @@ func (c Client) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, c.Strin
 // Converse validates r and sends it to POST /converse/chat. A 200 only
 // acknowledges it: the virtual agent answers on the chat webhook.
 func (c *Client) Converse(ctx context.Context, r ConverseRequest) error {
+	return c.converse(ctx, "Converse", r)
+}
+
+// converse is Converse, reported to the observer as operation op (the
+// exported method the caller called).
+func (c *Client) converse(ctx context.Context, op string, r ConverseRequest) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
 	idempotent := r.EventType == ConverseEndSession || r.EventType == ConverseMetadata
-	return c.post(ctx, ConversePath, r.EventType, r, idempotent)
+	return c.post(ctx, op, c.converseURL, ConversePath, r.EventType, &r, idempotent)
 }
 
 // StartSession starts conversation id, optionally with session parameters;
 // the bot's welcome message arrives on the chat webhook. Starting is
 // optional: the first message starts the conversation too.
 func (c *Client) StartSession(ctx context.Context, id string, md ...MetaData) error {
-	return c.Converse(ctx, ConverseRequest{PlatformConversationID: id, EventType: ConverseStartSession, MetaData: md})
+	return c.converse(ctx, "StartSession", ConverseRequest{PlatformConversationID: id, EventType: ConverseStartSession, MetaData: md})
 }
 
 // SendText sends what the visitor typed, or the text of the reply button
 // they clicked.
 func (c *Client) SendText(ctx context.Context, id, text string) error {
-	return c.Converse(ctx, ConverseRequest{PlatformConversationID: id, EventType: ConverseMessage, Text: text})
+	return c.converse(ctx, "SendText", ConverseRequest{PlatformConversationID: id, EventType: ConverseMessage, Text: text})
 }
 
 // SelectCard sends the click on button buttonText of carousel card
 // cardIndex (0-based).
 func (c *Client) SelectCard(ctx context.Context, id, buttonText string, cardIndex int) error {
-	return c.Converse(ctx, ConverseRequest{PlatformConversationID: id, EventType: ConverseMessage, Text: buttonText, CardIndex: &cardIndex})
+	return c.converse(ctx, "SelectCard", ConverseRequest{PlatformConversationID: id, EventType: ConverseMessage, Text: buttonText, CardIndex: &cardIndex})
 }
 
 // SendMetadata updates session parameters without a message.
 func (c *Client) SendMetadata(ctx context.Context, id string, md ...MetaData) error {
-	return c.Converse(ctx, ConverseRequest{PlatformConversationID: id, EventType: ConverseMetadata, MetaData: md})
+	return c.converse(ctx, "SendMetadata", ConverseRequest{PlatformConversationID: id, EventType: ConverseMetadata, MetaData: md})
 }
 
 // EndSession ends conversation id (otherwise it times out, after 2 hours or
 // the bot's configured timeout).
 func (c *Client) EndSession(ctx context.Context, id string) error {
-	return c.Converse(ctx, ConverseRequest{PlatformConversationID: id, EventType: ConverseEndSession})
+	return c.converse(ctx, "EndSession", ConverseRequest{PlatformConversationID: id, EventType: ConverseEndSession})
 }
 
 // SendToWidget posts w to Ultimate's chat widget
@@ -174,11 +191,13 @@ func (c *Client) SendToWidget(ctx context.Context, w WidgetUpdate) error {
 		return err
 	}
 	idempotent := w.EventType == WidgetEscalationQueueUpdate || w.EventType == WidgetAgentDisconnect
-	return c.post(ctx, WidgetMessagePath, w.EventType, w, idempotent)
+	return c.post(ctx, "SendToWidget", c.widgetURL, WidgetMessagePath, w.EventType, &w, idempotent)
 }
 
-func (c *Client) post(ctx context.Context, path, what string, body any, idempotent bool) error {
-	_, err := c.http.PostJSON(ctx, transport.Request{URL: c.base + path, Body: body, Idempotent: idempotent})
+// post sends body to u; op and path name the call for the observer.
+func (c *Client) post(ctx context.Context, op, u, path, what string, body any, idempotent bool) error {
+	_, err := c.http.PostJSON(ctx, transport.Request{URL: u, Body: body, Idempotent: idempotent,
+		Operation: op, URLTemplate: path})
 	if err == nil {
 		return nil
 	}

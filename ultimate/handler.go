@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"slices"
 
 	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/jsonx"
 	"github.com/botwire/botwire/internal/safefmt"
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/tenant"
 )
 
@@ -74,6 +74,7 @@ type base struct {
 	maxBody int64
 	logger  *slog.Logger
 	dedup   *inbound.Dedup
+	probe   *inbound.Probe // its Endpoint is the handler's
 	// noAuth: WithoutAuthentication, so no call carries a credential index.
 	noAuth bool
 }
@@ -101,6 +102,7 @@ func newBase(opts []Option) (base, error) {
 // identity the deduplication store is bound to.
 func finishBase(cfg *config, b base, bot inbound.Bot) (base, error) {
 	b.maxBody, b.logger = cfg.MaxBody, cfg.Logger
+	b.probe = &inbound.Probe{Observer: cfg.Observer, Platform: observe.Ultimate}
 	if b.maxBody <= 0 {
 		b.maxBody = inbound.DefaultMaxBody
 	}
@@ -111,7 +113,7 @@ func finishBase(cfg *config, b base, bot inbound.Bot) (base, error) {
 		if err := bot.Bind("WithDeduplication", d.Store); err != nil {
 			return base{}, err
 		}
-		d.Logger, d.Vendor = b.logger, "ultimate"
+		d.Logger, d.Vendor, d.Probe = b.logger, "ultimate", b.probe
 		b.dedup = d
 	}
 	return b, nil
@@ -137,6 +139,8 @@ func (b *base) begin(w http.ResponseWriter, r *http.Request) (*http.Request, []b
 	index, id, ok, err := b.authenticate(r, body)
 	if err != nil {
 		b.logger.ErrorContext(r.Context(), "ultimate: tenant lookup failed; answered 503", "tenant", id, "error", err)
+		b.probe.Tenant(r.Context(), id)
+		b.probe.Busy(r.Context(), observe.ReasonTenantLookup, err)
 		inbound.Unavailable(w, 1)
 		return nil, nil, false
 	}
@@ -149,6 +153,9 @@ func (b *base) begin(w http.ResponseWriter, r *http.Request) (*http.Request, []b
 	}
 	if b.tenants != nil {
 		r = r.WithContext(tenant.NewContext(r.Context(), id))
+	}
+	if !b.noAuth {
+		b.probe.Authenticated(r.Context(), index)
 	}
 	if body == nil {
 		if body, ok = inbound.Read(w, r, b.maxBody); !ok {
@@ -178,16 +185,24 @@ func CredentialIndex(ctx context.Context) (index int, ok bool) {
 func (b *base) fail(ctx context.Context, w http.ResponseWriter, what string, err error) {
 	b.logger.ErrorContext(ctx, "ultimate: "+what+" failed", inbound.LogArgs(ctx, "error", err)...)
 	code := statusOf(err)
+	// Whatever status the callback chose (WithStatus), the delivery
+	// failed in the callback.
+	b.probe.Failed(ctx, err)
+	if errors.Is(err, notImplemented) {
+		b.probe.Outcome(ctx, observe.OutcomeFailed, observe.ReasonNoCallback)
+	}
 	inbound.Error(w, code, http.StatusText(code))
 }
 
-func recovered(fn func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("ultimate: callback panicked: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return fn()
+// call runs the bot's function fn, reporting it to the observer as the
+// callback of the delivery in ctx (typ its event type) and turning a panic
+// into an error.
+func (b *base) call(ctx context.Context, typ string, fn func(context.Context) error) error {
+	cb := b.probe.NewCallback(ctx)
+	if cb != nil {
+		cb.Type = typ
+	}
+	return b.probe.Callback(ctx, cb, fn)
 }
 
 // ChatHandler is the http.Handler of the chat (converse) webhook. It
@@ -225,6 +240,7 @@ func NewChatHandler(cb ChatCallbacks, opts ...Option) (*ChatHandler, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.probe.Endpoint = "chat"
 	return &ChatHandler{base: b, cb: cb}, nil
 }
 
@@ -244,6 +260,10 @@ var notImplemented = WithStatus(http.StatusNotImplemented, errors.New("no callba
 
 // ServeHTTP implements http.Handler.
 func (h *ChatHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.probe.Serve(w, r, h.handle)
+}
+
+func (h *ChatHandler) handle(w http.ResponseWriter, r *http.Request) {
 	r, data, ok := h.begin(w, r)
 	if !ok {
 		return
@@ -276,6 +296,7 @@ func (h *ChatHandler) serve(w http.ResponseWriter, r *http.Request, data []byte)
 		return
 	}
 	ctx := r.Context()
+	h.probe.Note(ctx, e.data.PlatformConversationID, "", e.EventType)
 	switch e.EventType {
 	case EventSendMessage:
 		m, err := e.Message()
@@ -284,7 +305,10 @@ func (h *ChatHandler) serve(w http.ResponseWriter, r *http.Request, data []byte)
 			return
 		}
 		if h.cb.OnMessage != nil {
-			if err := recovered(func() error { return h.cb.OnMessage(ctx, e, m) }); err != nil {
+			if d := h.probe.Delivery(ctx); d != nil {
+				d.MessageID = m.MessageID
+			}
+			if err := h.call(ctx, e.EventType, func(ctx context.Context) error { return h.cb.OnMessage(ctx, e, m) }); err != nil {
 				h.fail(ctx, w, "OnMessage", err)
 				return
 			}
@@ -299,7 +323,7 @@ func (h *ChatHandler) serve(w http.ResponseWriter, r *http.Request, data []byte)
 			h.fail(ctx, w, "escalate", notImplemented)
 			return
 		}
-		if err := recovered(func() error { return h.cb.OnEscalate(ctx, e, x) }); err != nil {
+		if err := h.call(ctx, e.EventType, func(ctx context.Context) error { return h.cb.OnEscalate(ctx, e, x) }); err != nil {
 			h.fail(ctx, w, "OnEscalate", err)
 			return
 		}
@@ -314,7 +338,7 @@ func (h *ChatHandler) serve(w http.ResponseWriter, r *http.Request, data []byte)
 			return
 		}
 		var online bool
-		if err := recovered(func() (err error) { online, err = h.cb.OnTeamOnline(ctx, e, q); return err }); err != nil {
+		if err := h.call(ctx, e.EventType, func(ctx context.Context) (err error) { online, err = h.cb.OnTeamOnline(ctx, e, q); return err }); err != nil {
 			h.fail(ctx, w, "OnTeamOnline", err)
 			return
 		}
@@ -331,14 +355,15 @@ func (h *ChatHandler) serve(w http.ResponseWriter, r *http.Request, data []byte)
 			return
 		}
 		if h.cb.OnWidgetEvent != nil {
-			if err := recovered(func() error { return h.cb.OnWidgetEvent(ctx, e, we) }); err != nil {
+			if err := h.call(ctx, e.EventType, func(ctx context.Context) error { return h.cb.OnWidgetEvent(ctx, e, we) }); err != nil {
 				h.fail(ctx, w, "OnWidgetEvent", err)
 				return
 			}
 		}
 	default:
+		h.probe.Unknown(ctx, e.EventType, h.cb.OnUnknown == nil)
 		if h.cb.OnUnknown != nil {
-			if err := recovered(func() error { return h.cb.OnUnknown(ctx, e) }); err != nil {
+			if err := h.call(ctx, e.EventType, func(ctx context.Context) error { return h.cb.OnUnknown(ctx, e) }); err != nil {
 				h.fail(ctx, w, "OnUnknown", err)
 				return
 			}
@@ -378,6 +403,7 @@ func NewActionHandler(fn ActionFunc, opts ...Option) (*ActionHandler, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.probe.Endpoint = "action"
 	return &ActionHandler{base: b, fn: fn}, nil
 }
 
@@ -395,6 +421,10 @@ func (h ActionHandler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, 
 
 // ServeHTTP implements http.Handler.
 func (h *ActionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.probe.Serve(w, r, h.handle)
+}
+
+func (h *ActionHandler) handle(w http.ResponseWriter, r *http.Request) {
 	r, data, ok := h.begin(w, r)
 	if !ok {
 		return
@@ -413,8 +443,9 @@ func (h *ActionHandler) serve(w http.ResponseWriter, r *http.Request, data []byt
 		inbound.BadRequest(w, inbound.SyntaxReason(err))
 		return
 	}
+	h.probe.Note(r.Context(), req.PlatformConversationID, "", req.Name)
 	var results []ActionResult
-	if err := recovered(func() (err error) { results, err = h.fn(r.Context(), req); return err }); err != nil {
+	if err := h.call(r.Context(), req.Name, func(ctx context.Context) (err error) { results, err = h.fn(ctx, req); return err }); err != nil {
 		h.fail(r.Context(), w, "action "+req.Name, err)
 		return
 	}

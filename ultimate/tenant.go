@@ -69,6 +69,7 @@ func NewTenantChatHandler(t Tenants, cb ChatCallbacks, opts ...Option) (*ChatHan
 	if err != nil {
 		return nil, err
 	}
+	b.probe.Endpoint = "chat"
 	return &ChatHandler{base: b, cb: cb}, nil
 }
 
@@ -84,6 +85,7 @@ func NewTenantActionHandler(t Tenants, fn ActionFunc, opts ...Option) (*ActionHa
 	if err != nil {
 		return nil, err
 	}
+	b.probe.Endpoint = "action"
 	return &ActionHandler{base: b, fn: fn}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/internal/transport"
 	"github.com/botwire/botwire/internal/version"
+	"github.com/botwire/botwire/observe"
 )
 
 // Version is the botwire release, sent in the default User-Agent.
@@ -48,6 +49,11 @@ const (
 // Client calls the bot's Userlike "API URL" to trigger events outside a
 // webhook answer (say, the result of a slow lookup). It keeps every cid
 // under Userlike's 20 requests per minute. It is safe for concurrent use.
+//
+// An observer (WithObserver) sees each request as the method the caller
+// called ("Send", "SendWithContext", "Do") with the URL template
+// "{apiURL}" (the API URL carries the bot's ids), and the rate limiter's
+// waits as observe.KindRateLimited events.
 type Client struct {
 	url     string
 	http    *transport.Client // holds the SECURITY-TOKEN header
@@ -70,8 +76,10 @@ func NewClient(apiURL, securityToken string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	cfg.Transport.Header = http.Header{TokenHeader: {securityToken}}
+	cfg.Transport.Platform = observe.Userlike
 	l := newLimiter(cfg.rateLimit, cfg.ratePer, cmp.Or(cfg.rateMargin, DefaultRateMargin), cfg.rateNoWait, cfg.shared)
 	l.scope = inbound.NewBot("userlike", securityToken).String() // per account: a tenant's cids are its own
+	l.obs = cfg.Transport.Observer
 	return &Client{
 		url:     apiURL,
 		http:    transport.New(cfg.Transport, version.UserAgent("userlike")),
@@ -102,7 +110,7 @@ func (c Client) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, c.Strin
 // response/request", so alone in its request it would delay nothing. A
 // Delay with nothing after it is refused in either mode.
 func (c *Client) Send(ctx context.Context, cid string, actions ...Action) error {
-	return c.Do(ctx, cid, nil, actions...)
+	return c.do(ctx, "Send", cid, nil, actions...)
 }
 
 // SendWithContext is Send that also sets the session's context to state
@@ -112,12 +120,22 @@ func (c *Client) SendWithContext(ctx context.Context, cid string, state any, act
 	if err != nil {
 		return err
 	}
-	return c.Do(ctx, cid, b, actions...)
+	return c.do(ctx, "SendWithContext", cid, b, actions...)
 }
 
 // Do validates the actions and posts them with the raw context (nil for
 // none), which must be a JSON object of at most 10 KB as for Send.
 func (c *Client) Do(ctx context.Context, cid string, context []byte, actions ...Action) error {
+	return c.do(ctx, "Do", cid, context, actions...)
+}
+
+// urlTemplate is what an observer sees of the API URL (observe.Call): its
+// path carries the bot's ids.
+const urlTemplate = "{apiURL}"
+
+// do is Do, reported to the observer as operation op (the exported method
+// the caller called).
+func (c *Client) do(ctx context.Context, op, cid string, context []byte, actions ...Action) error {
 	if cid == "" {
 		return fmt.Errorf("%w: cid is required", ErrInvalidAction)
 	}
@@ -137,10 +155,10 @@ func (c *Client) Do(ctx context.Context, cid string, context []byte, actions ...
 	}
 	evs := events(cid, context, actions)
 	if c.batch {
-		return c.post(ctx, cid, evs, evs)
+		return c.post(ctx, op, cid, wireEvents(evs), evs)
 	}
 	for i := range evs {
-		if err := c.post(ctx, cid, evs[i], evs[i:i+1]); err != nil {
+		if err := c.post(ctx, op, cid, wireEvent(&evs[i]), evs[i:i+1]); err != nil {
 			if i > 0 {
 				return fmt.Errorf("userlike: %d of %d actions sent: %w", i, len(evs), err)
 			}
@@ -167,9 +185,10 @@ func (c *Client) checkDelays(actions []Action) error {
 	return nil
 }
 
-func (c *Client) post(ctx context.Context, cid string, body any, evs []OutboundEvent) error {
+func (c *Client) post(ctx context.Context, op, cid string, body any, evs []OutboundEvent) error {
 	_, err := c.http.PostJSON(ctx, transport.Request{URL: c.url, Body: body, Idempotent: idempotent(evs),
-		BeforeAttempt: func(ctx context.Context) error { return c.limiter.wait(ctx, cid) }})
+		BeforeAttempt: func(ctx context.Context) error { return c.limiter.wait(ctx, op, cid) },
+		Operation:     op, URLTemplate: urlTemplate})
 	if errors.Is(err, ErrRateLimited) {
 		return err
 	}
@@ -177,6 +196,43 @@ func (c *Client) post(ctx context.Context, cid string, body any, evs []OutboundE
 		return fmt.Errorf("userlike: %s: %w", evs[0].Packet.Name, err)
 	}
 	return nil
+}
+
+// wire is an OutboundEvent as json.Marshal writes it, with its packet
+// encoded directly: Action's MarshalJSON makes encoding/json marshal each
+// packet apart and then compact the result, which was half of a send's
+// encoding. Every other field is the embedded event's, in its order.
+type wire struct {
+	*OutboundEvent
+	Packet wirePacket `json:"packet"`
+}
+
+// wirePacket is Action.MarshalJSON's object.
+type wirePacket struct {
+	Name    string `json:"name"`
+	Payload any    `json:"payload"`
+}
+
+func wireEvent(e *OutboundEvent) *wire {
+	w := &wire{OutboundEvent: e}
+	w.set()
+	return w
+}
+
+func wireEvents(evs []OutboundEvent) []wire {
+	out := make([]wire, len(evs))
+	for i := range evs {
+		out[i].OutboundEvent = &evs[i]
+		out[i].set()
+	}
+	return out
+}
+
+func (w *wire) set() {
+	w.Packet = wirePacket{Name: w.OutboundEvent.Packet.Name, Payload: w.OutboundEvent.Packet.Payload}
+	if w.Packet.Payload == nil {
+		w.Packet.Payload = struct{}{} // a nil payload is {}, as in MarshalJSON
+	}
 }
 
 func idempotent(evs []OutboundEvent) bool {

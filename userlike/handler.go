@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 
 	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/safefmt"
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/tenant"
 )
 
@@ -55,6 +55,7 @@ type Handler struct {
 	maxBody   int64
 	logger    *slog.Logger
 	dedup     *inbound.Dedup
+	probe     inbound.Probe
 	// noAuth: WithoutAuthentication, so no delivery carries a credential
 	// index.
 	noAuth bool
@@ -143,6 +144,7 @@ func NewTenantHandler(t Tenants, fn HandlerFunc, opts ...Option) (*Handler, erro
 
 func newHandler(cfg *config, fn HandlerFunc, h *Handler, bot inbound.Bot) (*Handler, error) {
 	h.fn, h.onUnknown, h.maxBody, h.logger = fn, cfg.onUnknown, cfg.MaxBody, cfg.Logger
+	h.probe = inbound.Probe{Observer: cfg.Observer, Platform: observe.Userlike, Endpoint: "webhook"}
 	if h.maxBody <= 0 {
 		h.maxBody = inbound.DefaultMaxBody
 	}
@@ -153,7 +155,7 @@ func newHandler(cfg *config, fn HandlerFunc, h *Handler, bot inbound.Bot) (*Hand
 		if err := bot.Bind("WithDeduplication", d.Store); err != nil {
 			return nil, err
 		}
-		d.Logger, d.Vendor = h.logger, "userlike"
+		d.Logger, d.Vendor, d.Probe = h.logger, "userlike", &h.probe
 		h.dedup = d
 	}
 	return h, nil
@@ -189,6 +191,10 @@ func (h Handler) Format(f fmt.State, verb rune) { safefmt.Format(f, verb, h.Stri
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.probe.Serve(w, r, h.handle)
+}
+
+func (h *Handler) handle(w http.ResponseWriter, r *http.Request) {
 	if !inbound.AllowPost(w, r) {
 		return
 	}
@@ -202,6 +208,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	index, id, ok, err := h.authenticate(r, body)
 	if err != nil {
 		h.logger.ErrorContext(r.Context(), "userlike: tenant lookup failed; answered 503", "tenant", id, "error", err)
+		h.probe.Tenant(r.Context(), id)
+		h.probe.Busy(r.Context(), observe.ReasonTenantLookup, err)
 		inbound.Unavailable(w, 1)
 		return
 	}
@@ -214,6 +222,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.tenants != nil {
 		r = r.WithContext(tenant.NewContext(r.Context(), id))
+	}
+	if !h.noAuth {
+		h.probe.Authenticated(r.Context(), index)
 	}
 	if body == nil {
 		if body, ok = inbound.Read(w, r, h.maxBody); !ok {
@@ -264,7 +275,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 		inbound.BadRequest(w, inbound.SyntaxReason(err))
 		return
 	}
+	if len(events) > 0 {
+		h.probe.Note(r.Context(), events[0].Info.CID, "", events[0].Packet.Name)
+	}
 	var out []OutboundEvent
+	ran := 0 // callbacks run
 	for i := range events {
 		e := &events[i]
 		if c := e.Info.Contact; c != nil && len(c.mistyped) > 0 {
@@ -277,25 +292,32 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 		}
 		fn := h.fn
 		if !e.Known() {
+			h.probe.Unknown(r.Context(), e.Packet.Name, false)
 			if h.onUnknown == nil {
 				h.logger.DebugContext(r.Context(), "userlike: ignored unknown event", "event", e.Packet.Name, "cid", e.Info.CID)
 				continue
 			}
 			fn = h.onUnknown
 		}
+		ran++
 		reply := NewReply(e.Info.CID)
 		if err := h.call(r.Context(), fn, e, reply); err != nil {
 			h.logger.ErrorContext(r.Context(), "userlike: callback failed", inbound.LogArgs(r.Context(), "event", e.Packet.Name, "cid", e.Info.CID, "error", err)...)
+			h.probe.Failed(r.Context(), err)
 			inbound.CallbackFailed(w)
 			return
 		}
 		if err := reply.Validate(); err != nil {
 			h.logger.ErrorContext(r.Context(), "userlike: invalid reply", "event", e.Packet.Name, "cid", e.Info.CID, "error", err)
+			h.probe.Failed(r.Context(), err)
 			inbound.CallbackFailed(w)
 			return
 		}
 		h.warn(r.Context(), reply)
 		out = append(out, reply.Events()...)
+	}
+	if ran == 0 && h.onUnknown == nil && len(events) > 0 {
+		h.probe.Outcome(r.Context(), observe.OutcomeIgnored, observe.ReasonUnknownType)
 	}
 	if len(out) == 0 {
 		inbound.OK(w)
@@ -321,11 +343,10 @@ func (h *Handler) warn(ctx context.Context, reply *Reply) {
 	}
 }
 
-func (h *Handler) call(ctx context.Context, fn HandlerFunc, e *Event, reply *Reply) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("userlike: callback panicked: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return fn(ctx, e, reply)
+func (h *Handler) call(ctx context.Context, fn HandlerFunc, e *Event, reply *Reply) error {
+	cb := h.probe.NewCallback(ctx)
+	if cb != nil {
+		cb.Conversation, cb.Type = e.Info.CID, e.Packet.Name
+	}
+	return h.probe.Callback(ctx, cb, func(ctx context.Context) error { return fn(ctx, e, reply) })
 }

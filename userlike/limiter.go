@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
 )
 
@@ -54,6 +55,11 @@ type limiter struct {
 	// tenants' clients on one store count their conversations apart.
 	scope string
 
+	// obs, when set, sees every wait for a slot (KindRateLimited) and every
+	// failure of the shared limiter (KindStoreError): the client's
+	// observer (WithObserver).
+	obs observe.Observer
+
 	mu   sync.Mutex
 	cids map[string]*list.Element // of *window
 	lru  *list.List               // front = most recently used
@@ -95,19 +101,27 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // wait reserves a request slot for cid, waiting for one if needed (or
-// failing with ErrRateLimited in no-wait mode, or with ctx's error).
-func (l *limiter) wait(ctx context.Context, cid string) error {
+// failing with ErrRateLimited in no-wait mode, or with ctx's error). op is
+// the client's operation, for the observer.
+func (l *limiter) wait(ctx context.Context, op, cid string) error {
 	if l.shared != nil {
-		return l.waitShared(ctx, cid)
+		return l.waitShared(ctx, op, cid)
 	}
 	r, err := l.reserve(cid)
-	if err != nil || r.wait <= 0 {
+	if err != nil {
+		l.limited(ctx, op, observe.SourceLocal, r.wait, err)
 		return err
+	}
+	if r.wait <= 0 {
+		return nil
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < r.wait { // deadlines are wall-clock
 		l.cancel(cid, r)
-		return fmt.Errorf("%w: next slot in %s, after the context deadline", ErrRateLimited, r.wait.Round(time.Millisecond))
+		err := fmt.Errorf("%w: next slot in %s, after the context deadline", ErrRateLimited, r.wait.Round(time.Millisecond))
+		l.limited(ctx, op, observe.SourceLocal, r.wait, err)
+		return err
 	}
+	l.limited(ctx, op, observe.SourceLocal, r.wait, nil)
 	if err := l.sleep(ctx, r.wait); err != nil {
 		l.cancel(cid, r)
 		return err
@@ -124,7 +138,8 @@ type reservation struct {
 }
 
 // reserve records a request for cid at the earliest allowed time and
-// returns how long to wait for it.
+// returns how long to wait for it. In no-wait mode a full window is an
+// error wrapping ErrRateLimited, with the wait it would have taken.
 func (l *limiter) reserve(cid string) (reservation, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -135,7 +150,8 @@ func (l *limiter) reserve(cid string) (reservation, error) {
 		oldest := w.times[w.next] // the ring is full: next is the oldest
 		if free := oldest.Add(l.per); free.After(now) {
 			if l.noWait {
-				return reservation{}, fmt.Errorf("%w: next slot in %s", ErrRateLimited, free.Sub(now).Round(time.Millisecond))
+				wait := free.Sub(now)
+				return reservation{wait: wait}, fmt.Errorf("%w: next slot in %s", ErrRateLimited, wait.Round(time.Millisecond))
 			}
 			at = free
 		}
@@ -206,22 +222,42 @@ func (l *limiter) tracked() int {
 // waitShared takes a slot of cid's window in the shared limiter, waiting
 // (or failing in no-wait mode) while the window is full. A store error
 // ends the call: sending without a slot could break the limit.
-func (l *limiter) waitShared(ctx context.Context, cid string) error {
+func (l *limiter) waitShared(ctx context.Context, op, cid string) error {
 	for {
 		ok, wait, err := l.shared.Take(ctx, l.scope+":cid:"+cid, l.n, l.per)
 		switch {
 		case err != nil:
+			if l.obs != nil {
+				l.obs.Event(ctx, observe.Event{Kind: observe.KindStoreError, Platform: observe.Userlike, Operation: op,
+					Store: observe.StoreRateLimit, Op: "take", Err: err})
+			}
 			return fmt.Errorf("userlike: rate limiter: %w", err)
 		case ok:
 			return nil
 		case l.noWait:
-			return fmt.Errorf("%w: next slot in %s", ErrRateLimited, wait.Round(time.Millisecond))
+			err := fmt.Errorf("%w: next slot in %s", ErrRateLimited, wait.Round(time.Millisecond))
+			l.limited(ctx, op, observe.SourceShared, wait, err)
+			return err
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return fmt.Errorf("%w: next slot in %s, after the context deadline", ErrRateLimited, wait.Round(time.Millisecond))
+			err := fmt.Errorf("%w: next slot in %s, after the context deadline", ErrRateLimited, wait.Round(time.Millisecond))
+			l.limited(ctx, op, observe.SourceShared, wait, err)
+			return err
 		}
+		l.limited(ctx, op, observe.SourceShared, wait, nil)
 		if err := sleepCtx(ctx, wait); err != nil {
 			return err
 		}
 	}
+}
+
+// limited reports a wait of the rate limit to the observer: the limiter
+// waits for wait, or, with err (wrapping ErrRateLimited), refused to (no-wait
+// mode, or a slot after the context's deadline).
+func (l *limiter) limited(ctx context.Context, op string, src observe.Source, wait time.Duration, err error) {
+	if l.obs == nil {
+		return
+	}
+	l.obs.Event(ctx, observe.Event{Kind: observe.KindRateLimited, Platform: observe.Userlike, Operation: op,
+		Source: src, Wait: wait, Err: err})
 }

@@ -32,7 +32,7 @@ func newBotwire(_ context.Context, srv *redisServer, o sysOptions) (system, erro
 
 func (b *botwire) send(ctx context.Context, items []item) error {
 	for i := range items {
-		if err := b.q.Enqueue(ctx, items[i].key, items[i].stamp()); err != nil {
+		if _, err := b.q.Enqueue(ctx, store.Message{Key: items[i].key, Payload: items[i].stamp()}); err != nil {
 			return err
 		}
 	}

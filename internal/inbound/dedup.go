@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
 )
 
@@ -45,6 +46,9 @@ type Dedup struct {
 	// enforces one (Botcopy's WithResponseDeadline): the budget stays a
 	// tenth under it, whatever Wait says.
 	Deadline time.Duration
+	// Probe reports what deduplication does to the handler's observer
+	// (nil: nothing to report).
+	Probe *Probe
 }
 
 // NewDedup returns the Dedup of WithDeduplication(d, ttl, opts...): the
@@ -207,14 +211,19 @@ func (d *Dedup) Serve(w http.ResponseWriter, r *http.Request, key string, serve 
 				d.Logger.ErrorContext(ctx, d.Vendor+": deduplication store failed; answered 503", "error", err)
 			}
 			d.releaseLater(ctx, key, tok, lease, budget)
+			d.Probe.StoreError(ctx, observe.StoreDedup, "claim", err)
+			d.Probe.Busy(ctx, observe.ReasonStoreUnavailable, err)
 			Unavailable(w, 1)
 			return
 		}
 		switch c.State {
 		case store.Done:
+			d.Probe.Event(ctx, observe.Event{Kind: observe.KindDedupReplayed})
+			d.Probe.Outcome(ctx, observe.OutcomeReplayed, observe.ReasonDuplicate)
 			replay(w, c.Answer)
 			return
 		case store.Acquired:
+			d.Probe.Event(ctx, observe.Event{Kind: observe.KindDedupAcquired})
 			rec := &recorder{w: w, status: http.StatusOK}
 			func() {
 				// A panic stops the renewals too: its claim frees after
@@ -228,10 +237,13 @@ func (d *Dedup) Serve(w http.ResponseWriter, r *http.Request, key string, serve 
 		left := time.Until(end)
 		if left <= 0 {
 			d.Logger.WarnContext(ctx, d.Vendor+": another delivery of the key is still running; answered 503", "waited", budget)
+			d.Probe.Event(ctx, observe.Event{Kind: observe.KindDedupTimeout, Wait: budget})
+			d.Probe.Busy(ctx, observe.ReasonDedupTimeout, nil)
 			Unavailable(w, 1)
 			return
 		}
 		if poll == nil {
+			d.Probe.Event(ctx, observe.Event{Kind: observe.KindDedupWaiting, Wait: budget - left})
 			poll = time.NewTimer(min(dedupPoll, left))
 			defer poll.Stop()
 		} else {
@@ -280,6 +292,7 @@ func (d *Dedup) renew(ctx context.Context, key, tok string, lease, budget time.D
 			return
 		case err != nil:
 			d.Logger.WarnContext(ctx, d.Vendor+": deduplication store failed to renew a claim", "error", err)
+			d.Probe.StoreError(ctx, observe.StoreDedup, "renew", err)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -338,12 +351,14 @@ func (d *Dedup) finish(ctx context.Context, key, token string, rec *recorder, tt
 	defer cancel()
 	if rec.status < 200 || rec.status > 299 {
 		if err := d.Store.Release(ctx, key, token); err != nil {
+			d.Probe.StoreError(ctx, observe.StoreDedup, "release", err)
 			d.Logger.ErrorContext(ctx, d.Vendor+": deduplication store failed to release a key; a redelivery waits for its lease", "error", err)
 		}
 		return
 	}
 	answer := append([]byte(strconv.Itoa(rec.status)+" "+rec.contentType+"\n"), rec.body.Bytes()...)
 	if err := d.Store.Complete(ctx, key, token, answer, ttl); err != nil {
+		d.Probe.StoreError(ctx, observe.StoreDedup, "complete", err)
 		d.Logger.ErrorContext(ctx, d.Vendor+": deduplication store failed to record an answer; a redelivery will run again", "error", err)
 	}
 }

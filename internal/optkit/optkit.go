@@ -15,6 +15,7 @@ import (
 
 	"github.com/botwire/botwire/internal/inbound"
 	"github.com/botwire/botwire/internal/transport"
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
 )
 
@@ -32,6 +33,9 @@ type Scope struct {
 	Auth inbound.AuthConfig
 	// Dedup is the handler's deduplication of deliveries (nil: none).
 	Dedup *inbound.Dedup
+	// Observer is the handler's observer (WithObserver; the client's is
+	// Transport.Observer).
+	Observer observe.Observer
 }
 
 // ClientOnly reports whether a client option applies, recording it as
@@ -101,6 +105,17 @@ func Logger[C Scoped](l *slog.Logger) func(C) {
 			s.Transport.Logger = l
 		} else {
 			s.Logger = l
+		}
+	}
+}
+
+// Observer is WithObserver, for a client or a handler.
+func Observer[C Scoped](o observe.Observer) func(C) {
+	return func(c C) {
+		if s := c.scope(); s.ForClient {
+			s.Transport.Observer = o
+		} else {
+			s.Observer = o
 		}
 	}
 }

@@ -13,6 +13,9 @@ import (
 // to the same loopback server, in one run:
 //
 //	go test ./internal/transport -run '^$' -bench 'PostJSON|RawDo' -benchmem -count 6
+//
+// BenchmarkCost (cost_test.go) measures every vendor client's send the
+// same way, interleaved call by call, with and without an observer.
 func benchServer(b *testing.B) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)

@@ -67,7 +67,7 @@ func BenchmarkQueue(b *testing.B) {
 			ctx := context.Background()
 			start := time.Now()
 			for i := range b.N {
-				if err := c.q.Enqueue(ctx, fmt.Sprint("case-", i%64), []byte("payload")); err != nil {
+				if _, err := c.q.Enqueue(ctx, store.Message{Key: fmt.Sprint("case-", i%64), Payload: []byte("payload")}); err != nil {
 					b.Fatal(err)
 				}
 			}

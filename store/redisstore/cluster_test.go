@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
 	"github.com/botwire/botwire/store/redisstore"
 	"github.com/botwire/botwire/store/storetest"
@@ -210,7 +211,12 @@ func TestContractOnCluster(t *testing.T) {
 			storetest.Deduplicator(t, func(t *testing.T) store.Deduplicator { return oddDedup{newStore(t, store.QueueOptions{}), c.key} })
 			storetest.RateLimiter(t, func(t *testing.T) store.RateLimiter { return oddLimiter{newStore(t, store.QueueOptions{}), c.key} })
 			storetest.Queue(t, func(t *testing.T, o store.QueueOptions) store.Queue {
-				return watchConsume(t, oddQueue{newStore(t, o), c.key})
+				q := oddQueue{key: c.key}
+				if o.Observer != nil {
+					o.Observer = oddObserver{o.Observer, q}
+				}
+				q.s = newStore(t, o)
+				return watchConsume(t, q)
 			})
 		})
 	}
@@ -247,6 +253,11 @@ type watchedQueue struct {
 	t     *testing.T
 	mu    sync.Mutex
 	ended bool
+}
+
+// Stats passes the queue's Stats on, so the Stats contract runs here too.
+func (w *watchedQueue) Stats(ctx context.Context) (store.QueueStats, error) {
+	return w.Queue.(store.QueueInspector).Stats(ctx)
 }
 
 func (w *watchedQueue) Consume(ctx context.Context, consumer string, h store.Handler) error {
@@ -302,8 +313,9 @@ func (q oddQueue) unmap(k string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(k, pre), post)
 }
 
-func (q oddQueue) Enqueue(ctx context.Context, key string, payload []byte) error {
-	return q.s.Enqueue(ctx, q.key(key), payload)
+func (q oddQueue) Enqueue(ctx context.Context, m store.Message) (string, error) {
+	m.Key = q.key(m.Key)
+	return q.s.Enqueue(ctx, m)
 }
 
 func (q oddQueue) Consume(ctx context.Context, consumer string, h store.Handler) error {
@@ -326,3 +338,19 @@ func (q oddQueue) DeadLetters(ctx context.Context) ([]store.Message, error) {
 }
 
 func (q oddQueue) Replay(ctx context.Context, id string) error { return q.s.Replay(ctx, id) }
+
+// oddObserver maps the keys of the queue's events back, as oddQueue does
+// for the handler.
+type oddObserver struct {
+	observe.Observer
+	q oddQueue
+}
+
+func (o oddObserver) Event(ctx context.Context, e observe.Event) {
+	if e.Key != "" {
+		e.Key = o.q.unmap(e.Key)
+	}
+	o.Observer.Event(ctx, e)
+}
+
+func (q oddQueue) Stats(ctx context.Context) (store.QueueStats, error) { return q.s.Stats(ctx) }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
 )
 
@@ -46,15 +47,51 @@ const (
 )
 
 // ackScript acknowledges and deletes entries of a partition's stream and
-// forgets the attempts of those that have some recorded: ARGV[1] is the
+// forgets the attempts and retry times of those that have some recorded
+// (KEYS: the stream, its attempts and its retry set): ARGV[1] is the
 // group, ARGV[2] how many of the ids (the first ones) have attempts
 // recorded, the rest are entry ids.
 var ackScript = redis.NewScript(`
 local k = tonumber(ARGV[2])
 redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 3))
 redis.call('XDEL', KEYS[1], unpack(ARGV, 3))
-if k > 0 then redis.call('HDEL', KEYS[2], unpack(ARGV, 3, 2 + k)) end
+if k > 0 then
+  redis.call('HDEL', KEYS[2], unpack(ARGV, 3, 2 + k))
+  redis.call('ZREM', KEYS[3], unpack(ARGV, 3, 2 + k))
+end
 return 0`)
+
+// failScript counts a failed attempt of entries (KEYS: the partition's
+// attempts and retry set; ARGV[1] the retry delay in ms, the rest entry
+// ids) and records when each may run again, on the server's clock, for
+// Stats. Entries whose retry time has passed are dropped from the set
+// (Stats counts only the others; acknowledgements and take-overs remove
+// theirs too), so it holds about the entries waiting now.
+var failScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local at = now + tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
+for i = 2, #ARGV do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
+  redis.call('ZADD', KEYS[2], at, ARGV[i])
+end
+return 0`)
+
+// failArgs are failScript's arguments for ids.
+func (s *Store) failArgs(ids []string) []any {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, max(s.opts.Queue.RetryDelay.Milliseconds(), 1))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return args
+}
+
+// ackKeys are ackScript's keys for partition n.
+func (s *Store) ackKeys(n int) []string {
+	return []string{s.stream(n), s.attempts(n), s.retryKey(n)}
+}
 
 // ackArgs are ackScript's arguments for the first entries of lanes.
 func ackArgs(lanes []*lane) []any {
@@ -131,6 +168,7 @@ type part struct {
 type deadItem struct {
 	lane *lane
 	msg  store.Message
+	err  error // the last attempt's, for the observer
 }
 
 type laneState int
@@ -150,10 +188,13 @@ type lane struct {
 }
 
 type entry struct {
-	id      string
-	key     string
-	payload []byte
-	counted int64 // attempts recorded so far: the next run is attempt counted+1
+	id       string // the stream entry's
+	qid      string // the queue's id of the message (messageID)
+	key      string
+	payload  []byte
+	header   map[string]string
+	enqueued time.Time
+	counted  int64 // attempts recorded so far: the next run is attempt counted+1
 	// recorded says the partition's attempts hash may hold the entry:
 	// it failed here, or was taken over.
 	recorded bool
@@ -273,11 +314,20 @@ func (p *pool) work(ctx context.Context, h store.Handler) error {
 
 		hctx, cancel := context.WithCancel(ctx)
 		unwatch := context.AfterFunc(lease, cancel) // the lease lost: the new holder runs it
-		herr := h(hctx, store.Message{ID: e.id, Key: e.key, Payload: e.payload, Attempts: int(e.counted) + 1})
+		herr := h(hctx, e.message())
 		unwatch()
 		cancel()
-		p.finish(l, e, herr, ctx.Err() != nil)
+		if failed := p.finish(l, e, herr, ctx.Err() != nil); failed > 0 && p.s.obs != nil {
+			p.s.obs.Event(ctx, observe.Event{Kind: observe.KindQueueRetry, Queue: p.s.opts.Prefix,
+				Key: e.key, MessageID: e.qid, Attempt: failed, Err: herr})
+		}
 	}
+}
+
+// message is the entry as the handler gets it, on its next attempt.
+func (e *entry) message() store.Message {
+	return store.Message{ID: e.qid, Key: e.key, Payload: e.payload, Header: e.header,
+		Attempts: int(e.counted) + 1, Enqueued: e.enqueued}
 }
 
 // popReady takes the first lane that may run; p.mu is held.
@@ -310,8 +360,10 @@ func (p *pool) settle(l *lane) {
 	}
 }
 
-// finish records the outcome of a lane's first message.
-func (p *pool) finish(l *lane, e *entry, herr error, stopped bool) {
+// finish records the outcome of a lane's first message. When the message
+// failed and will run again it returns the failed attempt's number (1 for
+// the first run), else 0.
+func (p *pool) finish(l *lane, e *entry, herr error, stopped bool) (failed int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer p.poke()
@@ -329,8 +381,9 @@ func (p *pool) finish(l *lane, e *entry, herr error, stopped bool) {
 		p.settle(l)
 	case e.counted+1 >= int64(o.MaxAttempts):
 		l.state = laneAcking
-		m := store.Message{ID: e.id, Key: e.key, Payload: e.payload, Attempts: int(e.counted) + 1, Err: herr.Error()}
-		pt.deads = append(pt.deads, deadItem{l, m})
+		m := e.message()
+		m.Err = herr.Error()
+		pt.deads = append(pt.deads, deadItem{l, m, herr})
 	default:
 		e.counted++
 		e.recorded = true
@@ -343,7 +396,9 @@ func (p *pool) finish(l *lane, e *entry, herr error, stopped bool) {
 				p.settle(l)
 			}
 		})
+		return int(e.counted)
 	}
+	return 0
 }
 
 // leave ends a Consume call; the last one stops the pool.
@@ -433,6 +488,7 @@ func (p *pool) listen(sub *redis.PubSub) {
 			if p.ctx.Err() != nil {
 				return
 			}
+			p.s.storeError(p.ctx, "subscribe", err)
 			select { // Receive reconnects and resubscribes on the next call
 			case <-p.ctx.Done():
 				return
@@ -486,6 +542,7 @@ func (p *pool) share(joined bool) {
 			p.mu.Lock()
 			p.fail(fmt.Errorf("redisstore: consumers' heartbeat: %w", err))
 			p.mu.Unlock()
+			s.storeError(p.ctx, "heartbeat", err)
 		}
 		return
 	}
@@ -566,6 +623,7 @@ func (p *pool) open(ctx context.Context, n int, taken time.Time) {
 		p.mu.Lock()
 		p.fail(fmt.Errorf("redisstore: create consumer group: %w", err))
 		p.mu.Unlock()
+		s.storeError(p.ctx, "create_group", err)
 		return
 	}
 	s.pruneConsumers(ctx, n)
@@ -645,11 +703,16 @@ func (p *pool) step() (more bool) {
 			}
 			p.fail(fmt.Errorf("redisstore: dead letter: %w", err))
 			p.mu.Unlock()
+			s.storeError(ctx, "dead_letter", err)
 			return false
 		}
 		p.mu.Lock()
 		d.lane.part.acks = append(d.lane.part.acks, d.lane)
 		p.mu.Unlock()
+		if o := s.obs; o != nil {
+			o.Event(ctx, observe.Event{Kind: observe.KindDeadLettered, Queue: s.opts.Prefix,
+				Key: d.msg.Key, MessageID: d.msg.ID, Attempt: d.msg.Attempts, Err: d.err})
+		}
 	}
 
 	type ackCall struct {
@@ -674,15 +737,15 @@ func (p *pool) step() (more bool) {
 		}
 	}
 	for _, pt := range p.parts {
-		for _, id := range pt.failed {
-			pipe.HIncrBy(ctx, s.attempts(pt.n), id, 1)
+		if len(pt.failed) > 0 {
+			failScript.Eval(ctx, pipe, []string{s.attempts(pt.n), s.retryKey(pt.n)}, s.failArgs(pt.failed)...)
 		}
 		pt.failed = nil
 		for len(pt.acks) > 0 {
 			n := min(len(pt.acks), ackBatch)
 			ls := slices.Clone(pt.acks[:n])
 			pt.acks = pt.acks[n:]
-			acks = append(acks, ackCall{pt, ls, ackScript.Eval(ctx, pipe, []string{s.stream(pt.n), s.attempts(pt.n)}, ackArgs(ls)...)})
+			acks = append(acks, ackCall{pt, ls, ackScript.Eval(ctx, pipe, s.ackKeys(pt.n), ackArgs(ls)...)})
 		}
 		if failed || !pt.live() || !pt.dirty || room <= 0 {
 			continue
@@ -706,12 +769,26 @@ func (p *pool) step() (more bool) {
 	}
 	_, _ = pipe.Exec(ctx)
 
+	var errs []storeErr // reported once p.mu is unlocked, the first of each op
+	defer func() {
+		if len(errs) == 0 {
+			return
+		}
+		seen := map[string]bool{}
+		for _, e := range errs {
+			if !seen[e.op] {
+				seen[e.op] = true
+				s.storeError(ctx, e.op, e.err)
+			}
+		}
+	}()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, a := range acks {
 		if err := a.cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			a.pt.acks = append(a.lanes, a.pt.acks...) // in order, for the next round
 			p.fail(fmt.Errorf("redisstore: acknowledge: %w", err))
+			errs = append(errs, storeErr{"ack", err})
 			continue
 		}
 		for _, l := range a.lanes {
@@ -751,13 +828,14 @@ func (p *pool) step() (more bool) {
 		if err != nil {
 			r.pt.dirty = true
 			p.fail(fmt.Errorf("redisstore: read: %w", err))
+			errs = append(errs, storeErr{"read", err})
 			continue
 		}
 		if !r.pt.live() {
 			continue // left pending for the next holder
 		}
 		for _, x := range msgs {
-			e := &entry{id: x.ID, key: str(x.Values["key"]), payload: []byte(str(x.Values["payload"]))}
+			e := readEntry(r.pt.n, x)
 			if r.claim != nil {
 				claimed = append(claimed, e)
 				claimedPart = append(claimedPart, r.pt)
@@ -770,12 +848,14 @@ func (p *pool) step() (more bool) {
 	if len(claimed) > 0 {
 		// Taken over: the previous holder may have been running them.
 		// Count that attempt, then run them (before the new entries, which
-		// the claim's dirty flag reads next round).
+		// the claim's dirty flag reads next round), at once: they no
+		// longer wait for a retry delay.
 		p.mu.Unlock()
 		cp := s.rdb.Pipeline()
 		counts := make([]*redis.IntCmd, len(claimed))
 		for i, e := range claimed {
 			counts[i] = cp.HIncrBy(ctx, s.attempts(claimedPart[i].n), e.id, 1)
+			cp.ZRem(ctx, s.retryKey(claimedPart[i].n), e.id)
 		}
 		_, _ = cp.Exec(ctx)
 		p.mu.Lock()
@@ -783,6 +863,7 @@ func (p *pool) step() (more bool) {
 			c, err := counts[i].Result()
 			if err != nil {
 				p.fail(fmt.Errorf("redisstore: attempts: %w", err))
+				errs = append(errs, storeErr{"attempts", err})
 				return true
 			}
 			e.counted, e.recorded = c, true
@@ -797,6 +878,12 @@ func (p *pool) step() (more bool) {
 		}
 	}
 	return more
+}
+
+// storeErr is a failed Redis call of the pool, for the observer.
+type storeErr struct {
+	op  string
+	err error
 }
 
 // push appends a read entry to its case's lane; p.mu is held.
@@ -863,7 +950,7 @@ func (p *pool) close(pt *part) {
 	}
 	acks = slices.DeleteFunc(acks, func(l *lane) bool { return len(l.msgs) == 0 })
 	if len(acks) > 0 { // a failed pool's last try
-		ackScript.Eval(ctx, pipe, []string{s.stream(pt.n), s.attempts(pt.n)}, ackArgs(acks)...)
+		ackScript.Eval(ctx, pipe, s.ackKeys(pt.n), ackArgs(acks)...)
 	}
 	if pt.state == partDraining {
 		dropLeaseScript.Eval(ctx, pipe, []string{s.lease(pt.n)}, p.id)

@@ -72,7 +72,7 @@ func TestKilledConsumerIsTakenOver(t *testing.T) {
 			if key == "case-a" && i == 2 {
 				payload = "slow"
 			}
-			if err := st.Enqueue(ctx, key, []byte(payload)); err != nil {
+			if _, err := st.Enqueue(ctx, store.Message{Key: key, Payload: []byte(payload)}); err != nil {
 				t.Fatal(err)
 			}
 			want[key] = append(want[key], payload)

@@ -252,7 +252,7 @@ func TestEnqueueReturnsOnceTheReplicaHasIt(t *testing.T) {
 			proxy := startProxy(t, master.Addr, 50*time.Millisecond)
 			replica := startReplica(t, proxy.Addr)
 			c.opts.Prefix, c.opts.Partitions = "enqueue", 2
-			if err := redisstore.New(master.client(t), c.opts).Enqueue(context.Background(), "case-1", []byte("acknowledged")); err != nil {
+			if _, err := redisstore.New(master.client(t), c.opts).Enqueue(context.Background(), store.Message{Key: "case-1", Payload: []byte("acknowledged")}); err != nil {
 				t.Fatal(err)
 			}
 			proxy.cut()
@@ -368,7 +368,7 @@ func TestMinReplicasAnswers503WhileTheReplicaLags(t *testing.T) {
 	}
 	proxy.SetDelay(time.Second)
 	start := time.Now()
-	err = st.Enqueue(context.Background(), "C1", []byte("late"))
+	_, err = st.Enqueue(context.Background(), store.Message{Key: "C1", Payload: []byte("late")})
 	if !errors.Is(err, redisstore.ErrNotReplicated) {
 		t.Fatalf("Enqueue with the replica 1 s behind: %v, want ErrNotReplicated", err)
 	}
@@ -388,7 +388,7 @@ func TestMinReplicasRefusesWithoutAReplica(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
 	st := redisstore.New(srv.client(t), redisstore.Options{Prefix: "alone", MinReplicas: 1})
-	err := st.Enqueue(context.Background(), "C1", []byte("x"))
+	_, err := st.Enqueue(context.Background(), store.Message{Key: "C1", Payload: []byte("x")})
 	if !errors.Is(err, redisstore.ErrNotReplicated) {
 		t.Fatalf("Enqueue: %v, want ErrNotReplicated", err)
 	}
@@ -471,7 +471,7 @@ func TestWaitAddsNoRoundTrip(t *testing.T) {
 			const n = 200
 			start := time.Now()
 			for i := range n {
-				if err := st.Enqueue(context.Background(), fmt.Sprint("case-", i%7), []byte("x")); err != nil {
+				if _, err := st.Enqueue(context.Background(), store.Message{Key: fmt.Sprint("case-", i%7), Payload: []byte("x")}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -506,7 +506,7 @@ func TestWaitFsyncUsesWaitAOFOrFallsBack(t *testing.T) {
 	rdb.AddHook(&c)
 	st := redisstore.New(rdb, redisstore.Options{Prefix: "fsync", WaitFsync: true})
 	for range 5 {
-		if err := st.Enqueue(context.Background(), "C1", []byte("x")); err != nil {
+		if _, err := st.Enqueue(context.Background(), store.Message{Key: "C1", Payload: []byte("x")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -541,7 +541,7 @@ func TestClusterWaitsOnTheKeysMaster(t *testing.T) {
 	defer rdb.Close()
 	st := redisstore.New(rdb, redisstore.Options{Prefix: "cluster", Partitions: 16, MinReplicas: 1})
 	for i := range 200 {
-		if err := st.Enqueue(context.Background(), fmt.Sprint("case-", i), []byte("x")); err != nil {
+		if _, err := st.Enqueue(context.Background(), store.Message{Key: fmt.Sprint("case-", i), Payload: []byte("x")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -599,7 +599,7 @@ func TestRedisKillKeepsAcknowledgedMessages(t *testing.T) {
 					defer wg.Done()
 					for i := 0; ; i++ {
 						p := fmt.Sprintf("%d-%d", g, i)
-						if st.Enqueue(context.Background(), fmt.Sprint("case-", g), []byte(p)) != nil {
+						if _, err := st.Enqueue(context.Background(), store.Message{Key: fmt.Sprint("case-", g), Payload: []byte(p)}); err != nil {
 							return // the server is gone
 						}
 						mu.Lock()
@@ -662,7 +662,7 @@ func BenchmarkEnqueueReplicas(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				st := redisstore.New(c.srv.client(b), redisstore.Options{Prefix: fmt.Sprint("bench", prefixes.Add(1)), NoReplicaWait: !wait})
 				ctx := context.Background()
-				if err := st.Enqueue(ctx, "warm-up", []byte("x")); err != nil {
+				if _, err := st.Enqueue(ctx, store.Message{Key: "warm-up", Payload: []byte("x")}); err != nil {
 					b.Fatal(err)
 				}
 				payload := []byte(`{"caseID":"C1","message":{"id":"wamid.1","type":"text","text":{"body":"hi"}}}`)
@@ -671,7 +671,7 @@ func BenchmarkEnqueueReplicas(b *testing.B) {
 				for b.Loop() {
 					i++
 					start := time.Now()
-					if err := st.Enqueue(ctx, fmt.Sprint("case-", i%64), payload); err != nil {
+					if _, err := st.Enqueue(ctx, store.Message{Key: fmt.Sprint("case-", i%64), Payload: payload}); err != nil {
 						b.Fatal(err)
 					}
 					lat = append(lat, time.Since(start))

@@ -31,7 +31,7 @@ func TestSameConsumerNameRunsEachMessageOnce(t *testing.T) {
 	ctx := context.Background()
 	const n = 200
 	for i := range n {
-		if err := replicas[0].Enqueue(ctx, fmt.Sprint("case-", i%5), []byte(fmt.Sprint(i))); err != nil {
+		if _, err := replicas[0].Enqueue(ctx, store.Message{Key: fmt.Sprint("case-", i%5), Payload: []byte(fmt.Sprint(i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -175,7 +175,7 @@ func TestLostLeaseStopsTheHolder(t *testing.T) {
 				Queue: store.QueueOptions{Lease: 300 * time.Millisecond, RetryDelay: 20 * time.Millisecond}})
 			ctx := context.Background()
 			for _, p := range []string{"m1", "m2"} {
-				if err := st.Enqueue(ctx, "case", []byte(p)); err != nil {
+				if _, err := st.Enqueue(ctx, store.Message{Key: "case", Payload: []byte(p)}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -342,7 +342,7 @@ func TestStalledRenewalStopsTheHandler(t *testing.T) {
 	const lease = 600 * time.Millisecond
 	st := redisstore.New(rdb, redisstore.Options{Prefix: "stalled", Partitions: 1, Queue: store.QueueOptions{Lease: lease}})
 	ctx := context.Background()
-	if err := st.Enqueue(ctx, "case", []byte("m")); err != nil {
+	if _, err := st.Enqueue(ctx, store.Message{Key: "case", Payload: []byte("m")}); err != nil {
 		t.Fatal(err)
 	}
 	started := make(chan struct{})

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
 )
 
@@ -22,6 +25,11 @@ const group = "botwire"
 func (s *Store) stream(p int) string   { return s.tag(p) + ":stream" }
 func (s *Store) lease(p int) string    { return s.tag(p) + ":lease" }
 func (s *Store) attempts(p int) string { return s.tag(p) + ":attempts" }
+
+// retryKey is a sorted set of the entries that failed, scored by when
+// they may run again (Unix ms, the Redis server's clock): Stats counts the
+// ones still waiting.
+func (s *Store) retryKey(p int) string { return s.tag(p) + ":retry" }
 func (s *Store) tag(p int) string {
 	return "{" + tagSafe(s.opts.Prefix) + ":q:" + strconv.Itoa(p) + "}"
 }
@@ -52,20 +60,40 @@ func (s *Store) partition(key string) int {
 }
 
 // Enqueue implements store.Queue: the message is in its partition's stream
-// when it returns. In the same round trip it publishes the partition's
-// number on the Store's wake-up channel, so a consumer that has nothing to
-// do reads it at once instead of polling.
-func (s *Store) Enqueue(ctx context.Context, key string, payload []byte) error {
-	p := s.partition(key)
+// when it returns. Its id is "<partition>:<stream entry id>"
+// ("3:1718000000000-0"), unique in the queue. In the same round trip
+// it publishes the partition's number on the Store's wake-up channel, so a
+// consumer that has nothing to do reads it at once instead of polling.
+//
+// The entry's fields are "key", "payload" and, for each header, "h." and
+// the header's name, with its value (sorted by name, so entries with the
+// same header names share their field names in Redis's stream nodes): a
+// message without a header costs nothing more. Its enqueue time is the
+// entry id's, on the Redis server's clock.
+func (s *Store) Enqueue(ctx context.Context, m store.Message) (string, error) {
+	id, err := s.enqueue(ctx, m, time.Time{})
+	if err != nil {
+		return "", fmt.Errorf("redisstore: enqueue: %w", err)
+	}
+	return id, nil
+}
+
+// enqueue adds m to its partition's stream; a non-zero enqueued (a
+// replayed dead letter's first enqueue) is kept in the entry's field "t"
+// (Unix ms), and the entry's id stands for it otherwise.
+func (s *Store) enqueue(ctx context.Context, m store.Message, enqueued time.Time) (string, error) {
+	p := s.partition(m.Key)
 	stream := s.stream(p)
+	values := entryValues(m, enqueued)
+	// add is the last try's: durably may write twice.
+	var add *redis.StringCmd
 	err := s.durably(ctx, stream, func(c redis.Cmdable) error { // waits for replicas
 		if pipe, ok := c.(redis.Pipeliner); ok {
-			s.add(ctx, pipe, p, key, payload)
+			add = s.add(ctx, pipe, p, values)
 			return nil
 		}
-		var add *redis.StringCmd
 		_, err := c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			add = s.add(ctx, pipe, p, key, payload)
+			add = s.add(ctx, pipe, p, values)
 			return nil
 		})
 		if add.Err() != nil || err == nil {
@@ -74,13 +102,80 @@ func (s *Store) Enqueue(ctx context.Context, key string, payload []byte) error {
 		return nil // the message is in; a lost wake-up is caught by Options.Poll
 	})
 	if err != nil {
-		return fmt.Errorf("redisstore: enqueue: %w", err)
+		return "", err
 	}
-	return nil
+	return messageID(p, add.Val()), nil
 }
 
-func (s *Store) add(ctx context.Context, pipe redis.Pipeliner, p int, key string, payload []byte) *redis.StringCmd {
-	add := pipe.XAdd(ctx, &redis.XAddArgs{Stream: s.stream(p), Values: map[string]any{"key": key, "payload": payload}})
+// headerField starts the stream fields that carry a message's header.
+const headerField = "h."
+
+// entryValues are the stream entry's fields and values for m.
+func entryValues(m store.Message, enqueued time.Time) []any {
+	v := make([]any, 0, 4+2*len(m.Header)+2)
+	v = append(v, "key", m.Key, "payload", m.Payload)
+	if !enqueued.IsZero() {
+		v = append(v, "t", strconv.FormatInt(enqueued.UnixMilli(), 10))
+	}
+	if len(m.Header) == 1 {
+		for k, h := range m.Header {
+			v = append(v, headerField+k, h)
+		}
+	} else if len(m.Header) > 1 {
+		for _, k := range slices.Sorted(maps.Keys(m.Header)) {
+			v = append(v, headerField+k, m.Header[k])
+		}
+	}
+	return v
+}
+
+// messageID is the queue's id of the entry id of partition p's stream:
+// "<p>:<entry id>". An entry id alone is unique only in its stream: two
+// partitions give the same id to entries added in the same millisecond.
+func messageID(p int, id string) string { return strconv.Itoa(p) + ":" + id }
+
+// readEntry is the message of partition p's stream entry x.
+func readEntry(p int, x redis.XMessage) *entry {
+	e := &entry{id: x.ID, qid: messageID(p, x.ID)}
+	for f, v := range x.Values {
+		switch {
+		case f == "key":
+			e.key = str(v)
+		case f == "payload":
+			e.payload = []byte(str(v))
+		case f == "t":
+			if ms, err := strconv.ParseInt(str(v), 10, 64); err == nil {
+				e.enqueued = time.UnixMilli(ms)
+			}
+		case strings.HasPrefix(f, headerField):
+			if e.header == nil {
+				e.header = map[string]string{}
+			}
+			e.header[f[len(headerField):]] = str(v)
+		}
+	}
+	if e.enqueued.IsZero() {
+		e.enqueued = idTime(x.ID)
+	}
+	return e
+}
+
+// idTime is the time of a stream entry id ("<Unix ms>-<seq>", or a
+// messageID); zero for an id of another form.
+func idTime(id string) time.Time {
+	if _, after, ok := strings.Cut(id, ":"); ok {
+		id = after
+	}
+	ms, _, _ := strings.Cut(id, "-")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
+}
+
+func (s *Store) add(ctx context.Context, pipe redis.Pipeliner, p int, values []any) *redis.StringCmd {
+	add := pipe.XAdd(ctx, &redis.XAddArgs{Stream: s.stream(p), Values: values})
 	pipe.Publish(ctx, s.wakeChannel(), strconv.Itoa(p))
 	return add
 }
@@ -196,6 +291,7 @@ func (s *Store) hold(ctx context.Context, key, consumer string, taken time.Time)
 			select {
 			case r = <-res:
 			case <-deadline.C: // no answer while the lease surely lasts
+				s.storeError(bg, "renew", errRenewalLate)
 				l.lostFlag.Store(true)
 				cancel()
 				<-res // the call ends within the client's timeouts
@@ -203,6 +299,9 @@ func (s *Store) hold(ctx context.Context, key, consumer string, taken time.Time)
 				return
 			}
 			deadline.Stop()
+			if r.err != nil {
+				s.storeError(bg, "renew", r.err)
+			}
 			switch {
 			case r.err == nil && r.ok:
 				valid = r.sent.Add(lease)
@@ -219,6 +318,10 @@ func (s *Store) hold(ctx context.Context, key, consumer string, taken time.Time)
 	return l
 }
 
+// errRenewalLate reports a lease renewal that did not answer while the
+// lease surely lasted.
+var errRenewalLate = errors.New("redisstore: the lease renewal did not answer in time")
+
 func (l *holding) lost() bool { return l.lostFlag.Load() }
 
 // end stops the renewals; the caller then gives the lease back.
@@ -233,16 +336,20 @@ func str(v any) string {
 	return s
 }
 
-// DeadLetters implements store.Queue.
+// DeadLetters implements store.Queue. A dead letter keeps its header and
+// its enqueue time.
 func (s *Store) DeadLetters(ctx context.Context) ([]store.Message, error) {
 	all, err := s.rdb.HGetAll(ctx, s.deadKey()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: dead letters: %w", err)
 	}
 	out := make([]store.Message, 0, len(all))
-	for _, v := range all {
+	for id, v := range all {
 		var m store.Message
 		if json.Unmarshal([]byte(v), &m) == nil {
+			if m.Enqueued.IsZero() { // written before the field was
+				m.Enqueued = idTime(id)
+			}
 			out = append(out, m)
 		}
 	}
@@ -250,8 +357,8 @@ func (s *Store) DeadLetters(ctx context.Context) ([]store.Message, error) {
 }
 
 // Replay implements store.Queue: the dead letter is enqueued again (at the
-// end of its case's messages, with a new id) and then removed from the
-// dead letters.
+// end of its case's messages, with a new id, its header and its first
+// enqueue time) and then removed from the dead letters.
 func (s *Store) Replay(ctx context.Context, id string) error {
 	v, err := s.rdb.HGet(ctx, s.deadKey(), id).Result()
 	if errors.Is(err, redis.Nil) {
@@ -264,8 +371,87 @@ func (s *Store) Replay(ctx context.Context, id string) error {
 	if err := json.Unmarshal([]byte(v), &m); err != nil {
 		return fmt.Errorf("redisstore: replay: %w", err)
 	}
-	if err := s.Enqueue(ctx, m.Key, m.Payload); err != nil {
-		return err
+	enqueued := m.Enqueued
+	if enqueued.IsZero() {
+		enqueued = idTime(id)
 	}
-	return s.rdb.HDel(ctx, s.deadKey(), id).Err()
+	if _, err := s.enqueue(ctx, store.Message{Key: m.Key, Payload: m.Payload, Header: m.Header}, enqueued); err != nil {
+		return fmt.Errorf("redisstore: replay: %w", err)
+	}
+	if err := s.rdb.HDel(ctx, s.deadKey(), id).Err(); err != nil {
+		return fmt.Errorf("redisstore: replay: %w", err)
+	}
+	if o := s.obs; o != nil {
+		o.Event(ctx, observe.Event{Kind: observe.KindReplayed, Queue: s.opts.Prefix, Key: m.Key, MessageID: id, Attempt: m.Attempts})
+	}
+	return nil
+}
+
+// statsScript reads one partition's counts on the server's clock: the
+// stream's length (every message not yet acknowledged), the entries
+// delivered to a consumer and not acknowledged (the group's XPENDING
+// summary; none before a consumer created the group), those whose retry
+// delay has not passed, and the age in µs of the stream's first entry.
+var statsScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local len = redis.call('XLEN', KEYS[1])
+local held = 0
+local ok, p = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1])
+if ok and type(p) == 'table' and p[1] then held = tonumber(p[1]) end
+local retrying = redis.call('ZCOUNT', KEYS[2], '(' .. math.floor(now / 1000), '+inf')
+local age = 0
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+if #first > 0 then
+  local ms = tonumber(string.match(first[1][1], '^(%d+)'))
+  age = 1
+  if ms and now - ms * 1000 > 1 then age = now - ms * 1000 end
+end
+return {len, held, retrying, age}`)
+
+// Stats implements store.QueueInspector, from what Redis holds, so every
+// replica reads the same: Pending counts the messages no consumer has read
+// yet; Running those delivered to a consumer and not yet acknowledged nor
+// retrying — the ones running now, and those a Store's consumers have
+// read ahead for their workers (at most 256 waiting for a worker) or hold
+// behind the running message of their case, and a dead consumer's until
+// another takes them over; Retrying those that failed and wait for their
+// retry delay; Dead the dead letters. OldestPending is the age of the
+// oldest message in a stream (since its Enqueue, or its Replay for a
+// replayed dead letter), on the Redis server's clock.
+//
+// It costs one round trip (one pipeline; on a Cluster, one per master that
+// holds a partition, in parallel): per partition one script of XLEN, an
+// XPENDING summary, ZCOUNT and XRANGE COUNT 1, each O(log N) or
+// O(consumers of the partition's group), and one HLEN of the dead letters:
+// Options.Partitions + 1 commands (17 by default), whatever the number of
+// messages. It reads no message.
+func (s *Store) Stats(ctx context.Context) (store.QueueStats, error) {
+	pipe := s.rdb.Pipeline()
+	parts := make([]*redis.Cmd, s.opts.Partitions)
+	for p := range parts {
+		parts[p] = statsScript.Eval(ctx, pipe, []string{s.stream(p), s.retryKey(p)}, group)
+	}
+	dead := pipe.HLen(ctx, s.deadKey())
+	if _, err := pipe.Exec(ctx); err != nil {
+		return store.QueueStats{}, fmt.Errorf("redisstore: queue stats: %w", err)
+	}
+	var st store.QueueStats
+	for _, c := range parts {
+		v, err := c.Int64Slice()
+		if err == nil && len(v) != 4 {
+			err = fmt.Errorf("%d values in a partition's answer, want 4", len(v))
+		}
+		if err != nil {
+			return store.QueueStats{}, fmt.Errorf("redisstore: queue stats: %w", err)
+		}
+		total, held, retrying, age := v[0], v[1], v[2], v[3]
+		retrying = min(retrying, held)
+		st.Pending += int(max(total-held, 0))
+		st.Running += int(max(held-retrying, 0))
+		st.Retrying += int(retrying)
+		st.OldestPending = max(st.OldestPending, time.Duration(age)*time.Microsecond)
+	}
+	st.Dead = int(dead.Val())
+	return st, nil
 }

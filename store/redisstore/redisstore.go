@@ -65,6 +65,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
 )
 
@@ -79,6 +80,16 @@ type Options struct {
 	// partition (how long a dead consumer's messages wait before another
 	// consumer takes them over).
 	Queue store.QueueOptions
+	// Observer receives the queue's events (observe.Event): a message that
+	// failed and will run again (KindQueueRetry), went to the dead letters
+	// (KindDeadLettered) or was replayed (KindReplayed), and the failures
+	// of Redis calls that the consumers' pool makes on its own — lease
+	// renewals, reads, acknowledgements, heartbeats — (KindStoreError,
+	// Store observe.StoreQueue, Op naming the call), which it retries or
+	// after which Consume returns. Events name the queue by Prefix. Nil
+	// (the default): Queue.Observer, if set; with neither, the cost is a
+	// nil check.
+	Observer observe.Observer
 	// Poll is how often consumers look at their partitions when no
 	// wake-up came (default: once per Queue.Lease). New messages wake the
 	// consumers at once (Enqueue publishes on a channel the consumers of
@@ -131,15 +142,17 @@ type Store struct {
 	bound bound // the bot this Store serves (bind.go)
 
 	repl replication // replica counts per master (durability.go)
+	obs  observe.Observer
 
 	qmu   sync.Mutex
 	qpool *pool // the consumers' pool while any Consume runs (queue.go)
 }
 
 var (
-	_ store.Deduplicator = (*Store)(nil)
-	_ store.RateLimiter  = (*Store)(nil)
-	_ store.Queue        = (*Store)(nil)
+	_ store.Deduplicator   = (*Store)(nil)
+	_ store.RateLimiter    = (*Store)(nil)
+	_ store.Queue          = (*Store)(nil)
+	_ store.QueueInspector = (*Store)(nil)
 )
 
 // New returns a Store on rdb.
@@ -154,7 +167,19 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Poll <= 0 {
 		opts.Poll = opts.Queue.Lease
 	}
-	return &Store{rdb: rdb, opts: opts}
+	obs := opts.Observer
+	if obs == nil {
+		obs = opts.Queue.Observer
+	}
+	return &Store{rdb: rdb, opts: opts, obs: obs}
+}
+
+// storeError reports a failure of a Redis call the consumers' pool made on
+// its own (op: "read", "ack", ...) to the observer, if any.
+func (s *Store) storeError(ctx context.Context, op string, err error) {
+	if o := s.obs; o != nil {
+		o.Event(ctx, observe.Event{Kind: observe.KindStoreError, Store: observe.StoreQueue, Op: op, Queue: s.opts.Prefix, Err: err})
+	}
 }
 
 func token() string {

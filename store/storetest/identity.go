@@ -20,7 +20,7 @@ func sameName(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions) st
 	const keys, per = 3, 20
 	for i := range per {
 		for k := range keys {
-			must(t, q.Enqueue(c, fmt.Sprint("case-", k), []byte(fmt.Sprint(k, "-", i))))
+			enqueue(t, c, q, fmt.Sprint("case-", k), fmt.Sprint(k, "-", i))
 		}
 	}
 	var mu sync.Mutex

@@ -236,7 +236,9 @@ func RateLimiter(t *testing.T, newLimiter func(t *testing.T) store.RateLimiter) 
 
 // Queue checks the Queue contract. newQueue gets the options to use (a
 // short lease and retry delay, a small attempt limit, or a long retry
-// delay where a test needs one).
+// delay where a test needs one, and an Observer, which the queue must
+// report its events to). The Stats test runs when the queue implements
+// store.QueueInspector, and is skipped otherwise.
 //
 // A key is a case, like an SQS FIFO message group or a Service Bus
 // session: its messages run in order and one at a time, across every
@@ -251,7 +253,7 @@ func Queue(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions) store
 		const keys, per = 4, 25
 		for i := range per {
 			for k := range keys {
-				must(t, q.Enqueue(c, fmt.Sprint("case-", k), []byte(fmt.Sprint(i))))
+				enqueue(t, c, q, fmt.Sprint("case-", k), fmt.Sprint(i))
 			}
 		}
 		var mu sync.Mutex
@@ -290,8 +292,8 @@ func Queue(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions) store
 	})
 	t.Run("a failing message is retried, then dead, then replayed", func(t *testing.T) {
 		q, c := newQueue(t, opts), ctx(t)
-		must(t, q.Enqueue(c, "k", []byte("poison")))
-		must(t, q.Enqueue(c, "k", []byte("after")))
+		enqueue(t, c, q, "k", "poison")
+		enqueue(t, c, q, "k", "after")
 		var attempts atomic.Int32
 		fail := atomic.Bool{}
 		fail.Store(true)
@@ -328,8 +330,8 @@ func Queue(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions) store
 	t.Run("consumers with the same name never run a message twice", func(t *testing.T) { sameName(t, newQueue) })
 	t.Run("a consumer that stops mid-message hands it to another", func(t *testing.T) {
 		q, c := newQueue(t, opts), ctx(t)
-		must(t, q.Enqueue(c, "k", []byte("m1")))
-		must(t, q.Enqueue(c, "k", []byte("m2")))
+		enqueue(t, c, q, "k", "m1")
+		enqueue(t, c, q, "k", "m2")
 		started := make(chan struct{})
 		first, stop := context.WithCancel(c)
 		go func() {
@@ -360,6 +362,10 @@ func Queue(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions) store
 		t.Run("two consumers", func(t *testing.T) { failingCase(t, newQueue, 2) })
 	})
 	t.Run("a slow case does not delay another", func(t *testing.T) { slowCase(t, newQueue) })
+	t.Run("the header and the enqueue time travel with the message", func(t *testing.T) { headerRoundTrip(t, newQueue) })
+	t.Run("Enqueue returns the id the consumer gets", func(t *testing.T) { enqueueIDs(t, newQueue) })
+	t.Run("Stats counts pending, running, retrying and dead messages", func(t *testing.T) { queueStats(t, newQueue) })
+	t.Run("the observer sees retries, the dead letter and the replay", func(t *testing.T) { queueEvents(t, newQueue) })
 }
 
 // A case (a key) is like an SQS FIFO message group or a Service Bus
@@ -495,7 +501,7 @@ func oneAtATime(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions) 
 	const keys, per = 8, 20
 	for i := range per {
 		for k := range keys {
-			must(t, q.Enqueue(c, fmt.Sprint("case-", k), []byte(fmt.Sprint(i))))
+			enqueue(t, c, q, fmt.Sprint("case-", k), fmt.Sprint(i))
 		}
 	}
 	log, all := newCaseLog(), newCounter(keys*per)
@@ -519,7 +525,7 @@ func oneAtATime(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions) 
 func attemptsCount(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions) store.Queue) {
 	q, c := newQueue(t, store.QueueOptions{MaxAttempts: 3, RetryDelay: 20 * time.Millisecond, Lease: 5 * time.Second}), ctx(t)
 	for _, p := range []string{"flaky", "poison", "after"} {
-		must(t, q.Enqueue(c, "k", []byte(p)))
+		enqueue(t, c, q, "k", p)
 	}
 	log := newCaseLog()
 	var mu sync.Mutex
@@ -564,13 +570,13 @@ func failingCase(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions)
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	const per = 2
-	must(t, q.Enqueue(c, "bad", []byte("bad-1")))
+	enqueue(t, c, q, "bad", "bad-1")
 	for i := range per {
 		for k := range otherCases {
-			must(t, q.Enqueue(c, fmt.Sprint("case-", k), []byte(fmt.Sprint(i))))
+			enqueue(t, c, q, fmt.Sprint("case-", k), fmt.Sprint(i))
 		}
 		if i == 0 {
-			must(t, q.Enqueue(c, "bad", []byte("bad-2")))
+			enqueue(t, c, q, "bad", "bad-2")
 		}
 	}
 	log, others := newCaseLog(), newCounter(otherCases*per)
@@ -639,13 +645,13 @@ func slowCase(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions) st
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	const per = 2
-	must(t, q.Enqueue(c, "slow", []byte("slow-1")))
+	enqueue(t, c, q, "slow", "slow-1")
 	for i := range per {
 		for k := range otherCases {
-			must(t, q.Enqueue(c, fmt.Sprint("case-", k), []byte(fmt.Sprint(i))))
+			enqueue(t, c, q, fmt.Sprint("case-", k), fmt.Sprint(i))
 		}
 		if i == 0 {
-			must(t, q.Enqueue(c, "slow", []byte("slow-2")))
+			enqueue(t, c, q, "slow", "slow-2")
 		}
 	}
 	log, others := newCaseLog(), newCounter(otherCases*per)
@@ -689,6 +695,17 @@ func slowCase(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions) st
 		wanted[fmt.Sprint("case-", k)] = inOrder(per)
 	}
 	log.check(t, wanted)
+}
+
+// enqueue puts payload on q under key and returns the message's id.
+func enqueue(t *testing.T, c context.Context, q store.Queue, key, payload string) string {
+	t.Helper()
+	id, err := q.Enqueue(c, store.Message{Key: key, Payload: []byte(payload)})
+	must(t, err)
+	if id == "" {
+		t.Fatal("Enqueue returned no id")
+	}
+	return id
 }
 
 func recv(t *testing.T, ch <-chan string) string {
