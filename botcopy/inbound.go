@@ -198,6 +198,15 @@ func decodeRequest(body []byte) (*HandoverRequest, error) {
 	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
 		return nil, errors.New("not a JSON object")
 	}
+	if r, ok := readRequest(body); ok {
+		return r, nil
+	}
+	return unmarshalRequest(body)
+}
+
+// unmarshalRequest is decodeRequest by json.Unmarshal: the reference the
+// fast path is tested against, and what it falls back to.
+func unmarshalRequest(body []byte) (*HandoverRequest, error) {
 	var w requestWire
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, err
@@ -212,4 +221,126 @@ func decodeRequest(body []byte) (*HandoverRequest, error) {
 		r.df = w.DialogflowResponse.view()
 	}
 	return r, nil
+}
+
+// The fields of the webhook's objects, for readRequest.
+var (
+	requestFields = jsonx.NewFields("accessToken", "eventType", "userId", "botId", "sessionId", "session",
+		"dialogflowResponse", "messageHistory", "queryInput", "queryParams")
+	historyFields     = jsonx.NewFields("_id", "botPlatform", "direction", "payload", "createdAt")
+	queryInputFields  = jsonx.NewFields("text")
+	textInputFields   = jsonx.NewFields("text", "languageCode")
+	queryParamsFields = jsonx.NewFields("contexts", "payload", "webhookHeaders")
+)
+
+// readRequest is decodeRequest's one-pass fast path (jsonx.Reader): ok is
+// false when the body is not one it decodes exactly as json.Unmarshal would
+// (a key in another case, a field of another type, an error...), and
+// decodeRequest then decodes it the usual way. The Dialogflow response,
+// whose parameters are any JSON, is decoded by json.Unmarshal from its span.
+func readRequest(body []byte) (req *HandoverRequest, ok bool) {
+	r := jsonx.NewReader(body)
+	if !r.Object() {
+		return nil, false
+	}
+	req = &HandoverRequest{Raw: body}
+	var seen uint64
+	for r.More() {
+		switch r.Field(requestFields, &seen) {
+		case 0:
+			req.AccessToken = Token(r.String())
+		case 1:
+			req.EventType = r.String()
+		case 2:
+			req.UserID = r.String()
+		case 3:
+			req.BotID = r.String()
+		case 4:
+			req.SessionID = r.String()
+		case 5:
+			req.Session = r.String()
+		case 6:
+			null := r.Peek() == 'n'
+			raw := r.Raw()
+			req.DialogflowResponse = raw // as json.RawMessage would keep it, null included
+			if null || r.Failed() {
+				break
+			}
+			var df dfResponse
+			if json.Unmarshal(raw, &df) != nil {
+				r.Fail()
+				break
+			}
+			req.df = df.view()
+		case 7:
+			if r.Null() || !r.Array() {
+				break
+			}
+			req.MessageHistory = make([]HistoryItem, 0)
+			for r.More() {
+				req.MessageHistory = append(req.MessageHistory, readHistoryItem(&r))
+			}
+		case 8:
+			if r.Null() {
+				break
+			}
+			q := new(QueryInput)
+			if r.Object() {
+				var seen uint64
+				for r.More() {
+					if r.Field(queryInputFields, &seen) == 0 && !r.Null() {
+						q.Text = new(TextInput)
+						r.Strings(textInputFields, &q.Text.Text, &q.Text.LanguageCode)
+					}
+				}
+			}
+			req.QueryInput = q
+		case 9:
+			if r.Null() {
+				break
+			}
+			q := new(QueryParams)
+			if r.Object() {
+				var seen uint64
+				for r.More() {
+					switch r.Field(queryParamsFields, &seen) {
+					case 0:
+						q.Contexts = jsonx.Clone(r.Raw()) // json.RawMessage copies
+					case 1:
+						q.Payload = jsonx.Clone(r.Raw())
+					case 2:
+						q.WebhookHeaders = jsonx.Clone(r.Raw())
+					}
+				}
+			}
+			req.QueryParams = q
+		}
+	}
+	if !r.End() {
+		return nil, false
+	}
+	return req, true
+}
+
+func readHistoryItem(r *jsonx.Reader) HistoryItem {
+	var h HistoryItem
+	if r.Null() || !r.Object() {
+		return h
+	}
+	var seen uint64
+	for r.More() {
+		switch r.Field(historyFields, &seen) {
+		case 0:
+			h.ID = r.String()
+		case 1:
+			h.BotPlatform = r.String()
+		case 2:
+			h.Direction = r.String()
+		case 3:
+			h.Payload = jsonx.Clone(r.Raw()) // json.RawMessage copies
+		case 4:
+			h.CreatedAt = r.String()
+		}
+	}
+	return h
 }

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/botwire/botwire/internal/jsonx"
@@ -138,47 +140,85 @@ func (ts Timestamp) Time() (time.Time, error) {
 
 func (ts Timestamp) location() (*time.Location, error) {
 	tz := strings.TrimSpace(ts.Timezone)
-	offset := func() (*time.Location, bool) {
-		m := offsetRE.FindStringSubmatch(tz)
-		if m == nil {
-			return nil, false
-		}
-		secs := (int(m[2][0]-'0')*10+int(m[2][1]-'0'))*3600 + (int(m[3][0]-'0')*10+int(m[3][1]-'0'))*60
-		if m[1] == "-" {
-			secs = -secs
-		}
-		return time.FixedZone(tz, secs), true
-	}
-	abbr := func() (*time.Location, bool) {
-		secs, ok := abbreviations[strings.ToUpper(tz)]
-		if !ok {
-			return nil, false
-		}
-		return time.FixedZone(strings.ToUpper(tz), secs), true
-	}
-	ident := func() (*time.Location, bool) {
-		loc, err := time.LoadLocation(tz)
-		return loc, err == nil
-	}
-	var order []func() (*time.Location, bool)
-	switch ts.TimezoneType {
-	case 1:
-		order = append(order, offset)
-	case 2:
-		order = append(order, abbr)
-	case 3:
-		order = append(order, ident)
-	}
-	order = append(order, offset, abbr, ident) // tolerate a wrong or 0 type
 	if tz == "" {
 		return time.UTC, nil
 	}
-	for _, try := range order {
-		if loc, ok := try(); ok {
-			return loc, nil
+	key := locationKey{ts.TimezoneType, tz}
+	if v, ok := locations.Load(key); ok {
+		return v.(cachedLocation).get(ts)
+	}
+	loc := findLocation(ts.TimezoneType, tz)
+	if locationCount.Add(1) <= maxLocations {
+		locations.Store(key, cachedLocation{loc})
+	}
+	return cachedLocation{loc}.get(ts)
+}
+
+// locations caches what findLocation found (nil for an unknown zone) by
+// timezone_type and timezone: time.LoadLocation reads the zone database on
+// every call, which cost more than the rest of the delivery. A zone does not
+// change while the process runs. Easy Dialog signs the timestamp, so the
+// keys are its values; the cache stops growing at maxLocations all the same.
+var (
+	locations     sync.Map // locationKey → cachedLocation
+	locationCount atomic.Int32
+)
+
+const maxLocations = 256
+
+type locationKey struct {
+	typ int
+	tz  string
+}
+
+type cachedLocation struct{ loc *time.Location }
+
+func (c cachedLocation) get(ts Timestamp) (*time.Location, error) {
+	if c.loc == nil {
+		return nil, fmt.Errorf("easydialog: unknown timezone %q (timezone_type %d)", strings.TrimSpace(ts.Timezone), ts.TimezoneType)
+	}
+	return c.loc, nil
+}
+
+// findLocation reads tz as timezone_type says (1 an offset, 2 an
+// abbreviation, 3 an identifier), then, tolerating a wrong or 0 type, as
+// each of them in turn; nil when none reads it.
+func findLocation(typ int, tz string) *time.Location {
+	const (
+		offset = iota + 1
+		abbr
+		ident
+	)
+	first := 0
+	switch typ {
+	case 1:
+		first = offset
+	case 2:
+		first = abbr
+	case 3:
+		first = ident
+	}
+	for _, kind := range [...]int{first, offset, abbr, ident} {
+		switch kind {
+		case offset:
+			if m := offsetRE.FindStringSubmatch(tz); m != nil {
+				secs := (int(m[2][0]-'0')*10+int(m[2][1]-'0'))*3600 + (int(m[3][0]-'0')*10+int(m[3][1]-'0'))*60
+				if m[1] == "-" {
+					secs = -secs
+				}
+				return time.FixedZone(tz, secs)
+			}
+		case abbr:
+			if secs, ok := abbreviations[strings.ToUpper(tz)]; ok {
+				return time.FixedZone(strings.ToUpper(tz), secs)
+			}
+		case ident:
+			if loc, err := time.LoadLocation(tz); err == nil {
+				return loc
+			}
 		}
 	}
-	return nil, fmt.Errorf("easydialog: unknown timezone %q (timezone_type %d)", tz, ts.TimezoneType)
+	return nil
 }
 
 // Contact is the Business Messenger contact of the sender. The doc types
@@ -285,9 +325,18 @@ func ParseRequest(data []byte) (*Request, error) {
 	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
+	if req, ok := readRequest(data); ok {
+		req.Raw = data
+		return req, nil
+	}
+	return unmarshalRequest(data)
+}
+
+// unmarshalRequest is ParseRequest by json.Unmarshal: the reference the
+// fast path is tested against, and what it falls back to.
+func unmarshalRequest(data []byte) (*Request, error) {
 	req, err := decodeRequest(data)
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
+	if jsonx.IsTypeError(err) {
 		if fixed, changed := jsonx.PHPShapes(data, requestType); changed {
 			req, err = decodeRequest(fixed)
 		}
@@ -336,3 +385,224 @@ func decodeRequest(data []byte) (*Request, error) {
 }
 
 var requestType = reflect.TypeFor[Request]()
+
+// The fields of the request's objects, for readRequest.
+var (
+	requestFields   = jsonx.NewFields("serviceUuid", "dialogUuid", "channel", "message", "contact")
+	messageFields   = jsonx.NewFields("from", "to", "providerMsgID", "allowedChannels", "custom", "timestamp", "body")
+	timestampFields = jsonx.NewFields("date", "timezone_type", "timezone")
+	bodyFields      = jsonx.NewFields("textMessage", "pictureMessage", "videoMessage", "audioMessage", "fileMessage",
+		"fileListMessage", "locationMessage", "contactMessage", "suggestionsMessage", "cardMessage", "cardCarouselMessage")
+	textFields        = jsonx.NewFields("content")
+	destinationFields = jsonx.NewFields("number", "alias")
+	contactFields     = jsonx.NewFields("uuid", "created_dt", "updated_dt", "opt_status", "opt_status_webpush",
+		"first_name", "last_name", "second_name", "nick_name", "gender", "birthday", "salutation", "title", "language",
+		"nationality", "mobile", "email", "phone", "fax", "address", "zip", "city", "region", "country", "b_company",
+		"b_mobile", "b_email", "b_fax", "b_phone", "b_address", "b_zip", "b_city", "b_region", "b_country",
+		"b_job_title", "b_department", "b_reception_code", "list_uuid", "channel_names", "channel_opt_status",
+		"channel_opt_statuses")
+)
+
+// readRequest is ParseRequest's one-pass fast path (jsonx.Reader), for a
+// body in the documented shape: ok is false when the body is not one it
+// decodes exactly as json.Unmarshal would (a PHP shape, a key in another
+// case, an error...), and ParseRequest then decodes it the usual way. The
+// rarer body messages (pictures, cards, ...) are decoded by json.Unmarshal
+// from their span.
+func readRequest(data []byte) (req *Request, ok bool) {
+	r := jsonx.NewReader(data)
+	if !r.Object() {
+		return nil, false
+	}
+	req = new(Request)
+	var seen uint64
+	for r.More() {
+		switch r.Field(requestFields, &seen) {
+		case 0:
+			req.ServiceUUID = r.String()
+		case 1:
+			req.DialogUUID = r.String()
+		case 2:
+			req.Channel = r.String()
+		case 3:
+			readMessage(&r, &req.Message)
+		case 4:
+			readContact(&r, &req.Contact)
+		}
+	}
+	if !r.End() {
+		return nil, false
+	}
+	return req, true
+}
+
+func readMessage(r *jsonx.Reader, m *Message) {
+	if r.Null() || !r.Object() {
+		return
+	}
+	var seen uint64
+	for r.More() {
+		switch r.Field(messageFields, &seen) {
+		case 0:
+			m.From = r.String()
+		case 1:
+			if r.Null() || !r.Array() {
+				break
+			}
+			m.To = make([]Destination, 0)
+			for r.More() {
+				m.To = append(m.To, readDestination(r))
+			}
+		case 2:
+			m.ProviderMsgID = r.NumberOrString()
+		case 3:
+			if r.Null() || !r.Array() {
+				break
+			}
+			m.AllowedChannels = make([]string, 0)
+			for r.More() {
+				m.AllowedChannels = append(m.AllowedChannels, r.String())
+			}
+		case 4:
+			m.Custom = jsonx.Clone(r.Raw()) // json.RawMessage copies
+		case 5:
+			if r.Null() || !r.Object() {
+				break
+			}
+			var seen uint64
+			ts := &m.Timestamp
+			for r.More() {
+				switch r.Field(timestampFields, &seen) {
+				case 0:
+					ts.Date = r.String()
+				case 1:
+					n := r.Int()
+					if int64(int(n)) != n {
+						r.Fail()
+					}
+					ts.TimezoneType = int(n)
+				case 2:
+					ts.Timezone = r.String()
+				}
+			}
+		case 6:
+			readBody(r, &m.Body)
+		}
+	}
+}
+
+// readDestination reads an entry of message.to as Destination.UnmarshalJSON
+// does: a string, a number or {number, alias}.
+func readDestination(r *jsonx.Reader) Destination {
+	switch c := r.Peek(); {
+	case c == '"':
+		return Destination{Number: r.String(), plain: true}
+	case c == '{':
+		var d Destination
+		r.Strings(destinationFields, &d.Number, &d.Alias)
+		return d
+	case c == 'n':
+		r.Null()
+		return Destination{}
+	default:
+		return Destination{Number: string(r.Number()), plain: true, number: true}
+	}
+}
+
+func readBody(r *jsonx.Reader, b *Body) {
+	if r.Null() {
+		return
+	}
+	r.Peek() // past the white space
+	start := r.Pos()
+	if !r.Object() {
+		return
+	}
+	var seen uint64
+	unknown := false
+	for r.More() {
+		i := r.Field(bodyFields, &seen)
+		if i < 0 {
+			unknown = true
+			continue
+		}
+		if i == 0 {
+			if !r.Null() {
+				b.Text = new(TextMessage)
+				r.Strings(textFields, &b.Text.Content)
+			}
+			continue
+		}
+		if r.Null() {
+			continue
+		}
+		raw := r.Raw()
+		if r.Failed() {
+			return
+		}
+		var err error
+		switch i {
+		case 1:
+			b.Picture, err = decodeTo[MediaFile](raw)
+		case 2:
+			b.Video, err = decodeTo[MediaFile](raw)
+		case 3:
+			b.Audio, err = decodeTo[AudioMessage](raw)
+		case 4:
+			b.File, err = decodeTo[FileMessage](raw)
+		case 5:
+			b.FileList, err = decodeTo[FileListMessage](raw)
+		case 6:
+			b.Location, err = decodeTo[LocationMessage](raw)
+		case 7:
+			b.Contact, err = decodeTo[ContactMessage](raw)
+		case 8:
+			b.Suggestions, err = decodeTo[SuggestionsMessage](raw)
+		case 9:
+			b.Card, err = decodeTo[CardMessage](raw)
+		case 10:
+			b.CardCarousel, err = decodeTo[CardCarouselMessage](raw)
+		}
+		if err != nil {
+			r.Fail()
+		}
+	}
+	if unknown && !r.Failed() {
+		b.keepUnknown(r.Bytes(start))
+	}
+}
+
+// decodeTo decodes the span of a body message as json.Unmarshal decodes it
+// within the request.
+func decodeTo[T any](raw []byte) (*T, error) {
+	v := new(T)
+	return v, json.Unmarshal(raw, v)
+}
+
+// readContact reads the contact as Contact.UnmarshalJSON does, both
+// spellings of channel_opt_status included.
+func readContact(r *jsonx.Reader, c *Contact) {
+	if r.Null() || !r.Object() {
+		return
+	}
+	dst := [...]*string{&c.UUID, &c.CreatedDT, &c.UpdatedDT, &c.OptStatus, &c.OptStatusWebpush, &c.FirstName,
+		&c.LastName, &c.SecondName, &c.NickName, &c.Gender, &c.Birthday, &c.Salutation, &c.Title, &c.Language,
+		&c.Nationality, &c.Mobile, &c.Email, &c.Phone, &c.Fax, &c.Address, &c.Zip, &c.City, &c.Region, &c.Country,
+		&c.BCompany, &c.BMobile, &c.BEmail, &c.BFax, &c.BPhone, &c.BAddress, &c.BZip, &c.BCity, &c.BRegion,
+		&c.BCountry, &c.BJobTitle, &c.BDepartment, &c.BReceptionCode, &c.ListUUID, &c.ChannelNames,
+		&c.ChannelOptStatus}
+	var seen uint64
+	var statuses string
+	hasStatuses := false
+	for r.More() {
+		switch i := r.Field(contactFields, &seen); {
+		case i == len(dst):
+			statuses, hasStatuses = r.StringValue()
+		case i >= 0:
+			*dst[i] = r.String()
+		}
+	}
+	if c.ChannelOptStatus == "" && hasStatuses {
+		c.ChannelOptStatus = statuses
+	}
+}

@@ -97,10 +97,8 @@ func (k *keyring) match(body []byte, signature string) (index int, err error) {
 		return 0, ErrInvalidSignature
 	}
 	index = -1
-	var want [sha512.Size]byte
 	for i, v := range k.keys {
-		v.sum(body, want[:0])
-		eq := subtle.ConstantTimeCompare(got[:n], want[:])
+		eq := v.compare(body, got[:n])
 		first := subtle.ConstantTimeEq(int32(index), -1) & eq
 		index = subtle.ConstantTimeSelect(first, i, index)
 	}
@@ -122,22 +120,31 @@ func matchKeys(body []byte, signature string, keys []string) (int, error) {
 
 // verifier keeps HMAC states of one key, keyed once.
 type verifier struct {
-	pool sync.Pool
+	pool sync.Pool // of *macState
+}
+
+// macState is a keyed HMAC and room for its sum: a sum appended to a
+// buffer of the caller's would escape through the hash.Hash interface and
+// cost an allocation per request.
+type macState struct {
+	mac hash.Hash
+	sum [sha512.Size]byte
 }
 
 func newVerifier(key string) *verifier {
 	k := []byte(key)
-	return &verifier{pool: sync.Pool{New: func() any { return hmac.New(sha512.New, k) }}}
+	return &verifier{pool: sync.Pool{New: func() any { return &macState{mac: hmac.New(sha512.New, k)} }}}
 }
 
-// sum appends the HMAC of body to dst.
-func (v *verifier) sum(body, dst []byte) []byte {
-	m := v.pool.Get().(hash.Hash)
-	m.Reset()
-	m.Write(body)
-	dst = m.Sum(dst)
+// compare computes the HMAC of body and compares it with got in constant
+// time (subtle.ConstantTimeCompare: 1 when equal).
+func (v *verifier) compare(body, got []byte) int {
+	m := v.pool.Get().(*macState)
+	m.mac.Reset()
+	m.mac.Write(body)
+	eq := subtle.ConstantTimeCompare(got, m.mac.Sum(m.sum[:0]))
 	v.pool.Put(m)
-	return dst
+	return eq
 }
 
 func decodeSignature(dst []byte, s string) (int, error) {

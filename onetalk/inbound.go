@@ -315,6 +315,15 @@ type inboundWire struct {
 // its message's Raw is the message's bytes within data (jsonx.Field skips
 // to them without decoding): neither is a copy.
 func decodeInbound(data []byte) (*InboundRequest, error) {
+	if req, ok := readInbound(data); ok {
+		return req, nil
+	}
+	return unmarshalInbound(data)
+}
+
+// unmarshalInbound is decodeInbound by json.Unmarshal: the reference the
+// fast path is tested against, and what it falls back to.
+func unmarshalInbound(data []byte) (*InboundRequest, error) {
 	var w inboundWire
 	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, err
@@ -330,4 +339,190 @@ func decodeInbound(data []byte) (*InboundRequest, error) {
 		m.Raw = raw
 	}
 	return req, nil
+}
+
+// The fields of the inbound objects, for readInbound.
+var (
+	inboundFields     = jsonx.NewFields("caseID", "channelType", "channelID", "channelName", "sender", "message")
+	senderFields      = jsonx.NewFields("phone", "contactName", "customerUserID")
+	messageFields     = jsonx.NewFields("id", "type", "text", "document", "image", "video", "location", "whatsappba", "timestamp")
+	bodyFields        = jsonx.NewFields("body")
+	documentFields    = jsonx.NewFields("url", "filename", "caption")
+	mediaFields       = jsonx.NewFields("url", "caption")
+	locationFields    = jsonx.NewFields("latitude", "longitude", "address", "name")
+	wabaFields        = jsonx.NewFields("type", "button", "interactive")
+	buttonFields      = jsonx.NewFields("payload", "text")
+	interactiveFields = jsonx.NewFields("type", "button_reply", "list_reply", "nfm_reply")
+	replyFields       = jsonx.NewFields("id", "title")
+	listReplyFields   = jsonx.NewFields("id", "title", "description")
+	nfmFields         = jsonx.NewFields("response_json", "body", "name")
+)
+
+// readInbound is decodeInbound's one-pass fast path (jsonx.Reader): ok is
+// false when the body is not one it decodes exactly as json.Unmarshal would
+// (no caseID, a null message, a key in another case, an error...), and
+// decodeInbound then decodes it the usual way.
+func readInbound(data []byte) (req *InboundRequest, ok bool) {
+	r := jsonx.NewReader(data)
+	if !r.Object() {
+		return nil, false
+	}
+	req = &InboundRequest{Raw: data}
+	var seen uint64
+	for r.More() {
+		switch r.Field(inboundFields, &seen) {
+		case 0:
+			req.CaseID = r.String()
+		case 1:
+			req.ChannelType = r.String()
+		case 2:
+			req.ChannelID = r.String()
+		case 3:
+			req.ChannelName = r.String()
+		case 4:
+			s := &req.Sender
+			r.Strings(senderFields, &s.Phone, &s.ContactName, &s.CustomerUserID)
+		case 5:
+			r.Peek() // past the white space
+			start := r.Pos()
+			readMessage(&r, &req.Message)
+			req.Message.Raw = data[start:r.Pos()]
+		}
+	}
+	if !r.End() || req.CaseID == "" {
+		return nil, false
+	}
+	m := &req.Message
+	decodeVideo(m.Type, &m.Image, &m.Video)
+	return req, true
+}
+
+func readMessage(r *jsonx.Reader, m *InboundMessage) {
+	if !r.Object() {
+		return // a null message too: unmarshalInbound has it
+	}
+	var seen uint64
+	for r.More() {
+		switch r.Field(messageFields, &seen) {
+		case 0:
+			m.ID = r.String()
+		case 1:
+			m.Type = r.String()
+		case 2:
+			if !r.Null() {
+				m.Text = new(Text)
+				r.Strings(bodyFields, &m.Text.Body)
+			}
+		case 3:
+			if !r.Null() {
+				d := new(Document)
+				r.Strings(documentFields, &d.URL, &d.Filename, &d.Caption)
+				m.Document = d
+			}
+		case 4:
+			m.Image = readMedia(r)
+		case 5:
+			m.Video = readMedia(r)
+		case 6:
+			if !r.Null() {
+				m.Location = readLocation(r)
+			}
+		case 7:
+			if !r.Null() {
+				m.WhatsAppBA = readWABA(r)
+			}
+		case 8:
+			if err := m.Timestamp.UnmarshalJSON(r.Raw()); err != nil {
+				r.Fail()
+			}
+		}
+	}
+}
+
+func readMedia(r *jsonx.Reader) *Media {
+	if r.Null() {
+		return nil
+	}
+	m := new(Media)
+	r.Strings(mediaFields, &m.URL, &m.Caption)
+	return m
+}
+
+func readLocation(r *jsonx.Reader) *Location {
+	l := new(Location)
+	if !r.Object() {
+		return l
+	}
+	var seen uint64
+	for r.More() {
+		switch r.Field(locationFields, &seen) {
+		case 0:
+			l.Latitude = r.Float()
+		case 1:
+			l.Longitude = r.Float()
+		case 2:
+			l.Address = r.String()
+		case 3:
+			l.Name = r.String()
+		}
+	}
+	return l
+}
+
+func readWABA(r *jsonx.Reader) *InboundWABA {
+	w := new(InboundWABA)
+	if !r.Object() {
+		return w
+	}
+	var seen uint64
+	for r.More() {
+		switch r.Field(wabaFields, &seen) {
+		case 0:
+			w.Type = r.String()
+		case 1:
+			if !r.Null() {
+				b := new(TemplateButton)
+				r.Strings(buttonFields, &b.Payload, &b.Text)
+				w.Button = b
+			}
+		case 2:
+			if !r.Null() {
+				w.Interactive = readInteractive(r)
+			}
+		}
+	}
+	return w
+}
+
+func readInteractive(r *jsonx.Reader) *InboundInteractive {
+	in := new(InboundInteractive)
+	if !r.Object() {
+		return in
+	}
+	var seen uint64
+	for r.More() {
+		switch r.Field(interactiveFields, &seen) {
+		case 0:
+			in.Type = r.String()
+		case 1:
+			if !r.Null() {
+				b := new(ButtonReply)
+				r.Strings(replyFields, &b.ID, &b.Title)
+				in.ButtonReply = b
+			}
+		case 2:
+			if !r.Null() {
+				l := new(ListReply)
+				r.Strings(listReplyFields, &l.ID, &l.Title, &l.Description)
+				in.ListReply = l
+			}
+		case 3:
+			if !r.Null() {
+				n := new(NFMReply)
+				r.Strings(nfmFields, &n.ResponseJSON, &n.Body, &n.Name)
+				in.NFMReply = n
+			}
+		}
+	}
+	return in
 }

@@ -250,6 +250,15 @@ func ParseChatEvent(body []byte) (*ChatEvent, error) {
 }
 
 func decodeChatEvent(body []byte) (*ChatEvent, error) {
+	if e, ok := readChatEvent(body); ok {
+		return e, nil
+	}
+	return unmarshalChatEvent(body)
+}
+
+// unmarshalChatEvent is decodeChatEvent by json.Unmarshal: the reference
+// the fast path is tested against, and what it falls back to.
+func unmarshalChatEvent(body []byte) (*ChatEvent, error) {
 	var w struct {
 		BotID   string    `json:"botId"`
 		Channel string    `json:"channel"`
@@ -262,6 +271,139 @@ func decodeChatEvent(body []byte) (*ChatEvent, error) {
 		return nil, errNoData
 	}
 	return &ChatEvent{BotID: w.BotID, Channel: w.Channel, EventType: w.Data.EventType, Raw: body, data: *w.Data}, nil
+}
+
+// The fields of the chat webhook's objects, for readChatEvent.
+var (
+	chatFields     = jsonx.NewFields("botId", "channel", "data")
+	chatDataFields = jsonx.NewFields("eventType", "platformConversationId", "type", "replyId", "buttons", "text",
+		"carouselCards", "confidence", "messageId", "escalateTo", "teamId")
+	buttonFields = jsonx.NewFields("type", "text")
+	cardFields   = jsonx.NewFields("title", "description", "imageUrl", "buttons")
+)
+
+// readChatEvent is decodeChatEvent's one-pass fast path (jsonx.Reader): ok
+// is false when the body is not one it decodes exactly as json.Unmarshal
+// would (a null or missing data, a null button, a key in another case, an
+// error...), and decodeChatEvent then decodes it the usual way.
+func readChatEvent(body []byte) (e *ChatEvent, ok bool) {
+	r := jsonx.NewReader(body)
+	if !r.Object() {
+		return nil, false
+	}
+	e = &ChatEvent{Raw: body}
+	var seen uint64
+	data := false
+	for r.More() {
+		switch r.Field(chatFields, &seen) {
+		case 0:
+			e.BotID = r.String()
+		case 1:
+			e.Channel = r.String()
+		case 2:
+			data = true
+			readChatData(&r, &e.data)
+		}
+	}
+	if !r.End() || !data {
+		return nil, false
+	}
+	e.EventType = e.data.EventType
+	return e, true
+}
+
+func readChatData(r *jsonx.Reader, d *chatData) {
+	if !r.Object() {
+		return
+	}
+	var seen uint64
+	for r.More() {
+		switch r.Field(chatDataFields, &seen) {
+		case 0:
+			d.EventType = r.String()
+		case 1:
+			d.PlatformConversationID = r.String()
+		case 2:
+			d.Type = r.String()
+		case 3:
+			d.ReplyID = r.String()
+		case 4:
+			d.Buttons = readButtons(r)
+		case 5:
+			d.Text = r.String()
+		case 6:
+			if r.Null() || !r.Array() {
+				break
+			}
+			d.CarouselCards = make([]CarouselCard, 0)
+			for r.More() {
+				d.CarouselCards = append(d.CarouselCards, readCard(r))
+			}
+		case 7:
+			if !r.Null() {
+				c := r.Float()
+				d.Confidence = &c
+			}
+		case 8:
+			d.MessageID = r.String()
+		case 9:
+			d.EscalateTo = r.String()
+		case 10:
+			d.TeamID = r.String()
+		}
+	}
+}
+
+// readButtons reads a list of buttons as Button.UnmarshalJSON does (an
+// object or a bare string); a null list is nil, [] is empty.
+func readButtons(r *jsonx.Reader) []Button {
+	if r.Null() || !r.Array() {
+		return nil
+	}
+	list := make([]Button, 0)
+	for r.More() {
+		var b Button
+		switch r.Peek() {
+		case '"':
+			b = Button{Type: ButtonReply, Text: r.String()}
+		case '{':
+			r.Object()
+			var seen uint64
+			for r.More() {
+				switch r.Field(buttonFields, &seen) {
+				case 0:
+					b.Type = r.String()
+				case 1:
+					b.Text = r.String()
+				}
+			}
+		default:
+			r.Fail()
+		}
+		list = append(list, b)
+	}
+	return list
+}
+
+func readCard(r *jsonx.Reader) CarouselCard {
+	var c CarouselCard
+	if !r.Object() {
+		return c
+	}
+	var seen uint64
+	for r.More() {
+		switch r.Field(cardFields, &seen) {
+		case 0:
+			c.Title = r.String()
+		case 1:
+			c.Description = r.String()
+		case 2:
+			c.ImageURL = r.String()
+		case 3:
+			c.Buttons = readButtons(r)
+		}
+	}
+	return c
 }
 
 // ActionRequest is a call of the actions webhook: run the action Name with

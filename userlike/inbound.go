@@ -110,8 +110,7 @@ func (c *Contact) UnmarshalJSON(b []byte) error {
 // not a JSON object.
 func decodeGuessed[T any](b []byte, v *T, fields func(*T) map[string]any) (mistyped []string, err error) {
 	err = json.Unmarshal(b, v)
-	var te *json.UnmarshalTypeError
-	if err == nil || !errors.As(err, &te) {
+	if !jsonx.IsTypeError(err) {
 		return nil, err
 	}
 	var zero T
@@ -488,8 +487,7 @@ func decodeEvents(data []byte) ([]Event, error) {
 		return nil, errors.New("not a JSON object or list")
 	}
 	events, err := decodeEventsOnce(t)
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
+	if jsonx.IsTypeError(err) {
 		// A payload field has a type the union does not take: decode again
 		// the slow way, each payload by its event's name, so an unknown
 		// event keeps any payload and a known one names the right field.
@@ -533,24 +531,32 @@ type payloadUnion struct {
 }
 
 func (w *eventWire) event(raw []byte) Event {
+	return w.eventWith(raw, jsonx.Field(jsonx.Field(raw, "packet"), "payload"))
+}
+
+// eventWith is event with the payload's span within raw already found.
+func (w *eventWire) eventWith(raw, payload []byte) Event {
 	e := Event{Info: w.Info, Packet: Packet{Name: w.Packet.Name}, Raw: raw}
-	if p := jsonx.Field(jsonx.Field(raw, "packet"), "payload"); len(p) > 0 {
-		e.Packet.Payload = p
+	if len(payload) > 0 {
+		e.Packet.Payload = payload
 	}
 	u := w.Packet.Payload
 	if u == nil {
 		u = &payloadUnion{}
 	}
-	media := MediaPayload{URL: u.URL, Link: u.Link, Name: u.Name, MimeType: u.MimeType}
+	media := func() MediaPayload {
+		return MediaPayload{URL: u.URL, Link: u.Link, Name: u.Name, MimeType: u.MimeType}
+	}
 	switch e.Packet.Name {
 	case EventStart:
-		e.typed = &StartPayload{Body: u.Body, MediaPayload: media}
+		e.typed = &StartPayload{Body: u.Body, MediaPayload: media()}
 	case EventMessage:
 		e.typed = &MessagePayload{Body: u.Body}
 	case EventClick:
 		e.typed = &ClickPayload{Value: u.Value}
 	case EventMedia:
-		e.typed = &media
+		m := media()
+		e.typed = &m
 	case EventLocation:
 		e.typed = &LocationPayload{Latitude: u.Latitude, Longitude: u.Longitude, Name: u.Name, Address: u.Address}
 	}
@@ -559,6 +565,15 @@ func (w *eventWire) event(raw []byte) Event {
 
 // decodeEventsOnce decodes t, an object or a list, in one pass.
 func decodeEventsOnce(t []byte) ([]Event, error) {
+	if events, ok := readEvents(t); ok {
+		return events, nil
+	}
+	return unmarshalEventsOnce(t)
+}
+
+// unmarshalEventsOnce is decodeEventsOnce by json.Unmarshal: the reference
+// the fast path is tested against, and what it falls back to.
+func unmarshalEventsOnce(t []byte) ([]Event, error) {
 	if t[0] == '{' {
 		var w eventWire
 		if err := json.Unmarshal(t, &w); err != nil {
@@ -602,4 +617,169 @@ func decodeEventsByName(t []byte) ([]Event, error) {
 		}
 	}
 	return events, nil
+}
+
+// The fields of the webhook's objects, for readEvents.
+var (
+	eventFields        = jsonx.NewFields("info", "packet")
+	infoFields         = jsonx.NewFields("cid", "approach_mode", "contact", "context", "conversation", "widget")
+	conversationFields = jsonx.NewFields("contact_channel")
+	channelFields      = jsonx.NewFields("state", "type")
+	packetFields       = jsonx.NewFields("name", "payload")
+	unionFields        = jsonx.NewFields("body", "value", "url", "link", "name", "mime_type", "latitude", "longitude", "address")
+	clickFields        = jsonx.NewFields("id", "label")
+)
+
+// readEvents is decodeEventsOnce's one-pass fast path (jsonx.Reader): ok
+// is false when the body is not one it decodes exactly as json.Unmarshal
+// would (a payload field of another type, a key in another case, an
+// error...), and decodeEventsOnce then decodes it the usual way.
+func readEvents(t []byte) ([]Event, bool) {
+	r := jsonx.NewReader(t)
+	if r.Peek() == '{' {
+		e := readEvent(&r, t)
+		if !r.End() {
+			return nil, false
+		}
+		return []Event{e}, true
+	}
+	if !r.Array() {
+		return nil, false
+	}
+	events := make([]Event, 0)
+	for r.More() {
+		r.Peek() // past the white space
+		start := r.Pos()
+		e := readEvent(&r, nil)
+		e.Raw = t[start:r.Pos()]
+		events = append(events, e)
+	}
+	if !r.End() {
+		return nil, false
+	}
+	return events, true
+}
+
+// readEvent reads one event object (raw is its bytes, when known).
+func readEvent(r *jsonx.Reader, raw []byte) Event {
+	var w eventWire
+	var payload []byte
+	if !r.Object() {
+		return Event{}
+	}
+	var seen uint64
+	for r.More() {
+		switch r.Field(eventFields, &seen) {
+		case 0:
+			readInfo(r, &w.Info)
+		case 1:
+			payload = readPacket(r, &w)
+		}
+	}
+	if r.Failed() {
+		return Event{}
+	}
+	return w.eventWith(raw, payload)
+}
+
+func readInfo(r *jsonx.Reader, in *Info) {
+	if r.Null() || !r.Object() {
+		return
+	}
+	var seen uint64
+	for r.More() {
+		switch r.Field(infoFields, &seen) {
+		case 0:
+			in.CID = r.String()
+		case 1:
+			in.ApproachMode = r.String()
+		case 2:
+			if r.Null() {
+				break
+			}
+			c := new(Contact)
+			if c.UnmarshalJSON(r.Raw()) != nil {
+				r.Fail()
+			}
+			in.Contact = c
+		case 3:
+			in.Context = jsonx.Clone(r.Raw()) // json.RawMessage copies
+		case 4:
+			if r.Null() {
+				break
+			}
+			r.Peek() // past the white space
+			start := r.Pos()
+			c := new(Conversation)
+			if r.Object() {
+				var seen uint64
+				for r.More() {
+					if r.Field(conversationFields, &seen) == 0 && !r.Null() {
+						ch := new(ContactChannel)
+						r.Strings(channelFields, &ch.State, &ch.Type)
+						c.ContactChannel = ch
+					}
+				}
+			}
+			if !r.Failed() {
+				c.Raw = jsonx.Clone(r.Bytes(start))
+			}
+			in.Conversation = c
+		case 5:
+			in.Widget = jsonx.Clone(r.Raw())
+		}
+	}
+}
+
+// readPacket reads the packet into w and returns the payload's bytes.
+func readPacket(r *jsonx.Reader, w *eventWire) (payload []byte) {
+	if r.Null() || !r.Object() {
+		return nil
+	}
+	var seen uint64
+	for r.More() {
+		switch r.Field(packetFields, &seen) {
+		case 0:
+			w.Packet.Name = r.String()
+		case 1:
+			r.Peek() // past the white space
+			start := r.Pos()
+			if !r.Null() {
+				w.Packet.Payload = readUnion(r)
+			}
+			payload = r.Bytes(start)
+		}
+	}
+	return payload
+}
+
+func readUnion(r *jsonx.Reader) *payloadUnion {
+	u := new(payloadUnion)
+	if !r.Object() {
+		return u
+	}
+	var seen uint64
+	for r.More() {
+		switch r.Field(unionFields, &seen) {
+		case 0:
+			u.Body = r.String()
+		case 1:
+			r.Strings(clickFields, &u.Value.ID, &u.Value.Label)
+		case 2:
+			u.URL = r.String()
+		case 3:
+			u.Link = r.String()
+		case 4:
+			u.Name = r.String()
+		case 5:
+			u.MimeType = r.String()
+		case 6:
+			u.Latitude = r.Float()
+		case 7:
+			u.Longitude = r.Float()
+		case 8:
+			u.Address = r.String()
+		}
+	}
+	return u
 }

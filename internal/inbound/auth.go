@@ -21,7 +21,8 @@ type Auth struct {
 }
 
 type headerSecret struct {
-	name   string
+	name   string // as configured, for String
+	key    string // its canonical form, the key of http.Header
 	secret Secrets
 }
 
@@ -64,7 +65,7 @@ func NewAuth(c AuthConfig) (Auth, error) {
 				prev = append(prev, p.Value)
 			}
 		}
-		a.headers = append(a.headers, headerSecret{h.Name, NewSecrets(h.Value, prev...)})
+		a.headers = append(a.headers, headerSecret{h.Name, http.CanonicalHeaderKey(h.Name), NewSecrets(h.Value, prev...)})
 	}
 	for _, p := range c.PreviousHeaders {
 		found := false
@@ -101,7 +102,13 @@ func (a *Auth) OK(r *http.Request) bool {
 func (a *Auth) Match(r *http.Request) (index int, ok bool) {
 	ok = true
 	for _, h := range a.headers {
-		i, hok := h.secret.Match(r.Header.Get(h.name))
+		// r.Header.Get(h.name), without canonicalising the name again
+		// (an allocation for a name such as API-SECURITY-TOKEN).
+		var got string
+		if v := r.Header[h.key]; len(v) > 0 {
+			got = v[0]
+		}
+		i, hok := h.secret.Match(got)
 		ok = ok && hok
 		index = max(index, i)
 	}

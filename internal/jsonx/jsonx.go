@@ -124,3 +124,14 @@ func IsNumber(b []byte) bool {
 	b = bytes.TrimSpace(b)
 	return len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')) && json.Valid(b)
 }
+
+// IsTypeError reports whether err is or wraps a *json.UnmarshalTypeError.
+// Unlike a *json.UnmarshalTypeError declared for errors.As on every call,
+// it allocates nothing when err is nil.
+func IsTypeError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &te)
+}
