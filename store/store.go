@@ -199,6 +199,59 @@ type QueueInspector interface {
 	Stats(ctx context.Context) (QueueStats, error)
 }
 
+// QueueAdmin is implemented by a Queue an operator can inspect and act on,
+// as the memory and Redis queues do: the botwire command's queue verbs and
+// the admin handler use it. Every method reads or changes the shared
+// state, so every replica sees the same queue.
+type QueueAdmin interface {
+	QueueInspector
+	// List returns a page of messages in one state (StatePending: every
+	// message not yet acknowledged, pending, running or retrying, oldest
+	// first; StateDead: the dead letters, oldest first). A page holds at
+	// most opts.Limit messages (default 50); Next is the cursor of the
+	// following page, "" after the last. Payloads are left out unless
+	// opts.Payload is set.
+	List(ctx context.Context, opts ListOptions) (Page, error)
+	// Message returns one message, pending or dead, with its payload, or
+	// ErrNotFound.
+	Message(ctx context.Context, id string) (Message, error)
+	// ReplayAll puts every dead letter back, as Replay does one, and
+	// returns how many.
+	ReplayAll(ctx context.Context) (int, error)
+	// DeleteDead removes one dead letter (ErrNotFound if it is none);
+	// DeleteAllDead removes them all and returns how many.
+	DeleteDead(ctx context.Context, id string) error
+	DeleteAllDead(ctx context.Context) (int, error)
+	// Pause stops every consumer of the queue, in every replica, from
+	// taking a message (a message running goes on); Resume undoes it.
+	// Enqueue goes on while paused. Paused reports the state.
+	Pause(ctx context.Context) error
+	Resume(ctx context.Context) error
+	Paused(ctx context.Context) (bool, error)
+}
+
+// MessageState selects the messages QueueAdmin.List returns.
+type MessageState string
+
+const (
+	StatePending MessageState = "pending" // not yet acknowledged: pending, running or retrying
+	StateDead    MessageState = "dead"    // dead letters
+)
+
+// ListOptions selects a page of QueueAdmin.List.
+type ListOptions struct {
+	State   MessageState
+	Cursor  string // "" for the first page, else a Page.Next
+	Limit   int    // at most this many (default 50, at most 1000)
+	Payload bool   // include each message's payload
+}
+
+// Page is one page of QueueAdmin.List.
+type Page struct {
+	Messages []Message
+	Next     string // the next page's cursor; "" after the last page
+}
+
 // ErrNotFound is returned by Replay for an id that is not a dead letter.
 var ErrNotFound = errors.New("store: no such dead letter")
 

@@ -24,8 +24,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 
 	"github.com/botwire/botwire/onetalk"
 )
@@ -49,6 +52,37 @@ Run "botwire <verb> --help" for the flags and an example.
 Exit codes: 0 ok, 1 failure, 2 usage.
 `
 
+// verb is a verb registered in moreVerbs by the file that implements it.
+type verb struct {
+	// usage is its line (or lines) in the command's usage, as the lines of
+	// usage are written: "  botwire doctor <vendor> URL   check ...".
+	usage string
+	run   func(args []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+// moreVerbs are the verbs beyond fake, send, sign, emulate and version,
+// each registered by its own file's init.
+var moreVerbs = map[string]verb{}
+
+// fullUsage is usage with the lines of moreVerbs, in name order, before
+// the version line.
+func fullUsage() string {
+	names := slices.Sorted(maps.Keys(moreVerbs))
+	var extra strings.Builder
+	for _, n := range names {
+		extra.WriteString(strings.TrimRight(moreVerbs[n].usage, "\n") + "\n")
+	}
+	const at = "  botwire version"
+	i := strings.Index(usage, at)
+	return usage[:i] + extra.String() + usage[i:]
+}
+
+// verbNames lists every verb for an error message.
+func verbNames() string {
+	names := append([]string{"fake", "send", "sign", "emulate"}, slices.Sorted(maps.Keys(moreVerbs))...)
+	return strings.Join(names, ", ") + " or version"
+}
+
 // errUsage marks an error that exits 2; its message is printed as is.
 type errUsage struct{ msg string }
 
@@ -62,13 +96,13 @@ var errHelp = errors.New("help")
 // run is the whole command, with its streams, so tests drive it in-process.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, fullUsage())
 		return 2
 	}
 	var err error
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, fullUsage())
 		return 0
 	case "fake":
 		err = runFake(args[1:], stdin, stdout, stderr)
@@ -82,7 +116,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "botwire %s %s\n", onetalk.Version, runtime.Version())
 		return 0
 	default:
-		err = usageErr("unknown verb %q (want fake, send, sign, emulate or version)", args[0])
+		v, ok := moreVerbs[args[0]]
+		if !ok {
+			err = usageErr("unknown verb %q (want %s)", args[0], verbNames())
+			break
+		}
+		err = v.run(args[1:], stdin, stdout, stderr)
 	}
 	var u errUsage
 	switch {
