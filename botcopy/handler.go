@@ -186,7 +186,7 @@ func newHandler(cfg *config, fn HandlerFunc, tokens inbound.Secrets, t *Tenants,
 		customName: cfg.customName, customValue: inbound.NewSecrets(cfg.customValue, cfg.prevCustom...),
 		fn: fn, deadline: cfg.deadline, fallback: PauseFor(DefaultMinutesPaused),
 		onTyping: cfg.onUserTyping, onUnknown: cfg.onUnknown, maxBody: cfg.MaxBody, logger: cfg.Logger,
-		probe:     inbound.Probe{Observer: cfg.Observer, Platform: observe.Botcopy, Endpoint: "handover"},
+		probe:     inbound.Probe{Observer: cfg.Observer, Platform: observe.Botcopy, Endpoint: "handover", Tap: cfg.Tap, CredentialHeaders: []string{cfg.customName}},
 		watchdogs: new(sync.Pool),
 	}
 	if cfg.fallback != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/botwire/botwire/internal/safefmt"
 	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
+	"github.com/botwire/botwire/tap"
 	"github.com/botwire/botwire/tenant"
 )
 
@@ -27,6 +28,7 @@ type Option func(*config)
 
 type config struct {
 	observer  observe.Observer
+	tap       *tap.Tap
 	previous  []string
 	dedup     *inbound.Dedup
 	maxBody   int64
@@ -81,6 +83,12 @@ func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n }
 // rejection reason, the callback and deduplication. With none (the
 // default) the cost is a nil check.
 func WithObserver(o observe.Observer) Option { return func(c *config) { c.observer = o } }
+
+// WithTap writes each authenticated delivery to t (package tap: one JSON
+// line with the headers, the signature masked, the body, the answer's
+// status and latency), for botwire replay to re-sign it with a local key
+// and reproduce it. With none (the default) the cost is a nil check.
+func WithTap(t *tap.Tap) Option { return func(c *config) { c.tap = t } }
 
 // WithLogger sends callback errors and panics to l (default slog.Default()).
 // Nothing logged contains the key, the signature or a whole body.
@@ -315,7 +323,7 @@ func newHandler(cfg *config, fn HandlerFunc, keys *keyring, t *Tenants, bot inbo
 	}
 	h := &Handler{keys: keys, tenants: t, fn: fn, onUnknown: cfg.onUnknown,
 		maxBody: cfg.maxBody, logger: cfg.logger, maxAge: cfg.maxAge, now: time.Now,
-		probe: inbound.Probe{Observer: cfg.observer, Platform: observe.EasyDialog, Endpoint: "webhook"}}
+		probe: inbound.Probe{Observer: cfg.observer, Platform: observe.EasyDialog, Endpoint: "webhook", Tap: cfg.tap}}
 	if h.maxAge == 0 {
 		h.maxAge = DefaultMaxAge
 	}

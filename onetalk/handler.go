@@ -150,7 +150,7 @@ func newHandler(cfg *config, fn HandlerFunc, secrets inbound.Secrets, t *Tenants
 		onUnknown: cfg.onUnknown,
 		maxBody:   cfg.MaxBody,
 		logger:    cfg.Logger,
-		probe:     inbound.Probe{Observer: cfg.Observer, Platform: observe.OneTalk, Endpoint: "webhook"},
+		probe:     inbound.Probe{Observer: cfg.Observer, Platform: observe.OneTalk, Endpoint: "webhook", Tap: cfg.Tap},
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = inbound.DefaultMaxBody

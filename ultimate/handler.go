@@ -102,7 +102,7 @@ func newBase(opts []Option) (base, error) {
 // identity the deduplication store is bound to.
 func finishBase(cfg *config, b base, bot inbound.Bot) (base, error) {
 	b.maxBody, b.logger = cfg.MaxBody, cfg.Logger
-	b.probe = &inbound.Probe{Observer: cfg.Observer, Platform: observe.Ultimate}
+	b.probe = &inbound.Probe{Observer: cfg.Observer, Platform: observe.Ultimate, Tap: cfg.Tap, CredentialHeaders: cfg.Auth.HeaderNames(), TapUnauthenticated: b.noAuth}
 	if b.maxBody <= 0 {
 		b.maxBody = inbound.DefaultMaxBody
 	}

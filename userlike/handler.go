@@ -144,7 +144,7 @@ func NewTenantHandler(t Tenants, fn HandlerFunc, opts ...Option) (*Handler, erro
 
 func newHandler(cfg *config, fn HandlerFunc, h *Handler, bot inbound.Bot) (*Handler, error) {
 	h.fn, h.onUnknown, h.maxBody, h.logger = fn, cfg.onUnknown, cfg.MaxBody, cfg.Logger
-	h.probe = inbound.Probe{Observer: cfg.Observer, Platform: observe.Userlike, Endpoint: "webhook"}
+	h.probe = inbound.Probe{Observer: cfg.Observer, Platform: observe.Userlike, Endpoint: "webhook", Tap: cfg.Tap, CredentialHeaders: cfg.Auth.HeaderNames(), TapUnauthenticated: cfg.Auth.None}
 	if h.maxBody <= 0 {
 		h.maxBody = inbound.DefaultMaxBody
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/botwire/botwire/internal/optkit"
 	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
+	"github.com/botwire/botwire/tap"
 )
 
 // Option configures a Handler or a Client. Each option says which of the two
@@ -40,6 +41,12 @@ func newConfig(forClient bool, opts []Option) (*config, error) {
 // HTTP attempt, retries and waits. With none (the default) the cost is a nil
 // check. Handler and Client.
 func WithObserver(o observe.Observer) Option { return optkit.Observer[*config](o) }
+
+// WithTap writes each authenticated delivery to t (package tap: one JSON
+// line with the headers, credentials masked, the body, the answer's status
+// and latency), for botwire replay to reproduce it locally. With none (the
+// default) the cost is a nil check. Handler only.
+func WithTap(t *tap.Tap) Option { return optkit.Tap[*config](t) }
 
 // WithLogger sends diagnostics to l. Handler: callback errors, panics and
 // channel warnings (default slog.Default()). Client: retries (default: no

@@ -9,16 +9,25 @@ import (
 	"time"
 
 	"github.com/botwire/botwire/observe"
+	"github.com/botwire/botwire/tap"
 	"github.com/botwire/botwire/tenant"
 )
 
-// Probe reports a handler's deliveries to its observer (WithObserver).
-// With no observer every method is a nil check: the handlers call them
-// unconditionally.
+// Probe reports a handler's deliveries to its observer (WithObserver) and
+// writes the authenticated ones to its tap (WithTap). With neither every
+// method is a nil check: the handlers call them unconditionally.
 type Probe struct {
 	Observer observe.Observer
 	Platform string
 	Endpoint string
+	// Tap records each authenticated delivery (nil: none).
+	Tap *tap.Tap
+	// CredentialHeaders are the headers the handler checks that carry a
+	// credential, for the tap to mask besides its fixed list.
+	CredentialHeaders []string
+	// TapUnauthenticated records every POST: the handler was built
+	// WithoutAuthentication, so no delivery is ever Authenticated.
+	TapUnauthenticated bool
 }
 
 type deliveryKey struct{}
@@ -30,7 +39,18 @@ func (p *Probe) on() bool { return p != nil && p.Observer != nil }
 // Serve runs serve for one delivery. With an observer it reports the
 // delivery's start and end: the answer's status and, unless serve said
 // otherwise (Note, Outcome), the outcome and reason the status means.
+// With a tap, the body is teed as serve reads it and an authenticated
+// delivery is recorded once answered.
 func (p *Probe) Serve(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) {
+	if p != nil && p.Tap != nil {
+		p.serveTapped(w, r, serve)
+		return
+	}
+	p.observe(w, r, serve)
+}
+
+// observe is Serve without the tap.
+func (p *Probe) observe(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) {
 	if !p.on() {
 		serve(w, r)
 		return
@@ -161,6 +181,9 @@ func (p *Probe) Note(ctx context.Context, conversation, messageID, typ string) {
 // Authenticated reports which credential authenticated the delivery, and
 // its tenant.
 func (p *Probe) Authenticated(ctx context.Context, index int) {
+	if p != nil && p.Tap != nil {
+		p.tapAuthenticated(ctx)
+	}
 	d := p.Delivery(ctx)
 	if d == nil {
 		return

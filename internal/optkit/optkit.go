@@ -17,6 +17,7 @@ import (
 	"github.com/botwire/botwire/internal/transport"
 	"github.com/botwire/botwire/observe"
 	"github.com/botwire/botwire/store"
+	"github.com/botwire/botwire/tap"
 )
 
 // Scope is embedded in a vendor package's option config.
@@ -36,6 +37,9 @@ type Scope struct {
 	// Observer is the handler's observer (WithObserver; the client's is
 	// Transport.Observer).
 	Observer observe.Observer
+	// Tap records the handler's authenticated deliveries (WithTap; nil:
+	// none).
+	Tap *tap.Tap
 }
 
 // ClientOnly reports whether a client option applies, recording it as
@@ -204,4 +208,9 @@ func NoAuth[C Scoped]() func(C) {
 // opts (see inbound.NewDedup). A nil d turns deduplication off.
 func Deduplication[C Scoped](d store.Deduplicator, ttl time.Duration, opts ...store.DedupOptions) func(C) {
 	return handler[C]("WithDeduplication", func(s *Scope) { s.Dedup = inbound.NewDedup(d, ttl, opts...) })
+}
+
+// Tap is WithTap (handlers only).
+func Tap[C Scoped](t *tap.Tap) func(C) {
+	return handler[C]("WithTap", func(s *Scope) { s.Tap = t })
 }
