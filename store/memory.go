@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -229,6 +230,7 @@ type MemoryQueue struct {
 	pending map[string]*keyQueue
 	dead    []Message
 	wake    chan struct{} // closed and replaced on every change
+	paused  bool          // Pause: consumers take no message
 
 	bound binding // the bot it serves (Bind)
 }
@@ -242,7 +244,8 @@ type keyQueue struct {
 // queued is a message in a key's queue.
 type queued struct {
 	Message
-	at time.Time // when it was put on the queue: its Enqueue, or its Replay
+	at      time.Time // when it was put on the queue: its Enqueue, or its Replay
+	lastErr string    // the last failed attempt's error, for List and Message
 }
 
 // NewMemoryQueue returns an empty in-memory Queue.
@@ -273,7 +276,7 @@ func (q *MemoryQueue) push(m Message, at time.Time) {
 		q.pending[m.Key] = kq
 		q.keys = append(q.keys, m.Key)
 	}
-	kq.msgs = append(kq.msgs, queued{m, at})
+	kq.msgs = append(kq.msgs, queued{Message: m, at: at})
 	q.changed()
 }
 
@@ -282,6 +285,9 @@ func (q *MemoryQueue) next(now time.Time) (Message, bool, time.Duration, <-chan 
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	wait := time.Duration(-1)
+	if q.paused {
+		return Message{}, false, wait, q.wake
+	}
 	for _, k := range q.keys {
 		kq := q.pending[k]
 		if kq.running {
@@ -333,6 +339,7 @@ func (q *MemoryQueue) record(m Message, err error, stopped bool) observe.Kind {
 		kind = observe.KindDeadLettered
 	default:
 		kq.notBefore = time.Now().Add(q.opts.RetryDelay)
+		kq.msgs[0].lastErr = err.Error()
 		kind = observe.KindQueueRetry
 	}
 	if len(kq.msgs) == 0 {
@@ -443,6 +450,7 @@ func (q *MemoryQueue) Stats(context.Context) (QueueStats, error) {
 		}
 	}
 	st.Dead = len(q.dead)
+	st.Paused = q.paused
 	if !oldest.IsZero() {
 		st.OldestPending = max(now.Sub(oldest), 1)
 	}
@@ -484,4 +492,213 @@ var (
 	_ Binder         = (*MemoryDeduplicator)(nil)
 	_ Binder         = (*MemoryQueue)(nil)
 	_ QueueInspector = (*MemoryQueue)(nil)
+	_ QueueAdmin     = (*MemoryQueue)(nil)
 )
+
+// listLimit is ListOptions.Limit with its default and bound applied.
+func listLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
+// errBadCursor refuses a List cursor that no Page.Next gave.
+var errBadCursor = errors.New("store: list: not a cursor of this queue")
+
+// memCursor is a position in a MemoryQueue listing: a message's time and
+// sequence number. The encoded form is "<unix ns>.<seq>".
+type memCursor struct {
+	at  int64
+	seq int
+}
+
+func (c memCursor) String() string { return strconv.FormatInt(c.at, 10) + "." + strconv.Itoa(c.seq) }
+
+func (c memCursor) less(d memCursor) bool { return c.at < d.at || c.at == d.at && c.seq < d.seq }
+
+func parseMemCursor(s string) (memCursor, error) {
+	a, b, ok := strings.Cut(s, ".")
+	at, err1 := strconv.ParseInt(a, 10, 64)
+	seq, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil {
+		return memCursor{}, errBadCursor
+	}
+	return memCursor{at, seq}, nil
+}
+
+// listed is a message of a listing with its position.
+type listed struct {
+	pos memCursor
+	m   Message
+}
+
+// List implements QueueAdmin. Pending messages come oldest first by when
+// they were put on the queue (their Enqueue, or their Replay for a
+// replayed dead letter; Enqueued keeps the first enqueue), dead letters
+// oldest first by Enqueued. A pending message's Attempts are the runs
+// started so far (the running one included) and Err its last failed
+// attempt's error. The cursor is a position, so a page is neither
+// repeated nor skipped when messages come and go between pages. Each page
+// walks and sorts every message of the state under the queue's lock.
+func (q *MemoryQueue) List(_ context.Context, opts ListOptions) (Page, error) {
+	var after memCursor
+	var from bool
+	if opts.Cursor != "" {
+		c, err := parseMemCursor(opts.Cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		after, from = c, true
+	}
+	limit := listLimit(opts.Limit)
+	var all []listed
+	q.mu.Lock()
+	switch opts.State {
+	case StatePending:
+		for _, k := range q.keys {
+			for _, e := range q.pending[k].msgs {
+				m := e.Message
+				m.Err = e.lastErr
+				all = append(all, listed{memCursor{e.at.UnixNano(), seqOf(m.ID)}, m})
+			}
+		}
+	case StateDead:
+		for _, m := range q.dead {
+			all = append(all, listed{memCursor{m.Enqueued.UnixNano(), seqOf(m.ID)}, m})
+		}
+	default:
+		q.mu.Unlock()
+		return Page{}, fmt.Errorf("store: list: unknown state %q", opts.State)
+	}
+	q.mu.Unlock()
+	slices.SortFunc(all, func(a, b listed) int {
+		if a.pos.less(b.pos) {
+			return -1
+		}
+		if b.pos.less(a.pos) {
+			return 1
+		}
+		return 0
+	})
+	var page Page
+	for _, l := range all {
+		if from && !after.less(l.pos) {
+			continue
+		}
+		if len(page.Messages) == limit {
+			page.Next = after.String()
+			break
+		}
+		m := l.m
+		m.Header = maps.Clone(m.Header)
+		if opts.Payload {
+			m.Payload = slices.Clone(m.Payload)
+		} else {
+			m.Payload = nil
+		}
+		page.Messages = append(page.Messages, m)
+		after = l.pos
+	}
+	return page, nil
+}
+
+// seqOf is the sequence number of a MemoryQueue id.
+func seqOf(id string) int {
+	n, _ := strconv.Atoi(id)
+	return n
+}
+
+// Message implements QueueAdmin: the pending message or dead letter id,
+// with its payload.
+func (q *MemoryQueue) Message(_ context.Context, id string) (Message, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, k := range q.keys {
+		for _, e := range q.pending[k].msgs {
+			if e.ID == id {
+				m := e.Message
+				m.Err = e.lastErr
+				m.Payload, m.Header = slices.Clone(m.Payload), maps.Clone(m.Header)
+				return m, nil
+			}
+		}
+	}
+	for _, m := range q.dead {
+		if m.ID == id {
+			m.Payload, m.Header = slices.Clone(m.Payload), maps.Clone(m.Header)
+			return m, nil
+		}
+	}
+	return Message{}, ErrNotFound
+}
+
+// ReplayAll implements QueueAdmin: every dead letter is replayed, oldest
+// first, as Replay does.
+func (q *MemoryQueue) ReplayAll(ctx context.Context) (int, error) {
+	dead, _ := q.DeadLetters(ctx)
+	slices.SortStableFunc(dead, func(a, b Message) int { return a.Enqueued.Compare(b.Enqueued) })
+	n := 0
+	for _, m := range dead {
+		switch err := q.Replay(ctx, m.ID); {
+		case err == nil:
+			n++
+		case !errors.Is(err, ErrNotFound): // replayed or deleted meanwhile
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// DeleteDead implements QueueAdmin.
+func (q *MemoryQueue) DeleteDead(_ context.Context, id string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, m := range q.dead {
+		if m.ID == id {
+			q.dead = slices.Delete(q.dead, i, i+1)
+			return nil
+		}
+	}
+	return ErrNotFound
+}
+
+// DeleteAllDead implements QueueAdmin.
+func (q *MemoryQueue) DeleteAllDead(context.Context) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := len(q.dead)
+	q.dead = nil
+	return n, nil
+}
+
+// Pause implements QueueAdmin: the queue's consumers take no message
+// until Resume; a message running goes on.
+func (q *MemoryQueue) Pause(context.Context) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.paused = true
+	return nil
+}
+
+// Resume implements QueueAdmin: the consumers take messages again at
+// once.
+func (q *MemoryQueue) Resume(context.Context) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.paused {
+		q.paused = false
+		q.changed()
+	}
+	return nil
+}
+
+// Paused implements QueueAdmin.
+func (q *MemoryQueue) Paused(context.Context) (bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.paused, nil
+}

@@ -189,6 +189,8 @@ type QueueStats struct {
 	// (pending, running or retrying), counted from its Enqueue (its
 	// Replay, for a replayed dead letter); 0 when there is none.
 	OldestPending time.Duration
+	// Paused says the queue's consumers take no message (QueueAdmin.Pause).
+	Paused bool
 }
 
 // QueueInspector is implemented by a Queue that reports its state, as the
@@ -209,8 +211,13 @@ type QueueAdmin interface {
 	// message not yet acknowledged, pending, running or retrying, oldest
 	// first; StateDead: the dead letters, oldest first). A page holds at
 	// most opts.Limit messages (default 50); Next is the cursor of the
-	// following page, "" after the last. Payloads are left out unless
-	// opts.Payload is set.
+	// following page, "" after the last: an opaque position, so
+	// messages that come and go between pages make no page repeat or skip
+	// another's. Payloads are left out unless opts.Payload is set.
+	// "Oldest" is by when a message was put on the queue (its Enqueue, or
+	// its Replay) for StatePending, by Enqueued for StateDead; each
+	// implementation documents its order and cost. A pending message's
+	// Attempts and Err are what the queue knows of its failed runs.
 	List(ctx context.Context, opts ListOptions) (Page, error)
 	// Message returns one message, pending or dead, with its payload, or
 	// ErrNotFound.
@@ -223,8 +230,10 @@ type QueueAdmin interface {
 	DeleteDead(ctx context.Context, id string) error
 	DeleteAllDead(ctx context.Context) (int, error)
 	// Pause stops every consumer of the queue, in every replica, from
-	// taking a message (a message running goes on); Resume undoes it.
-	// Enqueue goes on while paused. Paused reports the state.
+	// taking a message (a message running goes on); Resume undoes it,
+	// and the consumers take messages again within about a second.
+	// Enqueue goes on while paused. Paused reports the state, as
+	// QueueStats.Paused does.
 	Pause(ctx context.Context) error
 	Resume(ctx context.Context) error
 	Paused(ctx context.Context) (bool, error)
@@ -252,7 +261,9 @@ type Page struct {
 	Next     string // the next page's cursor; "" after the last page
 }
 
-// ErrNotFound is returned by Replay for an id that is not a dead letter.
+// ErrNotFound is returned by Replay and QueueAdmin.DeleteDead for an id
+// that is not a dead letter, and by QueueAdmin.Message for one that is
+// neither pending nor dead.
 var ErrNotFound = errors.New("store: no such dead letter")
 
 // Binder is implemented by a store that knows which bot it serves. A store

@@ -245,8 +245,33 @@ func watchConsume(t *testing.T, q store.Queue) store.Queue {
 		w.ended = true
 		w.mu.Unlock()
 	})
+	if a, ok := q.(store.QueueAdmin); ok {
+		return watchedAdmin{w, a} // so the QueueAdmin contract runs here too
+	}
 	return w
 }
+
+// watchedAdmin is a watchedQueue of a queue that implements
+// store.QueueAdmin, with its methods passed on.
+type watchedAdmin struct {
+	*watchedQueue
+	a store.QueueAdmin
+}
+
+func (w watchedAdmin) List(ctx context.Context, o store.ListOptions) (store.Page, error) {
+	return w.a.List(ctx, o)
+}
+func (w watchedAdmin) Message(ctx context.Context, id string) (store.Message, error) {
+	return w.a.Message(ctx, id)
+}
+func (w watchedAdmin) ReplayAll(ctx context.Context) (int, error) { return w.a.ReplayAll(ctx) }
+func (w watchedAdmin) DeleteDead(ctx context.Context, id string) error {
+	return w.a.DeleteDead(ctx, id)
+}
+func (w watchedAdmin) DeleteAllDead(ctx context.Context) (int, error) { return w.a.DeleteAllDead(ctx) }
+func (w watchedAdmin) Pause(ctx context.Context) error                { return w.a.Pause(ctx) }
+func (w watchedAdmin) Resume(ctx context.Context) error               { return w.a.Resume(ctx) }
+func (w watchedAdmin) Paused(ctx context.Context) (bool, error)       { return w.a.Paused(ctx) }
 
 type watchedQueue struct {
 	store.Queue

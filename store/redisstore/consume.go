@@ -47,8 +47,9 @@ const (
 )
 
 // ackScript acknowledges and deletes entries of a partition's stream and
-// forgets the attempts and retry times of those that have some recorded
-// (KEYS: the stream, its attempts and its retry set): ARGV[1] is the
+// forgets the attempts, retry times and last errors of those that have
+// some recorded (KEYS: the stream, its attempts, its retry set and its
+// errors): ARGV[1] is the
 // group, ARGV[2] how many of the ids (the first ones) have attempts
 // recorded, the rest are entry ids.
 var ackScript = redis.NewScript(`
@@ -58,6 +59,7 @@ redis.call('XDEL', KEYS[1], unpack(ARGV, 3))
 if k > 0 then
   redis.call('HDEL', KEYS[2], unpack(ARGV, 3, 2 + k))
   redis.call('ZREM', KEYS[3], unpack(ARGV, 3, 2 + k))
+  redis.call('HDEL', KEYS[4], unpack(ARGV, 3, 2 + k))
 end
 return 0`)
 
@@ -90,7 +92,7 @@ func (s *Store) failArgs(ids []string) []any {
 
 // ackKeys are ackScript's keys for partition n.
 func (s *Store) ackKeys(n int) []string {
-	return []string{s.stream(n), s.attempts(n), s.retryKey(n)}
+	return []string{s.stream(n), s.attempts(n), s.retryKey(n), s.errorsKey(n)}
 }
 
 // ackArgs are ackScript's arguments for the first entries of lanes.
@@ -140,6 +142,8 @@ type pool struct {
 	ready    []*lane       // lanes whose next message may run, in order of readiness
 	wake     chan struct{} // closed and replaced when a lane is ready or the pool fails
 	resweep  bool          // the wake-up channel was (re)subscribed: read every partition
+	paused   bool          // the queue is paused (Store.Pause): workers take nothing
+	pauseGen uint64        // counts the Pause and Resume messages received
 }
 
 type partState int
@@ -163,6 +167,7 @@ type part struct {
 	acks     []*lane    // lanes whose first entry ran and awaits its acknowledgement
 	deads    []deadItem // entries out of attempts, to move to the dead letters
 	failed   []string   // ids whose failure is not yet counted in Redis
+	failErrs []any      // their ids and errors, pairs for the errors hash
 }
 
 type deadItem struct {
@@ -217,6 +222,9 @@ type entry struct {
 // h's context ends with ctx or when the partition's lease is lost. A
 // handler that outlives ctx (a Shutdown letting callbacks finish) keeps
 // its partition until it returns, and its success is acknowledged.
+// While the queue is paused (Pause, from any replica) the workers take no
+// message, and take them again at once on Resume (within half a second
+// if the wake-up message was missed); a message running goes on.
 // Consume returns nil when ctx ends, and an error when Redis fails under
 // the pool (every Consume call of the Store returns it; call Consume again
 // after a pause, as the handlers' WithQueue does).
@@ -295,7 +303,10 @@ func (p *pool) work(ctx context.Context, h store.Handler) error {
 			p.mu.Unlock()
 			return nil
 		}
-		l := p.popReady()
+		var l *lane
+		if !p.paused {
+			l = p.popReady()
+		}
 		if l == nil {
 			wake := p.wake
 			p.mu.Unlock()
@@ -388,6 +399,7 @@ func (p *pool) finish(l *lane, e *entry, herr error, stopped bool) (failed int) 
 		e.counted++
 		e.recorded = true
 		pt.failed = append(pt.failed, e.id)
+		pt.failErrs = append(pt.failErrs, e.id, lastError(herr))
 		l.state = laneRetrying
 		time.AfterFunc(o.RetryDelay, func() {
 			p.mu.Lock()
@@ -441,6 +453,9 @@ func (p *pool) loop() {
 	defer beat.Stop()
 	sweep := time.NewTicker(max(s.opts.Poll, time.Millisecond))
 	defer sweep.Stop()
+	pausing := time.NewTicker(pausePoll)
+	defer pausing.Stop()
+	p.readPaused()
 	p.share(true)
 	for {
 		p.mu.Lock()
@@ -470,6 +485,8 @@ func (p *pool) loop() {
 			p.mu.Lock()
 			p.resweep = true
 			p.mu.Unlock()
+		case <-pausing.C:
+			p.readPaused()
 		}
 	}
 	bg, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -506,8 +523,12 @@ func (p *pool) listen(sub *redis.PubSub) {
 			p.mu.Unlock()
 			p.poke()
 		case *redis.Message:
-			if m.Payload == rebalance {
+			switch m.Payload {
+			case rebalance:
 				p.retick()
+				continue
+			case pauseMsg, resumeMsg:
+				p.pauseMessage(m.Payload == pauseMsg)
 				continue
 			}
 			n, err := strconv.Atoi(m.Payload)
@@ -739,8 +760,9 @@ func (p *pool) step() (more bool) {
 	for _, pt := range p.parts {
 		if len(pt.failed) > 0 {
 			failScript.Eval(ctx, pipe, []string{s.attempts(pt.n), s.retryKey(pt.n)}, s.failArgs(pt.failed)...)
+			pipe.HSet(ctx, s.errorsKey(pt.n), pt.failErrs...)
 		}
-		pt.failed = nil
+		pt.failed, pt.failErrs = nil, nil
 		for len(pt.acks) > 0 {
 			n := min(len(pt.acks), ackBatch)
 			ls := slices.Clone(pt.acks[:n])
@@ -763,6 +785,13 @@ func (p *pool) step() (more bool) {
 		}
 		reads = append(reads, rc)
 	}
+	// The pause flag, read after the streams: an entry enqueued after a
+	// Pause returned is read with the flag set.
+	var pausedCmd *redis.IntCmd
+	pauseGen := p.pauseGen
+	if len(reads) > 0 {
+		pausedCmd = pipe.Exists(ctx, s.pausedKey())
+	}
 	p.mu.Unlock()
 	if pipe.Len() == 0 {
 		return false
@@ -784,6 +813,11 @@ func (p *pool) step() (more bool) {
 	}()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if pausedCmd != nil {
+		if n, err := pausedCmd.Result(); err == nil {
+			p.setPaused(n > 0, pauseGen)
+		}
+	}
 	for _, a := range acks {
 		if err := a.cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			a.pt.acks = append(a.lanes, a.pt.acks...) // in order, for the next round
@@ -928,9 +962,9 @@ func (p *pool) close(pt *part) {
 		delete(p.lanes, key)
 		l.state = laneIdle
 	}
-	failed := pt.failed
+	failed, failErrs := pt.failed, pt.failErrs
 	acks := pt.acks
-	pt.failed, pt.acks, pt.lanes = nil, nil, nil
+	pt.failed, pt.failErrs, pt.acks, pt.lanes = nil, nil, nil, nil
 	p.mu.Unlock()
 
 	pt.unwatch()
@@ -944,6 +978,9 @@ func (p *pool) close(pt *part) {
 	pipe := s.rdb.Pipeline()
 	for _, id := range failed {
 		pipe.HIncrBy(ctx, s.attempts(pt.n), id, 1)
+	}
+	if len(failErrs) > 0 {
+		pipe.HSet(ctx, s.errorsKey(pt.n), failErrs...)
 	}
 	for _, id := range unrun {
 		pipe.HIncrBy(ctx, s.attempts(pt.n), id, -1)

@@ -26,6 +26,23 @@ func (s *Store) stream(p int) string   { return s.tag(p) + ":stream" }
 func (s *Store) lease(p int) string    { return s.tag(p) + ":lease" }
 func (s *Store) attempts(p int) string { return s.tag(p) + ":attempts" }
 
+// errorsKey holds the last error of the entries that failed and will run
+// again (for QueueAdmin's List and Message), forgotten with their
+// acknowledgement.
+func (s *Store) errorsKey(p int) string { return s.tag(p) + ":errors" }
+
+// maxErrorLen bounds an error kept in a partition's errors hash.
+const maxErrorLen = 1024
+
+// lastError is err's text for the errors hash, at most maxErrorLen bytes.
+func lastError(err error) string {
+	msg := err.Error()
+	if len(msg) > maxErrorLen {
+		msg = strings.ToValidUTF8(msg[:maxErrorLen], "")
+	}
+	return msg
+}
+
 // retryKey is a sorted set of the entries that failed, scored by when
 // they may run again (Unix ms, the Redis server's clock): Stats counts the
 // ones still waiting.
@@ -424,8 +441,9 @@ return {len, held, retrying, age}`)
 // holds a partition, in parallel): per partition one script of XLEN, an
 // XPENDING summary, ZCOUNT and XRANGE COUNT 1, each O(log N) or
 // O(consumers of the partition's group), and one HLEN of the dead letters:
-// Options.Partitions + 1 commands (17 by default), whatever the number of
-// messages. It reads no message.
+// Options.Partitions + 2 commands (18 by default, with an EXISTS of the
+// pause flag for Paused), whatever the number of messages. It reads no
+// message.
 func (s *Store) Stats(ctx context.Context) (store.QueueStats, error) {
 	pipe := s.rdb.Pipeline()
 	parts := make([]*redis.Cmd, s.opts.Partitions)
@@ -433,6 +451,7 @@ func (s *Store) Stats(ctx context.Context) (store.QueueStats, error) {
 		parts[p] = statsScript.Eval(ctx, pipe, []string{s.stream(p), s.retryKey(p)}, group)
 	}
 	dead := pipe.HLen(ctx, s.deadKey())
+	paused := pipe.Exists(ctx, s.pausedKey())
 	if _, err := pipe.Exec(ctx); err != nil {
 		return store.QueueStats{}, fmt.Errorf("redisstore: queue stats: %w", err)
 	}
@@ -453,5 +472,6 @@ func (s *Store) Stats(ctx context.Context) (store.QueueStats, error) {
 		st.OldestPending = max(st.OldestPending, time.Duration(age)*time.Microsecond)
 	}
 	st.Dead = int(dead.Val())
+	st.Paused = paused.Val() > 0
 	return st, nil
 }

@@ -123,7 +123,7 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 	}
 }
 
-// Stats costs one round trip of Partitions + 1 commands, however many
+// Stats costs one round trip of Partitions + 2 commands, however many
 // messages the queue holds.
 func TestStatsCost(t *testing.T) {
 	srv := startRedis(t)
@@ -150,8 +150,8 @@ func TestStatsCost(t *testing.T) {
 			t.Errorf("Stats = %+v, want %d pending", st, total)
 		}
 		evals := slices.DeleteFunc(slices.Clone(hook.commands), func(c string) bool { return c != "eval" })
-		if hook.trips != 1 || len(hook.commands) != 17 || len(evals) != 16 {
-			t.Errorf("with %d messages, Stats took %d round trips of %d commands %v; want 1 of 17 (16 partitions' scripts, 1 HLEN)",
+		if hook.trips != 1 || len(hook.commands) != 18 || len(evals) != 16 {
+			t.Errorf("with %d messages, Stats took %d round trips of %d commands %v; want 1 of 18 (16 partitions' scripts, 1 HLEN, 1 EXISTS of the pause flag)",
 				total, hook.trips, len(hook.commands), hook.commands)
 		}
 	}

@@ -238,7 +238,8 @@ func RateLimiter(t *testing.T, newLimiter func(t *testing.T) store.RateLimiter) 
 // short lease and retry delay, a small attempt limit, or a long retry
 // delay where a test needs one, and an Observer, which the queue must
 // report its events to). The Stats test runs when the queue implements
-// store.QueueInspector, and is skipped otherwise.
+// store.QueueInspector, and is skipped otherwise; so are the QueueAdmin
+// tests when it does not implement store.QueueAdmin.
 //
 // A key is a case, like an SQS FIFO message group or a Service Bus
 // session: its messages run in order and one at a time, across every
@@ -366,6 +367,7 @@ func Queue(t *testing.T, newQueue func(t *testing.T, o store.QueueOptions) store
 	t.Run("Enqueue returns the id the consumer gets", func(t *testing.T) { enqueueIDs(t, newQueue) })
 	t.Run("Stats counts pending, running, retrying and dead messages", func(t *testing.T) { queueStats(t, newQueue) })
 	t.Run("the observer sees retries, the dead letter and the replay", func(t *testing.T) { queueEvents(t, newQueue) })
+	t.Run("QueueAdmin", func(t *testing.T) { queueAdmin(t, newQueue) })
 }
 
 // A case (a key) is like an SQS FIFO message group or a Service Bus
