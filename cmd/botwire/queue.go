@@ -384,9 +384,9 @@ func (c *queueCmd) do(f func(ctx context.Context, q adminQueue) error) error {
 			return err
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
-			return fmt.Errorf("Redis at %s did not answer within %s: %w", c.addr(), c.timeout, err)
+			return fmt.Errorf("the Redis at %s did not answer within %s: %w", c.addr(), c.timeout, err)
 		}
-		return fmt.Errorf("Redis at %s (queue %q): %w", c.addr(), c.prefix, err)
+		return fmt.Errorf("the Redis at %s (queue %q): %w", c.addr(), c.prefix, err)
 	}
 	return nil
 }
