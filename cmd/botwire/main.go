@@ -7,6 +7,7 @@
 //	botwire send <vendor> --list                the built-in fixtures (doc examples)
 //	botwire sign easydialog --key K [FILE|-]    print the X-BM-Signature of a body
 //	botwire emulate <vendor> --bot URL [flags]  a local web chat playing the platform
+//	botwire doctor <vendor> URL [flags]         check a deployed webhook as the platform would
 //	botwire version                             the botwire release and Go version
 //
 // Vendors: onetalk, easydialog, userlike, ultimate, botcopy. Every verb has
