@@ -97,27 +97,6 @@ func TestSign(t *testing.T) {
 }
 
 // The built-in fixtures are the doc's examples, byte for byte.
-func TestFixturesAreTheTestdataFiles(t *testing.T) {
-	for _, v := range vendors {
-		names := fixtureNames(v)
-		require.NotEmpty(t, names, v)
-		code, out, _ := botwire(t, "", "send", v, "--list")
-		require.Equal(t, 0, code)
-		assert.Equal(t, strings.Join(names, "\n")+"\n", out)
-		for _, n := range names {
-			b, _ := fixture(v, n)
-			var found bool
-			for _, dir := range []string{"doc", "external"} {
-				if td, err := os.ReadFile(golden.Path(v + "/" + dir + "/" + n + ".json")); err == nil {
-					assert.Equal(t, string(td), string(b), "%s/%s drifted from testdata", v, n)
-					found = true
-				}
-			}
-			assert.True(t, found, "%s/%s is not a testdata file", v, n)
-		}
-	}
-}
-
 // bots returns, per vendor, a webhook that authenticates with secret and
 // the fixture it answers 200 to.
 func bots(t *testing.T) map[string]struct {

@@ -20,12 +20,29 @@ const sendHelp = `Usage: botwire send <vendor> <fixture|FILE|-> --to URL [flags]
 
 Delivers one webhook to your bot as the platform would, authenticated
 (Easy Dialog: signed over the exact bytes), and prints the status, the
-answer's headers and its body. The body is a built-in fixture (one of the
-vendor doc's examples, see --list), a JSON file, or - for standard input.
+answer's headers and its body. The body is a built-in fixture (the vendor
+doc's examples, and the events it describes without one built from its
+field tables: --list names and describes them), a JSON file, or - for
+standard input.
 Exits 1 when the bot answers non-2xx or cannot be reached.
+
+--set path=value (repeatable) changes the body before it is sent (and,
+for Easy Dialog, before it is signed). The path is keys joined by dots,
+with [n] for an array element: message.text.body, buttons[0].title,
+data[0].value[0]. The value is JSON when it is valid JSON (42, true,
+null, {"a":1}, "007"), else the text as written: quote it as JSON to
+send a string that looks like a number ('id="42"'). A missing last key
+of an existing object is added; any other missing step, or an index past
+the end of an array, is an error (exit 2). The body's other bytes (key
+order, spacing) are kept. A key holding "." or "[" cannot be named.
 
 Example:
   botwire send onetalk inbound_request --to http://localhost:8080/onetalk --secret s3cr3t
+  botwire send onetalk --list
+  botwire send onetalk text --to http://localhost:8080/onetalk --secret s3cr3t \
+      --set message.text.body=menu --set caseID=C-42
+  botwire send ultimate webhook_sendMessage_buttons --to http://localhost:8080/ultimate \
+      --set 'data.buttons[0].text=Yes please' --set 'data.replyId="123"'
 
 Flags:
 `
@@ -35,8 +52,10 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var a auth
 	a.flags(fs)
 	to := fs.String("to", "", "the bot's webhook URL")
-	list := fs.Bool("list", false, "list the vendor's built-in fixtures")
+	list := fs.Bool("list", false, "list the vendor's built-in fixtures, one line each: name and description")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the bot")
+	var overrides sets
+	fs.Var(&overrides, "set", "change the body before sending: `path=value`, e.g. message.text.body=hi or 'buttons[0].title=Yes' (repeatable)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -48,10 +67,12 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := checkVendor(vendor); err != nil {
 		return err
 	}
+	changes, err := parseSets(overrides)
+	if err != nil {
+		return usageErr("%s", a.redact(err.Error()))
+	}
 	if *list {
-		for _, n := range fixtureNames(vendor) {
-			fmt.Fprintln(stdout, n)
-		}
+		listFixtures(stdout, vendor)
 		return nil
 	}
 	if len(pos) != 2 {
@@ -73,6 +94,15 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		// delivery older than its maximum age: send them as of now.
 		body = freshTimestamp(body, time.Now())
 		source += ", message.timestamp set to now"
+	}
+	// After the timestamp (a --set may change it too) and before the
+	// headers: Easy Dialog's signature is over the final bytes.
+	if len(changes) > 0 {
+		var note string
+		if body, note, err = applySets(body, changes); err != nil {
+			return usageErr("%s (in %s)", a.redact(err.Error()), source)
+		}
+		source += ", " + note
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
