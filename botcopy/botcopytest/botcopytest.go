@@ -262,15 +262,18 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, body []byte) (int,
 // the trigger context: the proxy gets the message history and Dialogflow's
 // response. A pause decision pauses the bot.
 func (s *Server) Trigger(ctx context.Context, userID, botID string) (*Delivery, error) {
-	body, err := json.Marshal(TriggerRequest(s.cfg.AccessToken, userID, botID))
+	return s.DeliverTrigger(ctx, TriggerRequest(s.cfg.AccessToken, userID, botID))
+}
+
+// DeliverTrigger delivers r as step one of a handover, as Trigger does
+// with its own body, and applies the proxy's decision to the pause of
+// r.UserID. Build r with TriggerRequestWith to carry what the user said.
+func (s *Server) DeliverTrigger(ctx context.Context, r *botcopy.HandoverRequest) (*Delivery, error) {
+	o, err := s.Deliver(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.call(ctx, body)
-	if err != nil {
-		return nil, err
-	}
-	s.apply(userID, o)
+	s.apply(r.UserID, o)
 	return o, nil
 }
 
@@ -398,6 +401,52 @@ func TriggerRequest(accessToken, userID, botID string) *botcopy.HandoverRequest 
 		QueryInput:  &botcopy.QueryInput{Text: &botcopy.TextInput{Text: "I want to talk to a human", LanguageCode: "en"}},
 		QueryParams: &botcopy.QueryParams{Contexts: json.RawMessage(`[]`)},
 	}
+}
+
+// TriggerRequestWith returns a step-one body for a conversation in which
+// the user said said (oldest first; at least one line): the history holds
+// Dialogflow's welcome, each line with Dialogflow's answer (the last one
+// the handover context), and the query is the last line. The proxy sees
+// the user's own words, as it would in production.
+func TriggerRequestWith(accessToken, userID, botID string, said ...string) *botcopy.HandoverRequest {
+	r := TriggerRequest(accessToken, userID, botID)
+	if len(said) == 0 {
+		return r
+	}
+	now := time.Now().UTC()
+	n := 0
+	add := func(dir, payload string) {
+		n++
+		r.MessageHistory = append(r.MessageHistory, botcopy.HistoryItem{ID: fmt.Sprintf("h%d", n), BotPlatform: "dialogflowES",
+			Direction: dir, Payload: json.RawMessage(payload), CreatedAt: now.Add(time.Duration(n-2*len(said)-2) * time.Second).Format(time.RFC3339Nano)})
+	}
+	welcome, handover := r.MessageHistory[:2], r.MessageHistory[len(r.MessageHistory)-1]
+	r.MessageHistory = nil
+	for _, h := range welcome {
+		add(h.Direction, string(h.Payload))
+	}
+	quote := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	for i, line := range said {
+		add("in", `{"queryParameters":{"queryParameters":{},"query":`+quote(line)+`,"lang":"en","sessionId":`+quote(r.SessionID)+`}}`)
+		if i == len(said)-1 {
+			add("out", string(handover.Payload))
+		} else {
+			add("out", fmt.Sprintf(`{"responseId":"r%d","queryResult":{"fulfillmentMessages":[{"text":{"text":["(Dialogflow's answer)"]}}]}}`, i+2))
+		}
+	}
+	last := said[len(said)-1]
+	r.QueryInput = &botcopy.QueryInput{Text: &botcopy.TextInput{Text: last, LanguageCode: "en"}}
+	var resp map[string]any
+	if json.Unmarshal(r.DialogflowResponse, &resp) == nil {
+		if q, ok := resp["queryResult"].(map[string]any); ok {
+			q["queryText"] = last
+		}
+		if b, err := json.Marshal(resp); err == nil {
+			r.DialogflowResponse = b
+			r.MessageHistory[len(r.MessageHistory)-1].Payload = b
+		}
+	}
+	return r
 }
 
 // UserMessageRequest returns a step-two body: the user wrote text while

@@ -174,3 +174,36 @@ func TestTypingEvent(t *testing.T) {
 	assert.Equal(t, 200, o.StatusCode)
 	assert.Equal(t, "u9", typed)
 }
+
+// A trigger built from what the user said carries those lines in its
+// history and its query, and DeliverTrigger pauses as Trigger does.
+func TestDeliverTriggerWithTheUsersLines(t *testing.T) {
+	fake := botcopytest.NewServer(botcopytest.Config{AccessToken: "tok", APIKey: "key"})
+	defer fake.Close()
+	var got *botcopy.HandoverRequest
+	h, err := botcopy.NewHandler("tok", func(_ context.Context, r *botcopy.HandoverRequest) (botcopy.Decision, error) {
+		got = r
+		return botcopy.PauseFor(3), nil
+	})
+	require.NoError(t, err)
+	fake.SetBot(h)
+
+	req := botcopytest.TriggerRequestWith("tok", "u7", "b1", "where is my parcel", `I want a "human"`)
+	o, err := fake.DeliverTrigger(context.Background(), req)
+	require.NoError(t, err)
+	assert.True(t, o.Paused)
+	assert.True(t, fake.Paused("u7"))
+	require.NotNil(t, got)
+	assert.Equal(t, botcopy.KindTrigger, got.Kind())
+	assert.Equal(t, `I want a "human"`, got.Text())
+	var said []string
+	for _, l := range botcopy.Transcript(got.MessageHistory) {
+		if l.Speaker == "Customer" {
+			said = append(said, l.Text)
+		}
+	}
+	assert.Equal(t, []string{"where is my parcel", `I want a "human"`}, said)
+	df, err := got.Dialogflow()
+	require.NoError(t, err)
+	assert.Equal(t, "Human Handover", df.Intent)
+}
