@@ -126,6 +126,7 @@ func startEmulator(t *testing.T, c emuCase) (*httptest.Server, *emulator) {
 	bot.Start()
 
 	e := newEmulator(c.vendor, &p.auth)
+	e.policy.after = 20 * time.Millisecond // the platform's redeliveries, without its wait
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e.ad = newAdapter(ctx, e, p)

@@ -294,7 +294,11 @@ type platform struct {
 	botID   string
 	addr    string
 	ln      net.Listener // nil for Easy Dialog, which has no endpoint
+	policyFlags
 }
+
+// policy is the platform's redelivery and budget, from the flags.
+func (p *platform) policy() policy { return p.policyFlags.policy(p.vendor) }
 
 func (p *platform) flags(fs *flag.FlagSet) {
 	p.auth.flags(fs)
@@ -303,6 +307,7 @@ func (p *platform) flags(fs *flag.FlagSet) {
 	fs.StringVar(&p.apiKey, "api-key", "", "Userlike: the API security token; Ultimate, Botcopy: the API key the bot's client sends")
 	fs.StringVar(&p.botID, "bot-id", "618a30beee4e8e87d2f94015", "Ultimate: the bot id")
 	fs.StringVar(&p.addr, "addr", "127.0.0.1:0", "where the fake platform listens")
+	p.policyFlags.flags(fs)
 }
 
 // setup checks the positional vendor and the flags, and opens the fake
