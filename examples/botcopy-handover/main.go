@@ -7,7 +7,14 @@
 //
 // In the Botcopy portal, set the Live Chat Endpoint Webhook URL to
 // https://<host>/botcopy, the access token to BOTCOPY_ACCESS_TOKEN, and
-// generate the API key.
+// generate the API key. BOTCOPY_API_URL, when set, is the API base URL the
+// desk pushes to instead of https://api.botcopy.com: a proxy, or the fake
+// of `botwire fake botcopy` and `botwire emulate botcopy`, which prints the
+// URL to give.
+//
+// The agent types on standard input. When it ends (Ctrl-D, or a bot
+// started in the background), the desk has no agent: the webhook keeps
+// serving until interrupted, and conversations stay with the bot.
 package main
 
 import (
@@ -40,7 +47,11 @@ func run() error {
 	if port == "" {
 		port = "8080"
 	}
-	client, err := botcopy.NewClient(key, botcopy.WithLogger(slog.Default()))
+	opts := []botcopy.Option{botcopy.WithLogger(slog.Default())}
+	if u := os.Getenv("BOTCOPY_API_URL"); u != "" {
+		opts = append(opts, botcopy.WithBaseURL(u))
+	}
+	client, err := botcopy.NewClient(key, opts...)
 	if err != nil {
 		return err
 	}
@@ -65,15 +76,20 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 2)
+	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	go func() { errc <- d.Run(ctx, os.Stdin) }()
+	go func() {
+		// The end of the agent's console is not the end of the bot.
+		if err := d.Run(ctx, os.Stdin); err == nil {
+			slog.Info("the agent console ended: the bot keeps serving, without an agent, until interrupted")
+		} else if ctx.Err() == nil {
+			slog.Error("the agent console failed: the bot keeps serving, without an agent, until interrupted", "error", err)
+		}
+	}()
 	slog.Info("botcopy-handover listening", "addr", srv.Addr, "path", "/botcopy")
 	select {
 	case err := <-errc:
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
+		return err
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -5,6 +5,10 @@
 //	ULTIMATE_API_KEY=... ULTIMATE_BOT_ID=... \
 //	ULTIMATE_WEBHOOK_USER=ultimate ULTIMATE_WEBHOOK_PASSWORD=... PORT=8080 go run ./examples/ultimate-relay
 //
+// ULTIMATE_API_URL, when set, is the API base URL the relay calls instead of
+// https://api.ultimate.ai: a proxy, or the fake of `botwire fake ultimate`
+// and `botwire emulate ultimate`, which prints the URL to give.
+//
 // In the Custom CRM integration, set the chat webhook to
 // https://ultimate:PASSWORD@<host>/ultimate/chat and the actions webhook to
 // https://ultimate:PASSWORD@<host>/ultimate/actions: Ultimate documents no
@@ -55,7 +59,11 @@ func run() error {
 	if port == "" {
 		port = "8080"
 	}
-	client, err := ultimate.NewClient(key, botID, ultimate.WithLogger(slog.Default()))
+	opts := []ultimate.Option{ultimate.WithLogger(slog.Default())}
+	if u := os.Getenv("ULTIMATE_API_URL"); u != "" {
+		opts = append(opts, ultimate.WithBaseURL(u))
+	}
+	client, err := ultimate.NewClient(key, botID, opts...)
 	if err != nil {
 		return err
 	}

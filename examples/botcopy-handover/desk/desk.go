@@ -2,6 +2,8 @@
 // kept apart from its main package so examples/quickstart can run it
 // against the fake Botcopy: Botcopy hands conversations over to it, the
 // agent answers line by line, and "/bot" gives the conversation back.
+// Once the agent's console ends, the desk has no agent and leaves every
+// conversation with the bot.
 package desk
 
 import (
@@ -25,6 +27,7 @@ type Desk struct {
 	mu         sync.Mutex
 	active     *botcopy.Target
 	stopTyping func()
+	gone       bool // the agent's console ended
 }
 
 // Handle is the botcopy.HandlerFunc: a trigger opens the conversation on
@@ -32,6 +35,14 @@ type Desk struct {
 // indicator runs while the agent writes the answer.
 func (d *Desk) Handle(ctx context.Context, r *botcopy.HandoverRequest) (botcopy.Decision, error) {
 	to := botcopy.Target{UserID: r.UserID, BotID: r.BotID}
+	d.mu.Lock()
+	gone := d.gone
+	d.mu.Unlock()
+	if gone {
+		// Nobody would answer: the bot (Dialogflow) goes on.
+		d.printf("(no agent: %s stays with the bot)\n", r.UserID)
+		return botcopy.Continue(), nil
+	}
 	switch r.Kind() {
 	case botcopy.KindTrigger:
 		d.mu.Lock()
@@ -88,7 +99,9 @@ func (d *Desk) Reply(ctx context.Context, line string) error {
 	return d.Client.SendMessage(ctx, *to, line)
 }
 
-// Run reads the agent's lines from in until it ends or ctx is done.
+// Run reads the agent's lines from in until it ends or ctx is done. When
+// in ends, the agent has left: the conversation on the desk goes back to
+// the bot, and so will every later handover.
 func (d *Desk) Run(ctx context.Context, in io.Reader) error {
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
@@ -97,6 +110,15 @@ func (d *Desk) Run(ctx context.Context, in io.Reader) error {
 		}
 		if err := d.Reply(ctx, sc.Text()); err != nil {
 			d.printf("(could not send: %v)\n", err)
+		}
+	}
+	d.mu.Lock()
+	d.gone = true
+	active := d.active != nil
+	d.mu.Unlock()
+	if active {
+		if err := d.Reply(ctx, "/bot"); err != nil {
+			d.printf("(could not give the conversation back: %v)\n", err)
 		}
 	}
 	return sc.Err()
