@@ -310,6 +310,9 @@ type emulator struct {
 func newEmulator(vendor string, a *auth) *emulator {
 	e := &emulator{vendor: vendor, a: a, subs: map[chan event]bool{}, cause: map[string]int{}, policy: defaultPolicy(vendor)}
 	e.conv = conversation{ID: newConversation(vendor), Customer: newCustomer(vendor), Channel: channels(vendor)[0]}
+	if vendor == "botcopy" { // Botcopy knows the customer by the user id, the conversation's
+		e.conv.Customer = e.conv.ID
+	}
 	return e
 }
 
@@ -755,6 +758,9 @@ func (e *emulator) newConversation(what, channel string) (conversation, error) {
 	c.ID = newConversation(e.vendor)
 	if what == "customer" {
 		c.Customer = newCustomer(e.vendor)
+	}
+	if e.vendor == "botcopy" {
+		c.Customer = c.ID
 	}
 	if channel != "" {
 		c.Channel = channel
