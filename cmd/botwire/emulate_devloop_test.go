@@ -18,7 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/botwire/botwire/botcopy"
+	"github.com/botwire/botwire/examples/ultimate-relay/relay"
 	"github.com/botwire/botwire/onetalk"
+	"github.com/botwire/botwire/ultimate"
 )
 
 // post posts v as JSON to url and returns the status and the answer.
@@ -526,4 +528,38 @@ func TestEmulatorTranscriptReportsErrors(t *testing.T) {
 	status, out = post(t, page.URL+"/api/transcript", transcript{Vendor: "onetalk", Steps: []step{{Type: "say", Text: "c"}}})
 	assert.Equal(t, 200, status)
 	assert.Empty(t, out["errors"])
+}
+
+// Ultimate's actions call is shown with its own URL and event, apart from
+// the chat webhook's deliveries.
+func TestEmulatorUltimateActionsCall(t *testing.T) {
+	r := &relay.Relay{TeamOnline: func(string) bool { return true }, OrderStatus: func(string) string { return "shipped" }}
+	actions, err := ultimate.NewActionHandler(r.Action, ultimate.WithoutAuthentication())
+	require.NoError(t, err)
+	c := emuCases()[3] // ultimate
+	require.Equal(t, "ultimate", c.vendor)
+	c.actions = actions
+	page, e := startEmulator(t, c)
+	for _, line := range []string{"hello", "Order status", "A-1001"} {
+		require.Equal(t, 200, postJSON(t, page.URL+"/api/say", map[string]string{"text": line}), line)
+	}
+	require.Eventually(t, func() bool {
+		for _, x := range exchanges(t, page.URL) {
+			if strings.HasPrefix(x.Event, "action ") {
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 20*time.Millisecond)
+	for _, x := range exchanges(t, page.URL) {
+		if strings.HasPrefix(x.Event, "action ") {
+			assert.Equal(t, "action getOrderStatus", x.Event)
+			assert.True(t, strings.HasSuffix(x.URL, "/ultimate/actions"), "the actions call is labelled with its URL: %s", x.URL)
+		} else if x.Direction == "platform → bot" {
+			assert.NotContains(t, x.URL, "/ultimate/actions", "a chat delivery: %s", x.Event)
+		}
+	}
+	for _, ev := range history(t, page.URL) {
+		assert.Equal(t, e.current().ID, ev.Conv, "event %d is of the conversation", ev.ID)
+	}
 }

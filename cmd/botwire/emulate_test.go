@@ -39,6 +39,8 @@ type emuCase struct {
 	after string // text of the answer to the click
 	// userinfo, when set, goes into the bot's URL ("user:password").
 	userinfo string
+	// actions, when set, is Ultimate's actions webhook.
+	actions http.Handler
 }
 
 func emuCases() []emuCase {
@@ -113,6 +115,11 @@ func startEmulator(t *testing.T, c emuCase) (*httptest.Server, *emulator) {
 		bot: "http://" + bot.Listener.Addr().String()}
 	if c.userinfo != "" {
 		p.bot = "http://" + c.userinfo + "@" + bot.Listener.Addr().String()
+	}
+	if c.actions != nil {
+		actions := httptest.NewServer(c.actions)
+		t.Cleanup(actions.Close)
+		p.actions = actions.URL + "/ultimate/actions"
 	}
 	require.NoError(t, p.setup("emulate", []string{c.vendor}))
 	var base string
