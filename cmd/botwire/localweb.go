@@ -1,11 +1,10 @@
 package main
 
 import (
-	"mime"
 	"net"
 	"net/http"
-	"net/netip"
-	"strings"
+
+	"github.com/botwire/botwire/internal/localweb"
 )
 
 // The command's local web servers (emulate's page, and later the admin
@@ -29,11 +28,8 @@ func localWeb(h http.Handler, addr string) http.Handler {
 func localOnly(next http.Handler, addr string) http.Handler {
 	listenHost, port, _ := net.SplitHostPort(addr)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, p, err := net.SplitHostPort(r.Host)
-		if err != nil { // no port: the default one, which addr is not
-			host, p = strings.Trim(r.Host, "[]"), "80"
-		}
-		if p != port || !localHost(host, listenHost) {
+		host, p := localweb.SplitHost(r.Host, false)
+		if p != port || !localweb.LocalHost(host, listenHost) {
 			http.Error(w, "botwire: this page answers only at http://localhost:"+port+" or a loopback address", http.StatusMisdirectedRequest)
 			return
 		}
@@ -41,44 +37,22 @@ func localOnly(next http.Handler, addr string) http.Handler {
 	})
 }
 
-// localHost reports whether host names this machine: "localhost", a
-// loopback IP, or the host of the listen address.
-func localHost(host, listenHost string) bool {
-	if strings.EqualFold(host, "localhost") || host == listenHost {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
-}
-
-// sameOriginWrites refuses every request but GET and HEAD unless its body
-// is declared JSON and the browser does not say it comes from another
-// origin. A cross-origin page can send without a CORS preflight only
-// text/plain, form and multipart bodies, and its preflight for a JSON one
-// fails here, so requiring application/json alone stops it; the Origin
-// and Sec-Fetch-Site checks are a second line, should a browser ever skip
-// the preflight. Requests without those headers are not from a browser
-// (curl, tests) and pass.
-//
-// http.CrossOriginProtection is close but allows Sec-Fetch-Site "none" and
-// skips the Origin check when Sec-Fetch-Site is present; this is stricter.
+// sameOriginWrites refuses every request but GET and HEAD that
+// localweb.CheckWrite refuses (a body not declared JSON, or one a browser
+// says comes from another origin) or whose Origin is not this plain-HTTP
+// server's: unlike the admin page, the command's pages sit behind no TLS
+// proxy, so an https Origin is another origin.
 func sameOriginWrites(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-			writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "this API takes only Content-Type application/json"})
-			return
-		}
-		if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host {
-			writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-origin request refused (Origin " + o + ")"})
-			return
-		}
-		if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" {
-			writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-origin request refused (Sec-Fetch-Site " + s + ")"})
-			return
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			status, why := localweb.CheckWrite(r)
+			if o := r.Header.Get("Origin"); status == 0 && o != "" && o != "http://"+r.Host {
+				status, why = http.StatusForbidden, "cross-origin request refused (Origin "+o+")"
+			}
+			if status != 0 {
+				writeJSON(w, status, map[string]string{"error": why})
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -1,5 +1,5 @@
 // Package localweb holds the guards of botwire's browser pages (the admin
-// handler; the command keeps its own copy for the emulator): a browser
+// handler, and the command's emulator): a browser
 // lets any site it visits send requests to a page's server, so a page that
 // acts must refuse DNS rebinding (a hostile name resolving to this
 // machine, whose pages then read ours as same-origin) and cross-site
