@@ -17,6 +17,7 @@ import (
 	"github.com/botwire/botwire/onetalk/onetalktest"
 	"github.com/botwire/botwire/ultimate"
 	"github.com/botwire/botwire/ultimate/ultimatetest"
+	"github.com/botwire/botwire/userlike"
 	"github.com/botwire/botwire/userlike/userliketest"
 )
 
@@ -30,34 +31,194 @@ bot's answers and every request the bot's client sends to the fake. It
 stops at the end of standard input (Ctrl-D). Exits 1 when a delivery got a
 non-2xx answer or could not reach the bot.
 
-  onetalk     --secret                     the fake OneTalk URL records the bot's messages
+Every run has conversation ids of its own (a fresh case, dialog, session or
+user id, printed at start; --conversation sets one), so a bot pointed at
+another run's fake cannot show its replies here under the same id. After a
+failed delivery a line "hint" says what to try; a bot that is down is
+reported once and not redelivered.
+
+  onetalk     --secret                     the fake OneTalk URL records the bot's messages;
+              a bot that accepts a delivery but never calls that URL is warned about
   easydialog  --secret (the signature key) the reply is the webhook's answer
   userlike    --header/--secret, --api-key the fake API URL records triggered events
   ultimate    --api-key, --header/--secret or --user/--password;
               lines are the virtual agent's messages; the scripted agent answers
               the bot's converse calls
-  botcopy     --secret (access token), --api-key; the first line triggers the handover
+  botcopy     --secret (access token), --api-key; the first line triggers the
+              handover (its history and query carry that line); lines while
+              paused go to the proxy, later ones to Dialogflow; a line
+              "/handover TEXT" starts another handover
 
 Example:
   botwire fake onetalk --bot http://localhost:8080/onetalk --secret s3cr3t
 
+` + policyHelp + `
 Flags:
 `
 
 // session is one vendor's fake seen from the command: what to print at
 // start, how to deliver a line, and what it records.
 type session struct {
-	intro   []string
-	say     func(ctx context.Context, line string) (string, bool, error)
+	intro []string
+	// say delivers line through d.
+	say     func(ctx context.Context, line string)
 	streams []func(ctx context.Context, n int) ([]string, error)
 	close   func()
 }
+
+// outcome is one attempt of a delivery.
+type outcome struct {
+	text    string // the transcript's account of the answer (status, body)
+	status  int    // the bot's status, 0 when it did not answer
+	latency time.Duration
+	err     error // the bot could not be reached
+	// late: the platform gave up waiting (Botcopy's deadline) and ignores
+	// the answer.
+	late bool
+	// bad: the status was accepted but the answer is unusable (a reply
+	// the platform would refuse); not redelivered.
+	bad bool
+	// silent: nothing to print when accepted at the first attempt (the
+	// transcript shows the delivery otherwise).
+	silent bool
+	// decided: the Botcopy proxy answered with a decision.
+	decided bool
+}
+
+// deliverer delivers with the platform's policy: redeliveries of what the
+// bot did not accept, the budget, a hint after a failure.
+type deliverer struct {
+	vendor string
+	bot    string // as printed
+	pol    policy
+	printf func(format string, args ...any)
+
+	n      int // deliveries so far
+	failed int // deliveries that failed
+
+	// The quiet-bot check (OneTalk): one warning per run.
+	quietMu      sync.Mutex
+	quietWarned  bool
+	quietPending bool
+	quietWG      sync.WaitGroup
+}
+
+// judge reports whether an attempt failed and may be redelivered, and the
+// error it stands for in hint.
+func (d *deliverer) judge(o outcome) (failed, retry bool, err error) {
+	switch {
+	case o.err != nil:
+		return true, !isRefused(o.err), o.err
+	case o.late:
+		return true, true, errLate
+	case !accepted(d.vendor, o.status):
+		return true, true, nil
+	case o.bad:
+		return true, false, nil
+	}
+	return false, false, nil
+}
+
+// do delivers once with attempt, and again (the same body: attempt must
+// resend it as it is) while the bot does not accept it, up to the
+// policy's redeliveries. It prints every attempt under label and returns
+// the last outcome and whether the bot accepted it.
+func (d *deliverer) do(ctx context.Context, label string, attempt func(context.Context) outcome) (outcome, bool) {
+	d.n++
+	total := 1 + d.pol.attempts
+	lastHint := ""
+	for i := 1; ; i++ {
+		actx, cancel := context.WithTimeout(ctx, deliveryTimeout) // a bot that never answers
+		o := attempt(actx)
+		cancel()
+		failed, retry, herr := d.judge(o)
+		retry = retry && i < total && ctx.Err() == nil
+		text := label + o.text
+		if o.err != nil {
+			text = label + o.err.Error()
+		}
+		if !o.late && o.err == nil && o.latency > d.pol.budget {
+			text += fmt.Sprintf(" (late: past the platform's %s budget)", d.pol.budget)
+		}
+		if i > 1 || retry {
+			text = fmt.Sprintf("attempt %d of delivery %d (at most %d): %s", i, d.n, total, text)
+		}
+		switch {
+		case o.err != nil:
+			d.printf("error     %s\n", text)
+		case !failed && o.silent && i == 1 && o.latency <= d.pol.budget:
+		default:
+			d.printf("bot       %s\n", text)
+		}
+		h := ""
+		switch {
+		case failed:
+			h = hint(d.vendor, d.bot, o.status, herr, d.pol)
+		case o.latency > d.pol.budget:
+			h = hint(d.vendor, d.bot, 0, errLate, d.pol)
+		}
+		if h != "" && h != lastHint {
+			d.printf("hint      %s\n", h)
+			lastHint = h
+		}
+		if !failed {
+			return o, true
+		}
+		if !retry {
+			d.failed++
+			return o, false
+		}
+		select {
+		case <-ctx.Done():
+			d.failed++
+			return o, false
+		case <-time.After(d.pol.after):
+		}
+	}
+}
+
+// watchQuiet warns, once per run, when the bot accepted a delivery but
+// has not called the fake platform at platformURL within quietAfter:
+// wait(ctx, n) returns when the fake has n requests, and the fake had
+// before when the delivery started.
+func (d *deliverer) watchQuiet(platformURL string, before int, wait func(ctx context.Context, n int) error) {
+	d.quietMu.Lock()
+	defer d.quietMu.Unlock()
+	if d.quietWarned || d.quietPending {
+		return
+	}
+	d.quietPending = true
+	d.quietWG.Add(1)
+	go func() {
+		defer d.quietWG.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), quietAfter)
+		defer cancel()
+		err := wait(ctx, before+1)
+		d.quietMu.Lock()
+		defer d.quietMu.Unlock()
+		d.quietPending = false
+		if err != nil && !d.quietWarned {
+			d.quietWarned = true
+			d.printf("warning   %s\n", quietWarning(d.vendor, platformURL))
+		}
+	}()
+}
+
+// redactedErr is err with red applied to its text, and err itself to
+// errors.Is (a refused connection stays one).
+type redactedErr struct {
+	err error
+	red *strings.Replacer
+}
+
+func (e redactedErr) Error() string { return e.red.Replace(e.err.Error()) }
+func (e redactedErr) Unwrap() error { return e.err }
 
 func runFake(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("fake", stdout, stderr, fakeHelp)
 	var p platform
 	p.flags(fs)
-	conv := fs.String("conversation", "", "the case, dialog, session or user id of the customer (default: one per vendor)")
+	conv := fs.String("conversation", "", "the case, dialog, session or user id of the customer (default: a fresh one per run)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -66,8 +227,6 @@ func runFake(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	vendor := p.vendor
-	s := newSession(&p, *conv)
-	defer s.close()
 
 	// The bot may echo a credential in what the transcript shows (its
 	// answers, its requests to the fake): every line goes through redact.
@@ -77,6 +236,14 @@ func runFake(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		defer out.Unlock()
 		fmt.Fprint(stdout, p.auth.redact(fmt.Sprintf(format, args...)))
 	}
+	d := &deliverer{vendor: vendor, bot: p.auth.showURL(p.bot), pol: p.policy(), printf: printf}
+	id := *conv
+	if id == "" {
+		id = newConversation(vendor)
+	}
+	s := newSession(&p, id, d)
+	defer s.close()
+
 	printf("fake %s delivering to %s\n", vendor, p.auth.showURL(p.bot))
 	for _, l := range s.intro {
 		printf("%s\n", l)
@@ -84,6 +251,7 @@ func runFake(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	printf("type customer text, one message per line; Ctrl-D to stop\n")
 
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var wg sync.WaitGroup
 	for _, stream := range s.streams {
 		wg.Add(1)
@@ -103,7 +271,6 @@ func runFake(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}()
 	}
 
-	failed := 0
 	sc := bufio.NewScanner(stdin)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -111,27 +278,19 @@ func runFake(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			continue
 		}
 		printf("customer  %s\n", line)
-		answer, ok, err := s.say(ctx, line)
-		switch {
-		case err != nil:
-			failed++
-			printf("error     %v\n", err)
-		case !ok:
-			failed++
-			printf("bot       %s\n", answer)
-		case answer != "":
-			printf("bot       %s\n", answer)
-		}
+		s.say(ctx, line)
 	}
-	// Let the bot's last asynchronous requests arrive before stopping.
+	// Let a pending quiet check end (the bot calls, or quietAfter passes)
+	// and the bot's last asynchronous requests arrive before stopping.
+	d.quietWG.Wait()
 	time.Sleep(200 * time.Millisecond)
 	cancel()
 	wg.Wait()
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("reading standard input: %w", err)
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d deliveries failed", failed)
+	if d.failed > 0 {
+		return fmt.Errorf("%d deliveries failed", d.failed)
 	}
 	return nil
 }
@@ -148,26 +307,45 @@ func status(code int, latency time.Duration) string {
 	return fmt.Sprintf("answered %d in %s", code, latency.Round(100*time.Microsecond))
 }
 
-func newSession(p *platform, conv string) *session {
-	a, apiKey, botID := &p.auth, p.apiKey, p.botID
-	pick := func(def string) string {
-		if conv != "" {
-			return conv
-		}
-		return def
+// idLine is the intro line naming the run's conversation id.
+func idLine(vendor, id string) string {
+	name := map[string]string{"onetalk": "case id", "easydialog": "dialog uuid", "userlike": "session cid",
+		"ultimate": "conversation", "botcopy": "user id"}[vendor]
+	return fmt.Sprintf("%-12s %s (fresh per run; --conversation sets it)", name, id)
+}
+
+// handoverText returns the text of a line asking for a new Botcopy
+// handover ("/handover TEXT"), and whether it is one.
+func handoverText(line string) (string, bool) {
+	rest, ok := strings.CutPrefix(line, "/handover")
+	if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
+		return "", false
 	}
+	return strings.TrimSpace(rest), true
+}
+
+func newSession(p *platform, id string, d *deliverer) *session {
+	a, apiKey, botID := &p.auth, p.apiKey, p.botID
+	intro := func(lines ...string) []string { return append([]string{idLine(p.vendor, id)}, lines...) }
 	switch p.vendor {
 	case "onetalk":
 		fake := onetalktest.NewServer(p.onetalkConfig())
-		caseID := pick("FBED34A1EF")
+		wait := func(ctx context.Context, n int) error { _, err := fake.WaitFor(ctx, n); return err }
 		return &session{
-			intro: []string{"OneTalk URL  " + fake.URL, "secret key   " + a.mask(a.secret)},
-			say: func(ctx context.Context, line string) (string, bool, error) {
-				d, err := fake.Deliver(ctx, onetalktest.Text(caseID, line))
-				if err != nil {
-					return "", false, err
+			intro: intro("OneTalk URL  "+fake.URL, "secret key   "+a.mask(a.secret)),
+			say: func(ctx context.Context, line string) {
+				in := onetalktest.Text(id, line) // one body for every attempt
+				before := len(fake.Received())
+				_, ok := d.do(ctx, "", func(ctx context.Context) outcome {
+					r, err := fake.Deliver(ctx, in)
+					if err != nil {
+						return outcome{err: err}
+					}
+					return outcome{text: status(r.StatusCode, r.Latency), status: r.StatusCode, latency: r.Latency}
+				})
+				if ok && repliesByAPI(p.vendor) {
+					d.watchQuiet(fake.URL, before, wait)
 				}
-				return status(d.StatusCode, d.Latency), d.StatusCode == 200, nil
 			},
 			streams: []func(context.Context, int) ([]string, error){func(ctx context.Context, n int) ([]string, error) {
 				recs, err := fake.WaitFor(ctx, n)
@@ -181,51 +359,67 @@ func newSession(p *platform, conv string) *session {
 		}
 	case "easydialog":
 		fake := easydialogtest.NewServer(p.easydialogConfig())
-		dialog := pick("d5f7d6dd-dc30-451d-a442-a920fdbd6704")
 		return &session{
-			intro: []string{"signature key " + a.mask(a.secret)},
-			say: func(ctx context.Context, line string) (string, bool, error) {
-				body, err := easydialogtest.Encode(easydialogtest.Text(dialog, line))
+			intro: intro("signature key " + a.mask(a.secret)),
+			say: func(ctx context.Context, line string) {
+				body, err := easydialogtest.Encode(easydialogtest.Text(id, line))
 				if err != nil {
-					return "", false, err
+					d.printf("error     %v\n", err)
+					d.failed++
+					return
 				}
 				// The signature is a credential of this delivery, which the bot may echo.
 				red := a.redactor(http.Header{easydialog.SignatureHeader: {easydialog.Sign(body, a.secret)}})
-				d, err := fake.DeliverRaw(ctx, body)
-				if d == nil {
-					return "", false, err
-				}
-				if err != nil {
-					return red.Replace(status(d.StatusCode, d.Latency) + ": " + err.Error()), false, nil
-				}
-				if d.Reply == nil {
-					return status(d.StatusCode, d.Latency), d.StatusCode == 200, nil
-				}
-				return red.Replace(status(d.StatusCode, d.Latency) + " " + compact(d.Reply)), true, nil
+				d.do(ctx, "", func(ctx context.Context) outcome {
+					r, err := fake.DeliverRaw(ctx, body)
+					if r == nil {
+						return outcome{err: redactedErr{err, red}}
+					}
+					o := outcome{text: status(r.StatusCode, r.Latency), status: r.StatusCode, latency: r.Latency}
+					switch {
+					case err != nil:
+						o.text, o.bad = red.Replace(o.text+": "+err.Error()), true
+					case r.Reply != nil:
+						o.text = red.Replace(o.text + " " + compact(r.Reply))
+					}
+					return o
+				})
 			},
 			close: fake.Close,
 		}
 	case "userlike":
 		fake := userliketest.NewServer(p.userlikeConfig())
-		cid := pick("chatbot::258:a56785fb6fb84edd890905913b0c0821")
 		started := false
-		return &session{
-			intro: []string{"API URL      " + fake.URL, "API token    " + a.mask(apiKey)},
-			say: func(ctx context.Context, line string) (string, bool, error) {
-				var prefix string
-				if !started {
-					started = true
-					d, err := fake.Start(ctx, cid)
-					if err != nil {
-						return "", false, err
-					}
-					prefix = "(start) " + status(d.StatusCode, d.Latency) + " " + compact(d.Events) + "\nbot       "
+		send := func(ctx context.Context, label, name string, payload any) bool {
+			e, err := fake.NewEvent(id, name, payload)
+			if err != nil {
+				d.printf("error     %v\n", err)
+				d.failed++
+				return false
+			}
+			_, ok := d.do(ctx, label, func(ctx context.Context) outcome {
+				r, err := fake.Deliver(ctx, e)
+				if r == nil {
+					return outcome{err: err}
 				}
-				d, err := fake.Message(ctx, cid, line)
+				o := outcome{text: status(r.StatusCode, r.Latency) + " " + compact(r.Events), status: r.StatusCode, latency: r.Latency}
 				if err != nil {
-					return prefix, false, err
+					o.text, o.bad = status(r.StatusCode, r.Latency)+": "+err.Error(), true
 				}
-				return prefix + status(d.StatusCode, d.Latency) + " " + compact(d.Events), d.StatusCode == 200, nil
+				return o
+			})
+			return ok
+		}
+		return &session{
+			intro: intro("API URL      "+fake.URL, "API token    "+a.mask(apiKey)),
+			say: func(ctx context.Context, line string) {
+				if !started {
+					if !send(ctx, "(start) ", userlike.EventStart, struct{}{}) {
+						return // the session did not start: the next line starts it
+					}
+					started = true
+				}
+				send(ctx, "", userlike.EventMessage, userlike.MessagePayload{Body: line})
 			},
 			streams: []func(context.Context, int) ([]string, error){func(ctx context.Context, n int) ([]string, error) {
 				recs, err := fake.WaitFor(ctx, n)
@@ -239,16 +433,20 @@ func newSession(p *platform, conv string) *session {
 		}
 	case "ultimate":
 		fake := ultimatetest.NewServer(p.ultimateConfig())
-		id := pick("conversation-1")
 		return &session{
-			intro: []string{"base URL     " + fake.URL + " (ultimate.WithBaseURL)", "API key      " + a.mask(apiKey), "bot id       " + botID},
-			say: func(ctx context.Context, line string) (string, bool, error) {
-				d, err := fake.Deliver(ctx, ultimate.Message{EventType: ultimate.EventSendMessage, PlatformConversationID: id,
-					Type: ultimate.MessageText, Text: line, Buttons: []ultimate.Button{}, CarouselCards: []ultimate.CarouselCard{}})
-				if err != nil {
-					return "", false, err
-				}
-				return "", d.StatusCode == 200, nil
+			intro: intro("base URL     "+fake.URL+" (ultimate.WithBaseURL)", "API key      "+a.mask(apiKey), "bot id       "+botID),
+			say: func(ctx context.Context, line string) {
+				m := ultimate.Message{EventType: ultimate.EventSendMessage, PlatformConversationID: id,
+					Type: ultimate.MessageText, Text: line, Buttons: []ultimate.Button{}, CarouselCards: []ultimate.CarouselCard{}}
+				// The deliveries show in the agent's stream; a line here
+				// only for a failure or a redelivery.
+				d.do(ctx, "", func(ctx context.Context) outcome {
+					r, err := fake.Deliver(ctx, m)
+					if err != nil {
+						return outcome{err: err}
+					}
+					return outcome{text: status(r.StatusCode, r.Latency), status: r.StatusCode, latency: r.Latency, silent: true}
+				})
 			},
 			streams: []func(context.Context, int) ([]string, error){
 				func(ctx context.Context, n int) ([]string, error) {
@@ -278,28 +476,70 @@ func newSession(p *platform, conv string) *session {
 			close: fake.Close,
 		}
 	default: // botcopy
-		fake := botcopytest.NewServer(p.botcopyConfig())
-		user := pick("user-123")
-		return &session{
-			intro: []string{"base URL     " + fake.URL + " (botcopy.WithBaseURL)", "API key      " + a.mask(apiKey)},
-			say: func(ctx context.Context, line string) (string, bool, error) {
-				var prefix string
-				if !fake.Paused(user) {
-					d, err := fake.Trigger(ctx, user, "bot-456")
-					if err != nil {
-						return "", false, err
-					}
-					prefix = fmt.Sprintf("(handover) %s, decision %v, paused %v\nbot       ", status(d.StatusCode, d.Latency), d.Decision, d.Paused)
-					if !d.Paused {
-						return prefix + "did not pause: the message goes to Dialogflow", d.StatusCode == 200, nil
-					}
-				}
-				d, err := fake.UserMessage(ctx, user, "bot-456", line)
+		cfg := p.botcopyConfig()
+		cfg.Deadline = d.pol.budget // Botcopy ignores an answer past its budget
+		fake := botcopytest.NewServer(cfg)
+		const bot = "bot-456"
+		var said []string   // the user's lines in this run, oldest first
+		handedOver := false // a handover got the proxy's decision
+		botcopyOutcome := func(r *botcopytest.Delivery) outcome {
+			if r.Late {
+				return outcome{late: true, latency: r.Latency,
+					text: fmt.Sprintf("the proxy did not answer within Botcopy's %s: Botcopy ignores it (not paused, the message goes to Dialogflow)", d.pol.budget)}
+			}
+			o := outcome{status: r.StatusCode, latency: r.Latency, decided: r.Decision != nil,
+				text: fmt.Sprintf("%s, decision %s, paused %v", status(r.StatusCode, r.Latency), compact(r.Decision), r.Paused)}
+			if r.StatusCode == http.StatusOK && r.Decision == nil {
+				o.text += " (not a decision: Botcopy ignores it)"
+			}
+			return o
+		}
+		trigger := func(ctx context.Context) {
+			req := botcopytest.TriggerRequestWith(a.secret, id, bot, said...)
+			o, _ := d.do(ctx, "(handover) ", func(ctx context.Context) outcome {
+				r, err := fake.DeliverTrigger(ctx, req)
 				if err != nil {
-					return prefix, false, err
+					return outcome{err: err}
 				}
-				return prefix + fmt.Sprintf("%s, decision %v, paused %v", status(d.StatusCode, d.Latency), d.Decision, d.Paused),
-					d.StatusCode == 200 && !d.Late, nil
+				return botcopyOutcome(r)
+			})
+			if o.decided {
+				handedOver = true
+				if !fake.Paused(id) {
+					d.printf("bot       did not pause: the next message goes to Dialogflow\n")
+				}
+			}
+		}
+		return &session{
+			intro: intro("base URL     "+fake.URL+" (botcopy.WithBaseURL)", "API key      "+a.mask(apiKey)),
+			say: func(ctx context.Context, line string) {
+				if text, ok := handoverText(line); ok {
+					if text != "" {
+						said = append(said, text)
+					}
+					trigger(ctx)
+					return
+				}
+				said = append(said, line)
+				if !fake.Paused(id) && !handedOver {
+					trigger(ctx) // the first line: its history and query carry it
+					return
+				}
+				d.do(ctx, "", func(ctx context.Context) outcome {
+					r, err := fake.UserMessage(ctx, id, bot, line)
+					switch {
+					case err != nil:
+						return outcome{err: err}
+					case r.ToDialogflow && r.StatusCode == 0 && !r.Late:
+						return outcome{status: http.StatusOK,
+							text: "not paused: the message goes to Dialogflow (a line \"/handover TEXT\" starts another handover)"}
+					}
+					o := botcopyOutcome(r)
+					if r.ToDialogflow && accepted("botcopy", r.StatusCode) {
+						o.text += "; resumed: the next message goes to Dialogflow"
+					}
+					return o
+				})
 			},
 			streams: []func(context.Context, int) ([]string, error){func(ctx context.Context, n int) ([]string, error) {
 				recs, err := fake.WaitFor(ctx, n)

@@ -217,6 +217,9 @@ func TestFakeOneTalkWithTheEchoBot(t *testing.T) {
 }
 
 func TestFakeEveryVendor(t *testing.T) {
+	old := quietAfter // these bots answer without calling the platform
+	quietAfter = 50 * time.Millisecond
+	t.Cleanup(func() { quietAfter = old })
 	for vendor, b := range bots(t) {
 		t.Run(vendor, func(t *testing.T) {
 			srv := httptest.NewServer(b.h)
@@ -244,7 +247,7 @@ func TestFakeEveryVendor(t *testing.T) {
 	// A bot that refuses the delivery makes the run fail.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) }))
 	defer srv.Close()
-	code, out, _ := botwire(t, "hi\n", "fake", "onetalk", "--bot", srv.URL, "--secret", secret)
+	code, out, _ := botwire(t, "hi\n", "fake", "onetalk", "--bot", srv.URL, "--secret", secret, "--redeliver-after", "10ms")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "answered 500")
 }
@@ -255,7 +258,7 @@ func TestFakeUltimateWithTheRelay(t *testing.T) {
 	require.NoError(t, err)
 	srv := httptest.NewServer(chat)
 	defer srv.Close()
-	code, out, errOut := botwire(t, "Hello from the agent\n", "fake", "ultimate", "--bot", srv.URL, "--api-key", "k")
+	code, out, errOut := botwire(t, "Hello from the agent\n", "fake", "ultimate", "--bot", srv.URL, "--api-key", "k", "--conversation", "conversation-1")
 	require.Equal(t, 0, code, "%s\n%s", out, errOut)
 	entries := r.Transcript("conversation-1", 0)
 	require.NotEmpty(t, entries)
