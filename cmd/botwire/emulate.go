@@ -446,6 +446,16 @@ func (e *emulator) hold(it item) {
 	e.mu.Unlock()
 }
 
+// annotate adds hint to the held customer line: what the emulator
+// assumed in delivering it.
+func (e *emulator) annotate(hint string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.held != nil {
+		e.held.Hint = hint
+	}
+}
+
 // showCustomer shows the held customer line, linked to exchange x (0:
 // none), once.
 func (e *emulator) showCustomer(x int) {

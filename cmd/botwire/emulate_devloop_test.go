@@ -563,3 +563,51 @@ func TestEmulatorUltimateActionsCall(t *testing.T) {
 		assert.Equal(t, e.current().ID, ev.Conv, "event %d is of the conversation", ev.ID)
 	}
 }
+
+// What the widgets show, as the vendor docs say: OneTalk's media headers,
+// Userlike's URL buttons, navigate and templates on the website widget.
+func TestEmulatorWidgetFidelity(t *testing.T) {
+	it := onetalkItem(decodeMap([]byte(`{"type":"whatsappba","whatsappba":{"interactive":{"type":"button",
+		"header":{"type":"image","image":{"link":"https://example.com/a.png"}},"body":{"text":"Pick"},"footer":{"text":"small print"},
+		"buttonAction":{"buttons":[{"type":"reply","reply":{"id":"/x","title":"X"}}]}}}}`)))
+	require.NotNil(t, it.Media, "an image header is shown")
+	assert.Equal(t, "image", it.Media.Kind)
+	assert.Equal(t, "https://example.com/a.png", it.Media.URL)
+	assert.Equal(t, "small print", it.Footer)
+	doc := onetalkItem(decodeMap([]byte(`{"type":"document","document":{"url":"https://example.com/r.pdf","filename":"Receipt.pdf","caption":"See attached"}}`)))
+	assert.Equal(t, "Receipt.pdf — See attached", doc.Media.Caption)
+
+	e := newEmulator("userlike", &auth{})
+	u := &userlikeAdapter{base: base{e: e, vendor: "userlike"}}
+	u.render(e.current().ID, 0, []byte(`[
+		{"packet":{"name":"buttons","payload":{"body":"Read more","buttons":[{"label":"Docs","url":"https://example.com/docs"}]}}},
+		{"packet":{"name":"navigate","payload":{"url":"https://example.com/next"}}},
+		{"packet":{"name":"list_template","payload":{"body":"Choose","headline":"H","footer":"F","button":"Open","options":[{"id":"a","label":"A","description":"the first"}]}}},
+		{"packet":{"name":"media","payload":{"link":"https://example.com/clip.mp4"}}}]`))
+	var items []item
+	for _, ev := range e.events {
+		items = append(items, *ev.Item)
+	}
+	require.Len(t, items, 4)
+	assert.Equal(t, "Read more", items[0].Text)
+	require.Len(t, items[0].Buttons, 1)
+	assert.Equal(t, action{Kind: "url", Label: "Docs", URL: "https://example.com/docs"}, items[0].Buttons[0])
+	assert.Equal(t, "https://example.com/next", items[1].Buttons[0].URL)
+	assert.Equal(t, "Choose", items[2].Text)
+	assert.Nil(t, items[2].List, "a list_template shows as bubbles on the website widget")
+	assert.Empty(t, items[2].Footer)
+	assert.Contains(t, items[2].Hint, "WhatsApp")
+	assert.Equal(t, "a", items[2].Buttons[0].Value)
+	assert.Equal(t, "video", items[3].Media.Kind)
+}
+
+// Botcopy's resume shows what the doc says the customer reads.
+func TestEmulatorBotcopyResumeTexts(t *testing.T) {
+	c := emuCases()[4]
+	require.Equal(t, "botcopy", c.vendor)
+	page, _ := startEmulator(t, c)
+	require.Equal(t, 200, postJSON(t, page.URL+"/api/say", map[string]string{"text": "help"}))
+	waitItem(t, page.URL, "Let me connect you with a human agent.")
+	require.Equal(t, 200, postJSON(t, page.URL+"/api/agent", map[string]string{"text": "/bot"}))
+	waitItem(t, page.URL, "The human has left the conversation. You are now chatting with the bot.")
+}

@@ -280,7 +280,7 @@ func TestEmulatorBotcopyDesk(t *testing.T) {
 	require.Equal(t, 200, postJSON(t, page.URL+"/api/agent", map[string]string{"text": "Hi, I am Ada from support"}))
 	waitItem(t, page.URL, "Hi, I am Ada from support")
 	require.Equal(t, 200, postJSON(t, page.URL+"/api/agent", map[string]string{"text": "/bot"}))
-	waitItem(t, page.URL, "gave the conversation back to the bot")
+	waitItem(t, page.URL, "has left the conversation. You are now chatting with the bot.")
 
 	other, _ := startEmulator(t, emuCases()[0])
 	assert.Equal(t, 404, postJSON(t, other.URL+"/api/agent", map[string]string{"text": "x"}))

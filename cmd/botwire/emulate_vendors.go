@@ -304,11 +304,13 @@ func newAdapter(ctx context.Context, e *emulator, p *platform) adapter {
 		watch(ctx, fake.WaitDeliveries, ad.fromAgent)
 		return ad
 	default:
-		fake := botcopytest.NewServer(p.botcopyConfig())
+		cfg := p.botcopyConfig()
+		cfg.Deadline = e.policy.budget // Botcopy ignores an answer past its budget
+		fake := botcopytest.NewServer(cfg)
 		b.infos, b.stop = map[string]any{"platform": fake.URL, "apiKey": au.mask(apiKey)}, func() { cancel(); fake.Close() }
 		b.infos["desk"] = true
 		desk, _ := botcopy.NewClient(apiKey, botcopy.WithBaseURL(fake.URL))
-		ad := &botcopyAdapter{base: b, fake: fake, botID: "bot-456", desk: desk, said: map[string][]string{}, handedOver: map[string]bool{}}
+		ad := &botcopyAdapter{base: b, fake: fake, botID: "bot-456", desk: desk, said: map[string][]string{}, handedOver: map[string]bool{}, agents: map[string]string{}}
 		watch(ctx, fake.WaitFor, ad.fromProxy)
 		return ad
 	}
@@ -474,13 +476,25 @@ func onetalkItem(msg map[string]any) item {
 		if t == "document" {
 			kind = "file"
 		}
-		it.Media = &media{Kind: kind, URL: s(md["url"]), Caption: s(md["caption"]) + s(md["filename"])}
+		caption := strings.TrimSpace(s(md["filename"]) + " " + s(md["caption"]))
+		if s(md["filename"]) != "" && s(md["caption"]) != "" {
+			caption = s(md["filename"]) + " — " + s(md["caption"])
+		}
+		it.Media = &media{Kind: kind, URL: s(md["url"]), Caption: caption}
 	case "whatsappba":
 		in := m(m(msg["whatsappba"])["interactive"])
 		it.Text = s(m(in["body"])["text"])
 		it.Footer = s(m(in["footer"])["text"])
 		if h := m(in["header"]); h != nil {
-			it.Header = s(h["text"])
+			switch t := s(h["type"]); t {
+			case "image", "video":
+				it.Media = &media{Kind: t, URL: s(m(h[t])["link"])}
+			case "document":
+				d := m(h["document"])
+				it.Media = &media{Kind: "file", URL: s(d["link"]), Caption: s(d["filename"])}
+			default:
+				it.Header = s(h["text"])
+			}
 		}
 		for _, bt := range a(m(in["buttonAction"])["buttons"]) {
 			r := m(m(bt)["reply"])
@@ -567,6 +581,7 @@ func (x *easyDialogAdapter) click(ctx context.Context, c action) error {
 	if text == "" {
 		text = c.Label
 	}
+	x.e.annotate("assumed: Easy Dialog's doc does not say how a suggestion's click reaches the bot; the emulator sends its postback (or its text) as a text message")
 	return x.send(ctx, "message textMessage", c.Label+" → "+text, func(id string) *easydialog.Request { return easydialogtest.Text(id, text) })
 }
 
@@ -610,7 +625,8 @@ func suggestions(list []any) []action {
 		case sg["dialNumber"] != nil:
 			ac.Kind, ac.URL = "dial", "tel:"+s(m(sg["dialNumber"])["number"])
 		case sg["composeMessage"] != nil:
-			ac.Kind, ac.URL = "dial", "sms:"+s(m(sg["composeMessage"])["number"])
+			cm := m(sg["composeMessage"])
+			ac.Kind, ac.Label = "url", strings.TrimSpace(ac.Label+" (compose an SMS to "+s(cm["number"])+": "+s(cm["text"])+s(cm["test"])+")")
 		case sg["showMapLocation"] != nil:
 			l := m(sg["showMapLocation"])
 			ac.Kind, ac.URL = "url", fmt.Sprintf("https://maps.google.com/?q=%v,%v", l["latitude"], l["longitude"])
@@ -767,10 +783,29 @@ func (u *userlikeAdapter) render(conv string, x int, b []byte) {
 		case userlike.ActionBubbles:
 			show(item{From: "bot", Text: s(pl["body"]), Buttons: opts("bubble")})
 		case userlike.ActionButtonTemplate:
-			show(item{From: "bot", Header: s(m(pl["header"])["text"]), Text: s(pl["body"]), Footer: s(pl["footer"]), Buttons: opts("bubble")})
+			// The doc: on a web conversation "only the body and the options
+			// are shown"; the header and footer are WhatsApp's.
+			it := item{From: "bot", Text: s(pl["body"]), Buttons: opts("bubble")}
+			if m(pl["header"]) != nil || s(pl["footer"]) != "" {
+				it.Hint = "the website widget shows a button_template's body and options only: its header and footer show on WhatsApp"
+			}
+			show(it)
 		case userlike.ActionListTemplate:
-			show(item{From: "bot", Header: s(pl["headline"]), Text: s(pl["body"]), Footer: s(pl["footer"]),
-				List: &list{Button: s(pl["button"]), Sections: []section{{Title: s(pl["list_headline"]), Rows: opts("row")}}}})
+			// The doc: on other channels than WhatsApp "the same way as a
+			// bubbles message and the header and footer will be lost".
+			it := item{From: "bot", Text: s(pl["body"]), Buttons: opts("bubble")}
+			it.Hint = "the website widget shows a list_template as bubbles: its headline, footer and list button show on WhatsApp"
+			show(it)
+		case userlike.ActionButton:
+			show(item{From: "bot", Buttons: []action{{Kind: "url", Label: s(pl["label"]), URL: s(pl["url"])}}})
+		case userlike.ActionButtons:
+			it := item{From: "bot", Text: s(pl["body"])}
+			for _, b := range a(pl["buttons"]) {
+				it.Buttons = append(it.Buttons, action{Kind: "url", Label: s(m(b)["label"]), URL: s(m(b)["url"])})
+			}
+			show(it)
+		case userlike.ActionNavigate:
+			show(item{From: "system", Text: "the bot sends the contact to another page", Buttons: []action{{Kind: "url", Label: s(pl["url"]), URL: s(pl["url"])}}})
 		case userlike.ActionCarousel:
 			it := item{From: "bot", Text: s(pl["body"])}
 			for _, o := range a(pl["options"]) {
@@ -779,7 +814,7 @@ func (u *userlikeAdapter) render(conv string, x int, b []byte) {
 			}
 			show(it)
 		case userlike.ActionMedia:
-			show(item{From: "bot", Media: &media{Kind: "image", URL: s(pl["link"]), Caption: s(pl["name"])}})
+			show(item{From: "bot", Media: &media{Kind: mediaKind(s(pl["link"])), URL: s(pl["link"]), Caption: s(pl["name"])}})
 		case userlike.ActionForwardAny, userlike.ActionForwardGroup, userlike.ActionForwardSkills:
 			show(item{From: "system", Text: "the bot forwarded the conversation to an operator (" + name + ")"})
 		case userlike.ActionEnd:
@@ -922,6 +957,7 @@ type botcopyAdapter struct {
 	mu         sync.Mutex
 	said       map[string][]string // per conversation (the user id): the customer's lines
 	handedOver map[string]bool
+	agents     map[string]string // per conversation: the agent's name, from the pause
 }
 
 // handoverCommand starts a new handover after a resume.
@@ -955,6 +991,12 @@ func (x *botcopyAdapter) say(ctx context.Context, text string) error {
 	switch {
 	case !paused && (first || again) && len(said) > 0:
 		req := botcopytest.TriggerRequestWith(x.e.a.secret, user, x.botID, said...)
+		x.e.showCustomer(0)
+		if df, _ := req.Dialogflow(); df != nil {
+			for _, t := range df.Texts { // what Dialogflow answered, before Botcopy hands over
+				x.e.chat(item{From: "bot", Text: t, Hint: "Dialogflow's answer (intent " + df.Intent + "): it carries the handover context, so Botcopy calls the proxy"})
+			}
+		}
 		err := x.call(ctx, c, req, "handover trigger", func(ctx context.Context) (*botcopytest.Delivery, error) {
 			return x.fake.DeliverTrigger(ctx, req)
 		})
@@ -1029,14 +1071,48 @@ func (x *botcopyAdapter) fromProxy(r botcopytest.Received) {
 		x.e.emit(event{Kind: "state", Conv: conv, State: map[string]any{"typing": true}})
 	case botcopy.PushChannelUpdate:
 		if p.Paused {
-			name := "an agent"
+			x.mu.Lock()
 			if p.AgentProfile != nil && p.AgentProfile.Name != "" {
-				name = p.AgentProfile.Name
+				x.agents[conv] = p.AgentProfile.Name
 			}
-			show(item{From: "system", Text: "You are now chatting with " + name + "."})
-		} else {
-			show(item{From: "system", Text: "the agent gave the conversation back to the bot (" + p.UnpauseChatEvent + ")"})
+			x.mu.Unlock()
+			show(item{From: "system", Text: "You are now chatting with an Agent."})
+			break
+		}
+		x.mu.Lock()
+		name := x.agents[conv]
+		x.mu.Unlock()
+		switch ev := p.UnpauseChatEvent; ev {
+		case "", botcopy.UnpauseDefault:
+			if name == "" {
+				name = "The human"
+			}
+			show(item{From: "system", Text: name + " has left the conversation. You are now chatting with the bot.",
+				Hint: "the agent gave the conversation back to the bot (unpauseChatEvent " + cmpOr(ev, "absent") + ")"})
+		case botcopy.UnpauseNone:
+			show(item{From: "system", Text: "the agent gave the conversation back to the bot; Botcopy shows the customer nothing (unpauseChatEvent none)"})
+		default:
+			show(item{From: "system", Text: "the agent gave the conversation back to the bot; Botcopy fires the Dialogflow event " + ev})
 		}
 		x.e.emit(event{Kind: "state", Conv: conv, State: map[string]any{"paused": x.fake.Paused(conv)}})
 	}
+}
+
+// mediaKind guesses a media URL's kind from its extension: Userlike's
+// media action sends an image, a video or an audio file by link alone.
+func mediaKind(link string) string {
+	switch strings.ToLower(path.Ext(strings.SplitN(link, "?", 2)[0])) {
+	case ".mp4", ".mov", ".webm", ".m4v", ".3gp":
+		return "video"
+	case ".mp3", ".ogg", ".oga", ".wav", ".m4a", ".aac", ".opus":
+		return "audio"
+	}
+	return "image"
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

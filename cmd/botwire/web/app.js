@@ -151,7 +151,7 @@ function renderItem(it, id) {
       : !src || m.kind === "file" ? link(src, { class: "file" }, "📄 " + (m.caption || src || m.kind))
       : m.kind === "video" ? el("video", { src, controls: "" })
       : el("audio", { src, controls: "" });
-    li.append(el("div", { class: "media" }, body, m.caption && m.kind !== "file" && m.kind !== "image" ? el("div", {}, m.caption) : null));
+    li.append(el("div", { class: "media" }, body, m.caption && m.kind !== "file" ? el("div", { class: "caption" }, m.caption) : null));
   }
   if (it.text) li.append(el("div", { class: "text" }, it.text));
   if (it.location) {
@@ -184,6 +184,7 @@ function renderItem(it, id) {
       c.buttons && c.buttons.length ? el("div", { class: "buttons" }, ...c.buttons.map(clickable)) : null))));
   }
   if (it.value && it.from === "customer") li.append(el("div", { class: "sent-value", title: "what the bot received" }, "→ " + it.value));
+  if (it.hint) li.append(el("div", { class: "hint" }, it.hint));
   if (it.time) li.append(el("time", { datetime: it.time }, timeOf(it.time)));
   chat.append(li);
   return li;
@@ -431,6 +432,7 @@ setInterval(() => {
 
 // ---- state, conversation control ----
 
+let typingTimer = 0;
 function renderState(s, conv) {
   Object.assign(state, s);
   const parts = [];
@@ -438,7 +440,11 @@ function renderState(s, conv) {
   if ("teamOnline" in state) parts.push(state.teamOnline ? "team online" : "team offline");
   $("#state").replaceChildren(...parts.map((p) => el("span", { class: "state" }, p)));
   $("#typing").hidden = !state.typing;
-  if (state.typing) setTimeout(() => { state.typing = false; $("#typing").hidden = true; }, 10000);
+  // Botcopy hides the indicator 10 s after the latest push.
+  if (s.typing) {
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => { state.typing = false; $("#typing").hidden = true; }, 10000);
+  }
   if (s.channel) $("#channel").value = s.channel;
   if (s.conversation) setConv(s.conversation);
   else if (conv) noteConv(conv);
