@@ -67,11 +67,13 @@ func buildExamples(t *testing.T) string {
 	}
 	dir := t.TempDir()
 	args := []string{"build", "-o", dir + string(filepath.Separator)}
+	// By import path, from this module: the workspace's tree in
+	// development, the library's release as a user's build (and CI's
+	// consumer check, which tests this module alone) resolves it.
 	for _, name := range fakeExamples {
-		args = append(args, "./examples/"+name)
+		args = append(args, "github.com/botwire/botwire/examples/"+name)
 	}
 	cmd := exec.Command(goTool, args...)
-	cmd.Dir = filepath.Join("..", "..")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "go %s:\n%s", strings.Join(args, " "), out)
 	return dir
