@@ -82,6 +82,9 @@ type action struct {
 	// (a button's or row's id, a postback).
 	Value       string `json:"value,omitempty"`
 	Description string `json:"description,omitempty"` // a list row's
+	// Group names the message whose choice this is, where the platform
+	// takes one answer per message (Userlike).
+	Group string `json:"group,omitempty"`
 }
 
 type list struct {

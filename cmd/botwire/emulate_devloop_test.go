@@ -21,6 +21,7 @@ import (
 	"github.com/botwire/botwire/examples/ultimate-relay/relay"
 	"github.com/botwire/botwire/onetalk"
 	"github.com/botwire/botwire/ultimate"
+	"github.com/botwire/botwire/userlike"
 )
 
 // post posts v as JSON to url and returns the status and the answer.
@@ -610,4 +611,50 @@ func TestEmulatorBotcopyResumeTexts(t *testing.T) {
 	waitItem(t, page.URL, "Let me connect you with a human agent.")
 	require.Equal(t, 200, postJSON(t, page.URL+"/api/agent", map[string]string{"text": "/bot"}))
 	waitItem(t, page.URL, "The human has left the conversation. You are now chatting with the bot.")
+}
+
+// Userlike's website widget: the start comes before the contact's first
+// line (its welcome shows first), and a choice takes one click; later
+// clicks are messages with the label.
+func TestEmulatorUserlikeWidget(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	c := emuCase{vendor: "userlike", auth: auth{secret: secret, header: "API-SECURITY-TOKEN"}, apiKey: "api",
+		bot: func(t *testing.T, _ string) http.Handler {
+			h, err := userlike.NewHandler(func(_ context.Context, e *userlike.Event, r *userlike.Reply) error {
+				mu.Lock()
+				defer mu.Unlock()
+				switch e.Packet.Name {
+				case userlike.EventStart:
+					got = append(got, "start")
+					r.Add(userlike.Message("Welcome!"))
+				case userlike.EventMessage:
+					m, _ := e.Message()
+					got = append(got, "message:"+m.Body)
+					r.Add(userlike.Bubbles("Pick", "1) Delivery", userlike.Choice{ID: "delivery", Label: "Delivery"}))
+				case userlike.EventClick:
+					cl, _ := e.Click()
+					got = append(got, "click:"+cl.Value.ID)
+				}
+				return nil
+			}, userlike.WithWebhookHeader("API-SECURITY-TOKEN", secret))
+			require.NoError(t, err)
+			return h
+		}}
+	page, _ := startEmulator(t, c)
+	require.Equal(t, 200, postJSON(t, page.URL+"/api/say", map[string]string{"text": "hello"}))
+	pick := waitItem(t, page.URL, "Pick")
+	require.Len(t, pick.Buttons, 1)
+	require.Equal(t, 200, postJSON(t, page.URL+"/api/click", pick.Buttons[0]))
+	require.Equal(t, 200, postJSON(t, page.URL+"/api/click", pick.Buttons[0]))
+	mu.Lock()
+	assert.Equal(t, []string{"start", "message:hello", "click:delivery", "message:Delivery"}, got)
+	mu.Unlock()
+	var order []string
+	for _, it := range chatLines(t, page.URL) {
+		if it.From == "customer" || it.Text == "Welcome!" {
+			order = append(order, it.From+":"+it.Text)
+		}
+	}
+	assert.Equal(t, []string{"bot:Welcome!", "customer:hello", "customer:Delivery", "customer:Delivery"}, order)
 }

@@ -60,6 +60,9 @@ type delivery struct {
 	again   func() *delivery // the same content as a new delivery (new ids)
 	id      string
 	attempt int
+	// keepCustomer: the delivery does not carry the customer's line
+	// (Userlike's start, sent before it).
+	keepCustomer bool
 }
 
 // botAnswer is the bot's answer to an attempt.
@@ -125,7 +128,9 @@ func (b *base) attempt(ctx context.Context, d *delivery, redelivery bool) (*botA
 	x.redact(red)
 	id := b.e.exchange(x)
 	b.e.setCause(d.conv, id)
-	b.e.showCustomer(id)
+	if !d.keepCustomer {
+		b.e.showCustomer(id)
+	}
 
 	actx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	start := time.Now()
@@ -293,7 +298,7 @@ func newAdapter(ctx context.Context, e *emulator, p *platform) adapter {
 	case "userlike":
 		fake := userliketest.NewServer(p.userlikeConfig())
 		b.infos, b.stop = map[string]any{"platform": fake.URL, "apiToken": au.mask(apiKey)}, func() { cancel(); fake.Close() }
-		ad := &userlikeAdapter{base: b, fake: fake, au: au, started: map[string]bool{}}
+		ad := &userlikeAdapter{base: b, fake: fake, au: au, started: map[string]bool{}, answered: map[string]bool{}}
 		watch(ctx, fake.WaitFor, ad.fromAPI)
 		return ad
 	case "ultimate":
@@ -683,8 +688,10 @@ type userlikeAdapter struct {
 	fake *userliketest.Server
 	au   *auth
 
-	mu      sync.Mutex
-	started map[string]bool // per conversation: the start event was sent
+	mu       sync.Mutex
+	started  map[string]bool // per conversation: the start event was sent
+	choices  int             // choice messages shown, to name each
+	answered map[string]bool // choice messages a click answered
 }
 
 func (u *userlikeAdapter) send(ctx context.Context, name, sum string, payload any) error {
@@ -702,6 +709,7 @@ func (u *userlikeAdapter) send(ctx context.Context, name, sum string, payload an
 }
 
 func (u *userlikeAdapter) send1(ctx context.Context, c conversation, name, sum string, payload any) error {
+	keep := name == userlike.EventStart // the widget sends start before the contact writes
 	var build func() *delivery
 	build = func() *delivery {
 		ev, err := u.fake.NewEvent(c.ID, name, payload)
@@ -714,7 +722,7 @@ func (u *userlikeAdapter) send1(ctx context.Context, c conversation, name, sum s
 			sent.Set(u.au.header, u.au.secret)
 		}
 		var d *delivery
-		d = &delivery{conv: c.ID, event: name, summary: sum, body: body, sent: sent, again: build,
+		d = &delivery{conv: c.ID, event: name, summary: sum, body: body, sent: sent, again: build, keepCustomer: keep,
 			send: func(ctx context.Context) (*botAnswer, error) {
 				r, err := u.fake.Deliver(ctx, ev)
 				if r == nil {
@@ -735,7 +743,20 @@ func (u *userlikeAdapter) say(ctx context.Context, text string) error {
 	return u.send(ctx, userlike.EventMessage, text, userlike.MessagePayload{Body: text})
 }
 
+// click sends the click event, once per choice message: the doc says a
+// choice "can be answered only once" in the website messenger, and later
+// clicks "are converted to message events" with the label as the body.
 func (u *userlikeAdapter) click(ctx context.Context, c action) error {
+	u.mu.Lock()
+	again := c.Group != "" && u.answered[c.Group]
+	if c.Group != "" {
+		u.answered[c.Group] = true
+	}
+	u.mu.Unlock()
+	if again {
+		u.e.annotate("this choice was answered already: Userlike sends a later click as a message with the label")
+		return u.send(ctx, userlike.EventMessage, c.Label, userlike.MessagePayload{Body: c.Label})
+	}
 	return u.send(ctx, userlike.EventClick, c.Label+" ("+c.ID+")", userlike.ClickPayload{Value: userlike.ClickValue{ID: c.ID, Label: c.Label}})
 }
 
@@ -771,9 +792,13 @@ func (u *userlikeAdapter) render(conv string, x int, b []byte) {
 		p := m(m(ev)["packet"])
 		pl := m(p["payload"])
 		opts := func(kind string) []action {
+			u.mu.Lock()
+			u.choices++
+			group := fmt.Sprintf("choice-%d", u.choices)
+			u.mu.Unlock()
 			var out []action
 			for _, o := range a(pl["options"]) {
-				out = append(out, action{Kind: kind, ID: s(m(o)["id"]), Label: s(m(o)["label"]), Description: s(m(o)["description"])})
+				out = append(out, action{Kind: kind, ID: s(m(o)["id"]), Label: s(m(o)["label"]), Description: s(m(o)["description"]), Group: group})
 			}
 			return out
 		}
