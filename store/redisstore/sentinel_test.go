@@ -153,12 +153,14 @@ func startReplica(t testing.TB, addr string, args ...string) *proc {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
 	r := startServer(t, append([]string{"--replicaof", host, port}, args...)...)
-	waitFor(t, 10*time.Second, "replica link up", func() bool { return r.info("replication", "master_link_status") == "up" })
+	waitFor(t, 30*time.Second, "replica link up", func() bool { return r.info("replication", "master_link_status") == "up" })
+	// 30 s, not less: on a loaded 2-core CI machine the first write can
+	// take many WAIT rounds to be acknowledged through a delaying proxy.
 	// The master streams commands to a new replica once it acknowledged
 	// the copy (up to a second later): write, and wait for it.
 	m := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	defer m.Close()
-	waitFor(t, 10*time.Second, "replica streaming from the master", func() bool {
+	waitFor(t, 30*time.Second, "replica streaming from the master", func() bool {
 		pipe := m.Pipeline()
 		pipe.Incr(context.Background(), "botwire-test:replica-check")
 		w := pipe.Do(context.Background(), "wait", 1, 200)
