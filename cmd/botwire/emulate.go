@@ -298,6 +298,7 @@ type emulator struct {
 	a      *auth
 	ad     adapter
 	policy policy
+	runID  string // this run's name in the stream's event ids
 
 	mu        sync.Mutex
 	events    []event
@@ -306,12 +307,11 @@ type emulator struct {
 	subs      map[chan event]bool
 	conv      conversation
 	cause     map[string]int // per conversation: the latest delivery, parent of the bot's calls
-	held      *item          // the customer's line, shown with its delivery's exchange
 	deliveryN int
 }
 
 func newEmulator(vendor string, a *auth) *emulator {
-	e := &emulator{vendor: vendor, a: a, subs: map[chan event]bool{}, cause: map[string]int{}, policy: defaultPolicy(vendor)}
+	e := &emulator{vendor: vendor, a: a, subs: map[chan event]bool{}, cause: map[string]int{}, policy: defaultPolicy(vendor), runID: randomHex(4)}
 	e.conv = conversation{ID: newConversation(vendor), Customer: newCustomer(vendor), Channel: channels(vendor)[0]}
 	if vendor == "botcopy" { // Botcopy knows the customer by the user id, the conversation's
 		e.conv.Customer = e.conv.ID
@@ -439,38 +439,48 @@ func (e *emulator) fail(err error) {
 	e.chat(item{From: "system", Error: err.Error()})
 }
 
-// hold keeps the customer's line it until its delivery's exchange exists
-// (showCustomer), so the line links to it.
-func (e *emulator) hold(it item) {
+// held is a step's customer line, kept until the exchange that delivers
+// it exists (showCustomer) so the line links to it. It travels in the
+// step's context: steps from two tabs, or a line typed while a slow
+// delivery is pending, each keep their own.
+type held struct {
+	it   *item
+	conv string
+}
+
+type heldKey struct{}
+
+// hold returns ctx carrying the customer's line it, of the current
+// conversation.
+func (e *emulator) hold(ctx context.Context, it item) context.Context {
 	it.clean(e.a.redactor(nil))
 	it.Time = now()
-	e.mu.Lock()
-	e.held = &it
-	e.mu.Unlock()
+	return context.WithValue(ctx, heldKey{}, &held{it: &it, conv: e.current().ID})
 }
 
-// annotate adds hint to the held customer line: what the emulator
+// annotate adds hint to the customer line ctx holds: what the emulator
 // assumed in delivering it.
-func (e *emulator) annotate(hint string) {
+func (e *emulator) annotate(ctx context.Context, hint string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.held != nil {
-		e.held.Hint = hint
+	if h, _ := ctx.Value(heldKey{}).(*held); h != nil && h.it != nil {
+		h.it.Hint = hint
 	}
 }
 
-// showCustomer shows the held customer line, linked to exchange x (0:
+// showCustomer shows the customer line ctx holds, linked to exchange x (0:
 // none), once.
-func (e *emulator) showCustomer(x int) {
+func (e *emulator) showCustomer(ctx context.Context, x int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.held == nil {
+	h, _ := ctx.Value(heldKey{}).(*held)
+	if h == nil || h.it == nil {
 		return
 	}
-	it := *e.held
-	e.held = nil
+	it := *h.it
+	h.it = nil
 	it.Exchange = x
-	e.emitLocked(event{Kind: "chat", Item: &it})
+	e.emitLocked(event{Kind: "chat", Conv: h.conv, Item: &it})
 }
 
 // setCause records delivery x as the parent of the bot's next calls in
@@ -693,27 +703,34 @@ func (e *emulator) handler() http.Handler {
 // stream serves the events as Server-Sent Events: those after the
 // Last-Event-ID a reconnecting browser sends (or ?after=N; all on a first
 // connection), then the live ones, with no event lost or repeated
-// between the two.
+// between the two. An event's SSE id is "RUN.N", N its ID: a page that
+// reconnects to another run of the command (its ids start again) is told
+// to reload instead of taking the new events for ones it has.
 func (e *emulator) stream(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	last := r.Header.Get("Last-Event-ID")
-	if last == "" {
-		last = r.URL.Query().Get("after")
-	}
-	after, _ := strconv.Atoi(last)
-	history, live, cancel := e.subscribe(after)
-	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 1000\n: live\n\n")
+	after, _ := strconv.Atoi(r.URL.Query().Get("after"))
+	if last := r.Header.Get("Last-Event-ID"); last != "" {
+		run, n, _ := strings.Cut(last, ".")
+		if run != e.runID {
+			fmt.Fprint(w, "data: {\"kind\":\"reload\"}\n\n")
+			fl.Flush()
+			return
+		}
+		after, _ = strconv.Atoi(n)
+	}
+	history, live, cancel := e.subscribe(after)
+	defer cancel()
 	write := func(ev event) {
 		b, _ := json.Marshal(ev)
-		fmt.Fprintf(w, "id: %d\ndata: %s\n\n", ev.ID, b)
+		fmt.Fprintf(w, "id: %s.%d\ndata: %s\n\n", e.runID, ev.ID, b)
 	}
 	for _, ev := range history {
 		write(ev)
@@ -850,10 +867,16 @@ func (e *emulator) do(ctx context.Context, s step) error {
 	e.mu.Lock()
 	e.steps = append(e.steps, s)
 	e.mu.Unlock()
-	defer e.showCustomer(0)
+	var line *item
+	defer func() {
+		if line != nil {
+			e.showCustomer(ctx, 0) // a step no delivery carried: shown unlinked
+		}
+	}()
 	switch s.Type {
 	case "say":
-		e.hold(item{From: "customer", Text: s.Text})
+		line = &item{From: "customer", Text: s.Text}
+		ctx = e.hold(ctx, *line)
 		return e.ad.say(ctx, s.Text)
 	case "click":
 		if s.Action == nil {
@@ -864,7 +887,8 @@ func (e *emulator) do(ctx context.Context, s step) error {
 		if v == "" && a.ID != a.Label {
 			v = a.ID
 		}
-		e.hold(item{From: "customer", Text: a.Label, Value: v})
+		line = &item{From: "customer", Text: a.Label, Value: v}
+		ctx = e.hold(ctx, *line)
 		return e.ad.click(ctx, a)
 	case "send":
 		at, ok := e.ad.(attacher)
@@ -874,7 +898,9 @@ func (e *emulator) do(ctx context.Context, s step) error {
 		if err := e.checkInput(*s.Input); err != nil {
 			return err
 		}
-		e.hold(inputItem(*s.Input))
+		in := inputItem(*s.Input)
+		line = &in
+		ctx = e.hold(ctx, in)
 		return at.attach(ctx, *s.Input)
 	case "agent":
 		d, ok := e.ad.(desk)

@@ -278,12 +278,12 @@ func TestEmulatorInspectorFields(t *testing.T) {
 }
 
 // readSSE reads n events of the stream at url (with Last-Event-ID last
-// when > 0).
-func readSSE(t *testing.T, url string, last, n int) []event {
+// when not "").
+func readSSE(t *testing.T, e *emulator, url string, last string, n int) []event {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	if last > 0 {
-		req.Header.Set("Last-Event-ID", fmt.Sprint(last))
+	if last != "" {
+		req.Header.Set("Last-Event-ID", last)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -302,7 +302,9 @@ func readSSE(t *testing.T, url string, last, n int) []event {
 		case strings.HasPrefix(line, "data: "):
 			var ev event
 			require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &ev))
-			assert.Equal(t, id, fmt.Sprint(ev.ID), "the SSE id is the event's")
+			if ev.Kind != "reload" {
+				assert.Equal(t, fmt.Sprintf("%s.%d", e.runID, ev.ID), id, "the SSE id is the run's and the event's")
+			}
 			out = append(out, ev)
 		}
 	}
@@ -327,21 +329,24 @@ func TestEmulatorStreamResumes(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
-	first := readSSE(t, page.URL+"/api/events", 0, 20)
+	first := readSSE(t, e, page.URL+"/api/events", "", 20)
 	require.Len(t, first, 20)
 	for i, ev := range first {
 		assert.Equal(t, i+1, ev.ID, "no event lost or repeated")
 	}
-	again := readSSE(t, page.URL+"/api/events", 12, 10)
+	again := readSSE(t, e, page.URL+"/api/events", e.runID+".12", 10)
 	stop.Store(true)
 	wg.Wait()
 	require.Len(t, again, 10)
 	for i, ev := range again {
 		assert.Equal(t, 13+i, ev.ID, "a reconnect resumes after Last-Event-ID")
 	}
-	after := readSSE(t, page.URL+"/api/events?after=3", 0, 1)
+	after := readSSE(t, e, page.URL+"/api/events?after=3", "", 1)
 	require.Len(t, after, 1)
 	assert.Equal(t, 4, after[0].ID)
+	other := readSSE(t, e, page.URL+"/api/events", "0bad0bad.12", 1)
+	require.Len(t, other, 1)
+	assert.Equal(t, "reload", other[0].Kind, "a page of another run of the command reloads")
 }
 
 // Conversations: fresh ids per run and per new conversation, each event
@@ -657,4 +662,32 @@ func TestEmulatorUserlikeWidget(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"bot:Welcome!", "customer:hello", "customer:Delivery", "customer:Delivery"}, order)
+}
+
+// A line typed while another's delivery is pending keeps its own place:
+// each customer line links to the delivery that carried it.
+func TestEmulatorConcurrentSteps(t *testing.T) {
+	bot := &emuBot{delay: 200 * time.Millisecond}
+	page, _ := startEmulator(t, emuCase{vendor: "onetalk", auth: auth{secret: secret}, bot: bot.handler})
+	var wg sync.WaitGroup
+	for _, text := range []string{"one", "two", "three"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			post(t, page.URL+"/api/say", map[string]string{"text": text})
+		}()
+		time.Sleep(30 * time.Millisecond)
+	}
+	wg.Wait()
+	xs := exchanges(t, page.URL)
+	var lines int
+	for _, it := range chatLines(t, page.URL) {
+		if it.From != "customer" {
+			continue
+		}
+		lines++
+		require.NotZero(t, it.Exchange, "%q is linked", it.Text)
+		assert.Equal(t, it.Text, xs[it.Exchange-1].Summary, "%q links to its own delivery", it.Text)
+	}
+	assert.Equal(t, 3, lines)
 }

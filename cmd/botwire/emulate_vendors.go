@@ -129,7 +129,7 @@ func (b *base) attempt(ctx context.Context, d *delivery, redelivery bool) (*botA
 	id := b.e.exchange(x)
 	b.e.setCause(d.conv, id)
 	if !d.keepCustomer {
-		b.e.showCustomer(id)
+		b.e.showCustomer(ctx, id)
 	}
 
 	actx, cancel := context.WithTimeout(ctx, deliveryTimeout)
@@ -586,7 +586,7 @@ func (x *easyDialogAdapter) click(ctx context.Context, c action) error {
 	if text == "" {
 		text = c.Label
 	}
-	x.e.annotate("assumed: Easy Dialog's doc does not say how a suggestion's click reaches the bot; the emulator sends its postback (or its text) as a text message")
+	x.e.annotate(ctx, "assumed: Easy Dialog's doc does not say how a suggestion's click reaches the bot; the emulator sends its postback (or its text) as a text message")
 	return x.send(ctx, "message textMessage", c.Label+" → "+text, func(id string) *easydialog.Request { return easydialogtest.Text(id, text) })
 }
 
@@ -754,7 +754,7 @@ func (u *userlikeAdapter) click(ctx context.Context, c action) error {
 	}
 	u.mu.Unlock()
 	if again {
-		u.e.annotate("this choice was answered already: Userlike sends a later click as a message with the label")
+		u.e.annotate(ctx, "this choice was answered already: Userlike sends a later click as a message with the label")
 		return u.send(ctx, userlike.EventMessage, c.Label, userlike.MessagePayload{Body: c.Label})
 	}
 	return u.send(ctx, userlike.EventClick, c.Label+" ("+c.ID+")", userlike.ClickPayload{Value: userlike.ClickValue{ID: c.ID, Label: c.Label}})
@@ -871,7 +871,7 @@ type ultimateAdapter struct {
 
 func (u *ultimateAdapter) say(ctx context.Context, text string) error {
 	c := u.e.current()
-	u.e.showCustomer(0) // the visitor's text goes to the agent, not to the bot
+	u.e.showCustomer(ctx, 0) // the visitor's text goes to the agent, not to the bot
 	u.mu.Lock()
 	start := !u.started[c.ID]
 	u.started[c.ID] = true
@@ -886,7 +886,7 @@ func (u *ultimateAdapter) say(ctx context.Context, text string) error {
 
 func (u *ultimateAdapter) click(ctx context.Context, c action) error {
 	if c.Kind == "card" {
-		u.e.showCustomer(0)
+		u.e.showCustomer(ctx, 0)
 		return u.client.SelectCard(ctx, u.e.current().ID, c.Label, c.Index)
 	}
 	return u.say(ctx, c.Label)
@@ -1016,7 +1016,7 @@ func (x *botcopyAdapter) say(ctx context.Context, text string) error {
 	switch {
 	case !paused && (first || again) && len(said) > 0:
 		req := botcopytest.TriggerRequestWith(x.e.a.secret, user, x.botID, said...)
-		x.e.showCustomer(0)
+		x.e.showCustomer(ctx, 0)
 		if df, _ := req.Dialogflow(); df != nil {
 			for _, t := range df.Texts { // what Dialogflow answered, before Botcopy hands over
 				x.e.chat(item{From: "bot", Text: t, Hint: "Dialogflow's answer (intent " + df.Intent + "): it carries the handover context, so Botcopy calls the proxy"})
@@ -1032,7 +1032,7 @@ func (x *botcopyAdapter) say(ctx context.Context, text string) error {
 		}
 		return err
 	case !paused:
-		x.e.showCustomer(0)
+		x.e.showCustomer(ctx, 0)
 		x.e.chat(item{From: "system", Text: "the bot is not paused: Botcopy sends this to Dialogflow, not to the proxy",
 			Hint: "type " + handoverCommand + " (with a text) to hand the conversation over again"})
 		return nil

@@ -460,6 +460,9 @@ function renderWho() {
 }
 
 function handle(ev) {
+  // The stream is another run of the command now: its events are not
+  // this page's.
+  if (ev.kind === "reload") { window.location.reload(); return; }
   if (ev.id) {
     if (seenEvents.has(ev.id)) return;
     seenEvents.add(ev.id);
