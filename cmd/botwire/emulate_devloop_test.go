@@ -691,3 +691,22 @@ func TestEmulatorConcurrentSteps(t *testing.T) {
 	}
 	assert.Equal(t, 3, lines)
 }
+
+// The visitor's converse calls, which the emulator makes for the bot's
+// integration, are in the inspector, a card click with its cardIndex.
+func TestEmulatorUltimateVisitorCalls(t *testing.T) {
+	c := emuCases()[3]
+	require.Equal(t, "ultimate", c.vendor)
+	page, _ := startEmulator(t, c)
+	require.Equal(t, 200, postJSON(t, page.URL+"/api/say", map[string]string{"text": "hello"}))
+	waitItem(t, page.URL, c.reply)
+	var events []string
+	for _, x := range exchanges(t, page.URL) {
+		if x.Direction == "visitor → platform" {
+			events = append(events, x.Event+":"+x.Summary)
+			assert.Contains(t, x.URL, "/converse/")
+			assert.NotEmpty(t, x.Hint)
+		}
+	}
+	assert.Equal(t, []string{"converse startSession:", "converse message:hello"}, events)
+}

@@ -304,9 +304,10 @@ func newAdapter(ctx context.Context, e *emulator, p *platform) adapter {
 	case "ultimate":
 		fake := ultimatetest.NewServer(p.ultimateConfig())
 		b.infos, b.stop = map[string]any{"platform": fake.URL, "apiKey": au.mask(apiKey), "botId": botID}, func() { cancel(); fake.Close() }
-		client, _ := ultimate.NewClient(apiKey, botID, ultimate.WithBaseURL(fake.URL))
+		client, _ := ultimate.NewClient(apiKey, botID, ultimate.WithBaseURL(fake.URL), ultimate.WithUserAgent(visitorAgent))
 		ad := &ultimateAdapter{base: b, fake: fake, client: client, started: map[string]bool{}}
 		watch(ctx, fake.WaitDeliveries, ad.fromAgent)
+		watch(ctx, fake.WaitFor, ad.fromCall)
 		return ad
 	default:
 		cfg := p.botcopyConfig()
@@ -952,6 +953,42 @@ func (u *ultimateAdapter) fromAgent(d ultimatetest.Delivery) {
 		if d.Webhook == "actions" {
 			show(item{From: "system", Text: "the agent ran the action " + d.EventType + " at " + url + ": " + string(d.Body)})
 		}
+	}
+}
+
+// visitorAgent is the User-Agent of the converse calls the emulator makes
+// for the visitor, telling them from the bot's own calls.
+const visitorAgent = "botwire-emulate (the visitor)"
+
+// fromCall shows a call to Ultimate's API: the visitor's converse calls
+// the emulator makes (what the bot's integration sends in production),
+// and the bot's own converse and widget calls.
+func (u *ultimateAdapter) fromCall(r ultimatetest.Received) {
+	conv, name, sum := u.e.current().ID, "call "+r.Path, ""
+	switch {
+	case r.Converse != nil:
+		conv, name, sum = cmpOr(r.Converse.PlatformConversationID, conv), "converse "+r.Converse.EventType, r.Converse.Text
+		if r.Converse.CardIndex != nil {
+			sum = fmt.Sprintf("%s (cardIndex %d)", sum, *r.Converse.CardIndex)
+		}
+	case r.Widget != nil:
+		conv, name, sum = cmpOr(r.Widget.PlatformConversationID, conv), "widget "+r.Widget.EventType, r.Widget.Text
+	}
+	url := u.fake.URL + r.Path
+	if r.Header.Get("User-Agent") == visitorAgent {
+		x := &exchange{Direction: "visitor → platform", Event: name, Summary: sum, Method: http.MethodPost, URL: url, Status: r.Status,
+			ReqHeaders: u.e.headers(r.Header, true), ReqBody: u.e.body(r.Body), conv: conv,
+			Hint: "the emulator sends this for the visitor: in production your integration makes this call"}
+		if r.Err != nil {
+			x.Error = r.Err.Error()
+		}
+		x.redact(u.e.a.redactor(r.Header))
+		u.e.exchange(x)
+		return
+	}
+	id := u.received(conv, url, r.Header, r.Body, r.Status, r.Err, name, sum)
+	if r.Err == nil && r.Widget != nil && r.Widget.Text != "" {
+		u.e.chatIn(conv, item{From: "agent", Text: r.Widget.Text, Exchange: id, Header: r.Widget.Agent})
 	}
 }
 
