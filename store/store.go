@@ -264,7 +264,7 @@ type Page struct {
 // ErrNotFound is returned by Replay and QueueAdmin.DeleteDead for an id
 // that is not a dead letter, and by QueueAdmin.Message for one that is
 // neither pending nor dead.
-var ErrNotFound = errors.New("store: no such dead letter")
+var ErrNotFound = errors.New("store: no such message")
 
 // Binder is implemented by a store that knows which bot it serves. A store
 // serves one bot: two bots on one Queue would run each other's messages,
