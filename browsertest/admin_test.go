@@ -255,3 +255,52 @@ func TestAdminPauseAndDeleteInChromium(t *testing.T) {
 		t.Errorf("after the delete the queue is %+v", st)
 	}
 }
+
+// The pending messages are listed too, read-only: no replay, delete or
+// bulk action on them.
+func TestAdminPendingInChromium(t *testing.T) {
+	exe := chromium(t)
+	page := startAdmin(t, adminQueue(t))
+	ctx := browser(t, exe)
+	var title, key, payload string
+	var rowButtons []string
+	var bulkShown bool
+	run(t, ctx,
+		loggedIn(),
+		chromedp.Navigate(page),
+		chromedp.WaitVisible(`body[data-ready="true"]`, chromedp.ByQuery),
+		chromedp.Click(`#queues tr[data-queue="support"] button.show-pending`, chromedp.ByQuery),
+		chromedp.WaitVisible(`body[data-list-loaded="pending:support"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#dead tr.letter td.key`, chromedp.ByQuery),
+		chromedp.Text(`#dead-pane h2`, &title, chromedp.ByQuery),
+		chromedp.Text(`#dead tr.letter td.key`, &key, chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll("#dead tr.letter button")].map((b) => b.textContent)`, &rowButtons),
+		chromedp.Evaluate(visibleJS("#replay-all")+" || "+visibleJS("#delete-all"), &bulkShown),
+		chromedp.Click(`#dead tr.letter button.show-payload`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#dead pre.payload`, chromedp.ByQuery),
+		chromedp.Text(`#dead pre.payload`, &payload, chromedp.ByQuery))
+	if !strings.Contains(title, "Pending messages of support") {
+		t.Errorf("the list's title is %q", title)
+	}
+	if key != "bob" {
+		t.Errorf("the pending message's key is %q, want bob", key)
+	}
+	if strings.Join(rowButtons, ",") != "Payload" {
+		t.Errorf("a pending message offers %v, want only Payload", rowButtons)
+	}
+	if bulkShown {
+		t.Error("Replay all or Delete all is shown for pending messages")
+	}
+	if !strings.Contains(payload, "hello") {
+		t.Errorf("the pending message's payload reads %q", payload)
+	}
+	var deadKey string
+	run(t, ctx,
+		chromedp.Click(`#queues tr[data-queue="support"] button.show-dead`, chromedp.ByQuery),
+		chromedp.WaitVisible(`body[data-list-loaded="dead:support"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#replay-all`, chromedp.ByQuery),
+		chromedp.Text(`#dead tr.letter td.key`, &deadKey, chromedp.ByQuery))
+	if deadKey != "alice" {
+		t.Errorf("back on the dead letters, the key is %q", deadKey)
+	}
+}

@@ -5,8 +5,9 @@
 
 const $ = (sel) => document.querySelector(sel);
 let actions = false; // the handler was built WithActions
-let selected = "";   // the queue whose dead letters are shown
-let next = "";       // the cursor of the next page of dead letters
+let selected = "";   // the queue whose messages are shown
+let listed = "dead"; // which of its messages: "dead" or "pending"
+let next = "";       // the cursor of the next page of them
 
 // api calls the JSON API at path, relative to the page, and returns the
 // decoded answer, or throws its error.
@@ -81,7 +82,9 @@ async function loadQueues() {
   actions = data.actions;
   $("#mode").textContent = actions ? "actions enabled" : "read-only";
   document.body.classList.toggle("read-only", !actions);
-  for (const b of document.querySelectorAll("button.action")) b.hidden = !actions;
+  for (const b of document.querySelectorAll("button.action")) {
+    b.hidden = !actions || (listed !== "dead" && (b.id === "replay-all" || b.id === "delete-all"));
+  }
   const tbody = $("#queues tbody");
   tbody.replaceChildren();
   for (const q of data.queues) {
@@ -97,7 +100,8 @@ async function loadQueues() {
       el("td", {className: "state"}, q.error ? "error: " + q.error : q.paused ? "paused" : "consuming"),
     ];
     const buttons = el("div", {className: "buttons"},
-      button("Dead letters", "show-dead", () => { selected = q.name; loadQueues(); loadDead(q.name, false); }));
+      button("Dead letters", "show-dead", () => { selected = q.name; listed = "dead"; loadQueues(); loadDead(q.name, false); }),
+      button("Pending", "show-pending", () => { selected = q.name; listed = "pending"; loadQueues(); loadDead(q.name, false); }));
     if (actions) {
       buttons.append(q.paused
         ? button("Resume", "resume", () => run(() => api("api/queues/" + encodeURIComponent(q.name) + "/resume", {})))
@@ -113,10 +117,12 @@ async function loadQueues() {
 
 function queuePath(name) { return "api/queues/" + encodeURIComponent(name); }
 
-// loadDead shows the first page of name's dead letters, or appends the
-// next page when more is set.
+// loadDead shows the first page of name's dead letters (or its pending
+// messages, when listed is "pending"), or appends the next page when more
+// is set.
 async function loadDead(name, more) {
-  const path = queuePath(name) + "/dead" + (more && next ? "?cursor=" + encodeURIComponent(next) : "");
+  const dead = listed === "dead";
+  const path = queuePath(name) + "/" + listed + (more && next ? "?cursor=" + encodeURIComponent(next) : "");
   let data;
   try {
     data = await api(path);
@@ -125,20 +131,26 @@ async function loadDead(name, more) {
     return;
   }
   $("#dead-pane").hidden = false;
+  $("#dead-pane").dataset.listed = listed;
+  $("#list-title").textContent = dead ? "Dead letters of " : "Pending messages of ";
   $("#dead-queue").textContent = name;
+  $("#dead-empty").textContent = dead ? "No dead letters." : "No pending messages.";
+  for (const b of document.querySelectorAll("#replay-all, #delete-all")) b.hidden = !actions || !dead;
   const tbody = $("#dead tbody");
   if (!more) tbody.replaceChildren();
-  for (const m of data.messages) tbody.append(...deadRows(name, m));
+  for (const m of data.messages) tbody.append(...deadRows(name, m, dead));
   next = data.next || "";
   $("#more").hidden = !next;
   const shown = tbody.querySelectorAll("tr.letter").length;
   $("#dead-empty").hidden = shown > 0;
   $("#dead-count").textContent = shown + " shown" + (next ? ", more to load" : "");
-  document.body.dataset.deadLoaded = name;
+  if (dead) document.body.dataset.deadLoaded = name;
+  document.body.dataset.listLoaded = listed + ":" + name;
 }
 
-// deadRows returns a dead letter's row and the hidden row of its payload.
-function deadRows(name, m) {
+// deadRows returns a message's row and the hidden row of its payload; a
+// dead letter's row has the actions.
+function deadRows(name, m, dead) {
   const tr = el("tr", {className: "letter"});
   tr.dataset.id = m.id;
   const payloadRow = el("tr", {className: "payload-row", hidden: true});
@@ -156,7 +168,7 @@ function deadRows(name, m) {
         showError(err);
       }
     }));
-  if (actions) {
+  if (actions && dead) {
     buttons.append(
       button("Replay", "replay", () => run(() => api(queuePath(name) + "/replay", {id: m.id}))),
       button("Delete", "delete danger", async () => {
